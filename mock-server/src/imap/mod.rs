@@ -1,0 +1,111 @@
+//! IMAP4rev1 as Exchange Online speaks it (RFC 3501, RFC 2595 STARTTLS, RFC 4959 SASL-IR,
+//! XOAUTH2, RFC 7628 OAUTHBEARER), for two listeners: implicit TLS (like port 993) and
+//! plaintext with STARTTLS (like port 143).
+//!
+//! ```text
+//! S: * OK The Microsoft Exchange IMAP4 service is ready. [...]
+//! C: A0 STARTTLS                      (plaintext listener only)
+//! S: A0 OK Begin TLS negotiation now.
+//!    <TLS handshake>
+//! C: A1 AUTHENTICATE XOAUTH2 <b64>
+//! S: A1 OK AUTHENTICATE completed.
+//! C: A2 LOGOUT
+//! S: * BYE Microsoft Exchange Server IMAP4 server signing off.
+//! S: A2 OK LOGOUT completed.
+//! ```
+//! `framing` cuts messages, `session` decides (no I/O), this file drives the socket.
+
+mod framing;
+mod list;
+mod mutf7;
+mod responses;
+mod session;
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tokio_rustls::TlsAcceptor;
+
+use crate::context::Context;
+use crate::stream::Transport;
+use framing::{Incoming, Reader};
+use session::{Next, Session};
+
+/// Which IMAP listener a connection arrived on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Listener {
+    /// TLS from the first byte.
+    ImplicitTls,
+    /// Plaintext; offers STARTTLS if the config says so.
+    Plaintext,
+}
+
+/// Serves one connection until LOGOUT, BYE, EOF, an I/O error or the idle timeout.
+pub(crate) async fn serve(
+    stream: TcpStream,
+    ctx: Arc<Context>,
+    acceptor: TlsAcceptor,
+    listener: Listener,
+) {
+    // Errors only mean the connection is gone; there is nobody to report them to.
+    let _ = run(stream, ctx, &acceptor, listener).await;
+}
+
+async fn run(
+    stream: TcpStream,
+    ctx: Arc<Context>,
+    acceptor: &TlsAcceptor,
+    listener: Listener,
+) -> io::Result<()> {
+    // Clamp so the deadline arithmetic stays far from overflow.
+    let idle = Duration::from_secs(ctx.server.idle_timeout_secs.min(365 * 24 * 3600));
+    let mut transport = Transport::Plain(stream);
+    let implicit = listener == Listener::ImplicitTls;
+    if implicit {
+        transport = transport.into_tls(acceptor).await?;
+    }
+    let mut session = Session::new(Arc::clone(&ctx), implicit, ctx.server.starttls);
+    transport.send(session.greeting().as_bytes()).await?;
+
+    let mut reader = Reader::new();
+    loop {
+        let incoming = match tokio::time::timeout(idle, reader.next(&mut transport)).await {
+            Ok(incoming) => incoming?,
+            Err(_elapsed) => {
+                transport
+                    .send(format!("{}\r\n", responses::BYE_IDLE_TIMEOUT).as_bytes())
+                    .await?;
+                break;
+            }
+        };
+        match incoming {
+            Incoming::Closed => break,
+            Incoming::TooLong => {
+                transport
+                    .send(format!("{}\r\n", responses::BYE_TOO_LONG).as_bytes())
+                    .await?;
+                break;
+            }
+            Incoming::Message => {
+                let step = session.on_message(reader.message());
+                if !step.out.is_empty() {
+                    transport.send(step.out.as_bytes()).await?;
+                }
+                match step.next {
+                    Next::Read => {}
+                    Next::Close => break,
+                    Next::StartTls => {
+                        // Drop anything the client pipelined in plaintext.
+                        reader = Reader::new();
+                        transport = transport.into_tls(acceptor).await?;
+                        session.tls_established();
+                    }
+                }
+            }
+        }
+    }
+    transport.close().await;
+    Ok(())
+}

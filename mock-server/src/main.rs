@@ -1,0 +1,110 @@
+//! `xoauth-mock`: run the Exchange Online stand-in from a shell.
+//!
+//! Prints one line per listener (`imaps listening on 127.0.0.1:40123`), optionally writes the
+//! CA certificate, then serves until Ctrl-C.
+//!
+//! Exit codes: 0 = stopped by Ctrl-C, 1 = could not start (bad config, port in use, ...),
+//! 2 = bad command line.
+#![forbid(unsafe_code)]
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Parser;
+use xoauth_mock::{Addrs, Config, MockServer};
+
+/// A local stand-in for Exchange Online's IMAP service, for testing OAuth (XOAUTH2 /
+/// OAUTHBEARER) clients offline.
+///
+/// It generates a throw-away CA at start; make your client trust it (see --ca-out).
+/// Without --config it serves the built-in demo tenant (contoso.example) with the tokens
+/// "mock-access-token-alice-0001" and "mock-access-token-bob-0002".
+#[derive(Debug, Parser)]
+#[command(name = "xoauth-mock", version, about, long_about)]
+struct Cli {
+    /// Scenario file (TOML: [server], [[mailbox]], [[token]]); default: built-in demo tenant.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Port for implicit-TLS IMAP (like 993); 0 picks a free port.
+    #[arg(long, value_name = "P", default_value_t = 0)]
+    imaps_port: u16,
+
+    /// Port for plaintext IMAP offering STARTTLS (like 143); 0 picks a free port.
+    #[arg(long, value_name = "P", default_value_t = 0)]
+    imap_port: u16,
+
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    bind: IpAddr,
+
+    /// Write the CA certificate (PEM) here, for the client to trust.
+    #[arg(long, value_name = "FILE")]
+    ca_out: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xoauth-mock: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = match &cli.config {
+        Some(path) => Config::from_file(path)?,
+        None => Config::demo(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")?;
+    runtime.block_on(serve(cli, config))
+}
+
+async fn serve(cli: Cli, config: Config) -> anyhow::Result<()> {
+    let addrs = Addrs {
+        imaps: SocketAddr::new(cli.bind, cli.imaps_port),
+        imap_starttls: SocketAddr::new(cli.bind, cli.imap_port),
+    };
+    let server = MockServer::start_on(config, addrs).await?;
+    // Write the CA before announcing the listeners: whoever waits for those lines can
+    // rely on the file being there.
+    if let Some(path) = &cli.ca_out {
+        std::fs::write(path, server.ca_pem())
+            .with_context(|| format!("cannot write the CA certificate to {}", path.display()))?;
+    }
+    println!("imaps listening on {}", server.imaps_addr());
+    println!("imap listening on {}", server.imap_starttls_addr());
+    if let Some(path) = &cli.ca_out {
+        println!("ca written to {}", path.display());
+    }
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot wait for Ctrl-C")?;
+    server.shutdown().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from(["xoauth-mock", "--imaps-port", "993", "--ca-out", "x.pem"])
+            .expect("valid flags");
+        assert_eq!(cli.imaps_port, 993);
+        assert_eq!(cli.imap_port, 0);
+        assert_eq!(cli.bind, IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert!(Cli::try_parse_from(["xoauth-mock", "--imap-port", "70000"]).is_err());
+    }
+}

@@ -1,0 +1,239 @@
+//! From the evidence of a failure to a cause and a fix. Each failure kind has one row; where
+//! the evidence cannot tell causes apart the row lists candidates in order of likelihood rather
+//! than pretending to know. (The token-claims and AADSTS rows arrive with the OAuth module.)
+
+use serde::Serialize;
+
+use crate::report::FailureKind;
+use crate::sasl::ErrorChallenge;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Explanation {
+    pub cause: String,
+    /// Possible causes, most likely first, when the evidence does not single one out.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+/// What is known when a check fails.
+pub struct Evidence<'a> {
+    pub kind: FailureKind,
+    /// `imap`, `pop`, `smtp`.
+    pub protocol: &'a str,
+    /// The identity the token is for.
+    pub user: &'a str,
+    /// The mailbox named in `user=`.
+    pub mailbox: &'a str,
+    pub server_reply: &'a [String],
+    pub challenge: Option<&'a ErrorChallenge>,
+}
+
+fn one(cause: impl Into<String>, fix: Option<String>) -> Explanation {
+    Explanation {
+        cause: cause.into(),
+        candidates: Vec::new(),
+        fix,
+    }
+}
+
+pub fn explain(e: &Evidence<'_>) -> Explanation {
+    use FailureKind::*;
+    let proto = e.protocol.to_uppercase();
+    let shared = !e.user.eq_ignore_ascii_case(e.mailbox);
+    match e.kind {
+        TokenUnusable => one(
+            "the access token cannot be placed in a SASL message as given",
+            Some("pass the bare access token (no 'Bearer ' prefix, no line breaks)".into()),
+        ),
+        ConnectFailed => one(
+            "the server could not be reached (name resolution or TCP connect failed)",
+            Some("check the host name and port, and that a firewall allows the connection".into()),
+        ),
+        Timeout => one(
+            "the server did not answer in time",
+            Some("check the port (implicit TLS vs STARTTLS), firewalls, or raise --timeout".into()),
+        ),
+        ConnectionClosed => one(
+            "the server closed the connection unexpectedly",
+            Some("run again with -v to see the last lines exchanged".into()),
+        ),
+        TlsUntrusted => one(
+            "the server's certificate chain does not lead to a trusted root",
+            Some("if this is a private or on-premises CA, pass it with --ca-file FILE.pem".into()),
+        ),
+        TlsNameMismatch => one(
+            "the certificate was issued for another name than the host connected to",
+            Some("connect with the host name the certificate names (see SANs)".into()),
+        ),
+        TlsExpired => one("the server's certificate has expired", None),
+        TlsFailed => one("the TLS handshake failed", None),
+        StarttlsNotOffered => one(
+            "the server does not offer STARTTLS on this port, so the session cannot be \
+             encrypted; xoauth never authenticates in plaintext",
+            Some("use the implicit-TLS port (IMAP 993) without --starttls".into()),
+        ),
+        StarttlsRefused => one("the server refused the STARTTLS command", None),
+        DataBeforeTls => one(
+            "the server sent data between agreeing to STARTTLS and the TLS handshake; this is \
+             how STARTTLS response injection works, so the session was abandoned",
+            None,
+        ),
+        ServerTooVerbose => one(
+            "the server sent more than xoauth accepts in one line or session",
+            None,
+        ),
+        GreetingRejected => one("the server refused the connection in its greeting", None),
+        ProtocolError => one(
+            format!("the server's reply does not follow the {proto} protocol"),
+            None,
+        ),
+        MechanismNotOffered => one(
+            "the server does not advertise an OAuth SASL mechanism (XOAUTH2 or OAUTHBEARER)",
+            Some(
+                "check that OAuth is enabled on the server; Exchange Online always offers \
+                 XOAUTH2 over TLS"
+                    .into(),
+            ),
+        ),
+        AuthRejected => auth_rejected(e, &proto),
+        AuthenticatedNotConnected => Explanation {
+            cause: format!(
+                "the token is valid (AUTHENTICATE succeeded) but its principal may not open \
+                 the mailbox {}",
+                e.mailbox
+            ),
+            candidates: vec![
+                if shared {
+                    format!("{} has no FullAccess permission on {}", e.user, e.mailbox)
+                } else {
+                    "an app-only token whose service principal has no FullAccess on the mailbox"
+                        .to_string()
+                },
+                format!(
+                    "the mailbox {} does not exist or is not licensed",
+                    e.mailbox
+                ),
+                format!("{proto} is disabled for the mailbox"),
+                "too many connections in a short time (Exchange throttles chatty clients)".into(),
+            ],
+            fix: Some(format!(
+                "Add-MailboxPermission -Identity {} -User {} -AccessRights FullAccess; \
+                 check Get-CASMailbox {} | Format-List ImapEnabled,PopEnabled",
+                e.mailbox, e.user, e.mailbox
+            )),
+        },
+        Throttled => one(
+            "the server is throttling this mailbox or client",
+            Some("wait for the suggested backoff time and reduce connection churn".into()),
+        ),
+        ListFailed => one("the folder list was refused", None),
+        ExamineFailed => one(
+            "the folder could not be opened read-only (it may not exist)",
+            Some("check the folder name against the list above".into()),
+        ),
+    }
+}
+
+fn auth_rejected(e: &Evidence<'_>, proto: &str) -> Explanation {
+    if let Some(c) = e.challenge {
+        let status = c.status().unwrap_or("unknown");
+        let scope = c
+            .scope()
+            .map(|s| format!("; the server wants scope {s}"))
+            .unwrap_or_default();
+        return one(
+            format!("the server rejected the token (error challenge status {status}{scope})"),
+            Some(
+                "obtain a fresh token for the scope the server names, for the same user as user="
+                    .into(),
+            ),
+        );
+    }
+    let scope = match proto {
+        "POP" => "POP.AccessAsUser.All",
+        "SMTP" => "SMTP.Send",
+        _ => "IMAP.AccessAsUser.All",
+    };
+    let app_role = match proto {
+        "POP" => "POP.AccessAsApp",
+        "SMTP" => "SMTP.SendAsApp",
+        _ => "IMAP.AccessAsApp",
+    };
+    Explanation {
+        cause: "the server rejected the token without giving a reason (Exchange Online never \
+                does); the likely causes, most likely first:"
+            .to_string(),
+        candidates: vec![
+            "the token has expired (they live 60-90 minutes)".into(),
+            format!(
+                "the token is for another audience, e.g. Microsoft Graph: request \
+                 https://outlook.office.com/{scope} (delegated) or \
+                 https://outlook.office365.com/.default (app-only)"
+            ),
+            format!("a delegated token without the {scope} scope"),
+            format!(
+                "an app-only token whose app lacks {app_role}, or whose service principal is not \
+                 registered in Exchange (New-ServicePrincipal, with the Enterprise Application's \
+                 object id)"
+            ),
+            format!(
+                "user={} does not match the user the delegated token was issued to",
+                e.mailbox
+            ),
+        ],
+        fix: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sasl::decode_error_challenge;
+
+    fn evidence(kind: FailureKind) -> Evidence<'static> {
+        Evidence {
+            kind,
+            protocol: "imap",
+            user: "alice@contoso.example",
+            mailbox: "payroll@contoso.example",
+            server_reply: &[],
+            challenge: None,
+        }
+    }
+
+    #[test]
+    fn not_connected_names_the_mailbox_and_the_permission() {
+        let ex = explain(&evidence(FailureKind::AuthenticatedNotConnected));
+        assert!(ex.cause.contains("payroll@contoso.example"));
+        assert!(ex.candidates[0].contains("FullAccess"));
+        assert!(ex.fix.unwrap().contains(
+            "Add-MailboxPermission -Identity payroll@contoso.example -User alice@contoso.example"
+        ));
+    }
+
+    #[test]
+    fn silent_rejection_lists_candidates_not_a_single_cause() {
+        let ex = explain(&evidence(FailureKind::AuthRejected));
+        assert!(ex.candidates.len() >= 4);
+        assert!(
+            ex.candidates
+                .iter()
+                .any(|c| c.contains("IMAP.AccessAsUser.All"))
+        );
+        assert!(ex.fix.is_none());
+    }
+
+    #[test]
+    fn a_challenge_is_quoted_in_the_cause() {
+        let c = decode_error_challenge(
+            "eyJzdGF0dXMiOiI0MDAiLCJzY2hlbWVzIjoiQmVhcmVyIiwic2NvcGUiOiJodHRwczovL21haWwuZ29vZ2xlLmNvbS8ifQ==",
+        );
+        let mut e = evidence(FailureKind::AuthRejected);
+        e.challenge = Some(&c);
+        let ex = explain(&e);
+        assert!(ex.cause.contains("status 400"));
+        assert!(ex.cause.contains("https://mail.google.com/"));
+    }
+}

@@ -1,0 +1,357 @@
+//! What a check found: a row per stage with its time, the facts gathered, and at most one
+//! failure with its explanation. Rendering (human text and JSON) lives here and nowhere else.
+//!
+//! A failed check is data, not an `Err`: the report of a rejected token is as complete as that
+//! of a pass, so scripts read one shape either way.
+
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::diagnose::Explanation;
+use crate::protocol::imap::response::Capabilities;
+use crate::sasl::{ErrorChallenge, Mechanism};
+use crate::transport::tap::{Direction, Entry};
+use crate::transport::{Security, TlsInfo};
+
+/// Stages in the order a session goes through them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    Token,
+    Connect,
+    Tls,
+    Greeting,
+    Capability,
+    Starttls,
+    Auth,
+    List,
+    Examine,
+    Logout,
+}
+
+impl Stage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Token => "token",
+            Stage::Connect => "connect",
+            Stage::Tls => "tls",
+            Stage::Greeting => "greeting",
+            Stage::Capability => "capability",
+            Stage::Starttls => "starttls",
+            Stage::Auth => "auth",
+            Stage::List => "list",
+            Stage::Examine => "examine",
+            Stage::Logout => "logout",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Step {
+    pub stage: Stage,
+    pub ok: bool,
+    pub elapsed_ms: u64,
+    pub detail: String,
+}
+
+/// What kind of failure, as a stable machine-readable name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    TokenUnusable,
+    ConnectFailed,
+    Timeout,
+    ConnectionClosed,
+    TlsUntrusted,
+    TlsNameMismatch,
+    TlsExpired,
+    TlsFailed,
+    StarttlsNotOffered,
+    StarttlsRefused,
+    DataBeforeTls,
+    ServerTooVerbose,
+    GreetingRejected,
+    ProtocolError,
+    MechanismNotOffered,
+    AuthRejected,
+    AuthenticatedNotConnected,
+    Throttled,
+    ListFailed,
+    ExamineFailed,
+}
+
+/// Which exit code a failure maps to (see README, "Exit codes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// The server answered and said no, or misbehaved: exit 1.
+    CheckFailed,
+    /// The token could not be used as given: exit 3.
+    Token,
+    /// The server could not be reached or secured: exit 4.
+    Network,
+}
+
+impl Category {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Category::CheckFailed => 1,
+            Category::Token => 3,
+            Category::Network => 4,
+        }
+    }
+}
+
+impl FailureKind {
+    pub fn category(self) -> Category {
+        use FailureKind::*;
+        match self {
+            TokenUnusable => Category::Token,
+            ConnectFailed | Timeout | ConnectionClosed | TlsUntrusted | TlsNameMismatch
+            | TlsExpired | TlsFailed | StarttlsNotOffered | StarttlsRefused | DataBeforeTls => {
+                Category::Network
+            }
+            ServerTooVerbose
+            | GreetingRejected
+            | ProtocolError
+            | MechanismNotOffered
+            | AuthRejected
+            | AuthenticatedNotConnected
+            | Throttled
+            | ListFailed
+            | ExamineFailed => Category::CheckFailed,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub stage: Stage,
+    pub kind: FailureKind,
+    pub category: Category,
+    /// What went wrong, in one sentence.
+    pub message: String,
+    /// The server's own words (escaped), when it said something.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub server_reply: Vec<String>,
+    /// A decoded SASL error challenge, when the server sent one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<ErrorChallenge>,
+    /// Filled in by `diagnose` when the report is finished.
+    #[serde(flatten)]
+    pub explanation: Option<Explanation>,
+}
+
+impl Failure {
+    pub fn new(stage: Stage, kind: FailureKind, message: impl Into<String>) -> Self {
+        Failure {
+            stage,
+            kind,
+            category: kind.category(),
+            message: message.into(),
+            server_reply: Vec::new(),
+            challenge: None,
+            explanation: None,
+        }
+    }
+
+    pub fn with_reply(mut self, reply: Vec<String>) -> Self {
+        self.server_reply = reply;
+        self
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Folder {
+    /// Decoded from modified UTF-7.
+    pub name: String,
+    /// As sent on the wire, when it differs from `name`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wire_name: Option<String>,
+    pub delimiter: Option<String>,
+    pub attributes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Examined {
+    pub folder: String,
+    pub messages: u32,
+    pub recent: u32,
+    pub uid_validity: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    /// The address actually connected to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Pass,
+    Fail,
+}
+
+/// One check of one protocol for one identity and mailbox. Field names are a stable contract
+/// (documented in the README); new fields may be added, none renamed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub protocol: &'static str,
+    pub outcome: Outcome,
+    pub exit_code: u8,
+    pub target: Target,
+    /// The identity the token belongs to.
+    pub user: String,
+    /// The mailbox opened (`user=` in XOAUTH2): the shared mailbox, or the user's own.
+    pub mailbox: String,
+    pub mechanism: Option<Mechanism>,
+    pub tls: Option<TlsInfo>,
+    pub capabilities: Capabilities,
+    pub steps: Vec<Step>,
+    pub folders: Vec<Folder>,
+    pub examined: Option<Examined>,
+    pub failure: Option<Failure>,
+    pub warnings: Vec<String>,
+    pub elapsed_ms: u64,
+    /// The redacted C:/S: dialogue; present only when asked for (`-v`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transcript: Option<Vec<Entry>>,
+}
+
+/// Collects steps as a session runs.
+#[derive(Debug)]
+pub struct Recorder {
+    pub started: Instant,
+    pub steps: Vec<Step>,
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Recorder {
+            started: Instant::now(),
+            steps: Vec::new(),
+        }
+    }
+}
+
+impl Recorder {
+    pub fn step(&mut self, stage: Stage, since: Instant, ok: bool, detail: impl Into<String>) {
+        self.steps.push(Step {
+            stage,
+            ok,
+            elapsed_ms: since.elapsed().as_millis() as u64,
+            detail: detail.into(),
+        });
+    }
+}
+
+impl Report {
+    pub fn passed(&self) -> bool {
+        self.outcome == Outcome::Pass
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+
+    /// The human report: one line per stage with its time, facts, then PASS/FAIL and why.
+    pub fn render_human(&self) -> String {
+        let mut out = String::new();
+        let security = match self.target.security {
+            Security::ImplicitTls => "implicit TLS",
+            Security::StartTls => "STARTTLS",
+        };
+        let who = if self.mailbox == self.user {
+            self.user.clone()
+        } else {
+            format!("{} as {}", self.mailbox, self.user)
+        };
+        let _ = writeln!(
+            out,
+            "{} check of {who} at {}:{} ({security})",
+            self.protocol.to_uppercase(),
+            self.target.host,
+            self.target.port
+        );
+        for step in &self.steps {
+            let mark = if step.ok { "ok  " } else { "FAIL" };
+            let _ = writeln!(
+                out,
+                "  {mark} {:<10} {:>6} ms  {}",
+                step.stage.name(),
+                step.elapsed_ms,
+                step.detail
+            );
+        }
+        if !self.folders.is_empty() {
+            let names: Vec<&str> = self.folders.iter().map(|f| f.name.as_str()).collect();
+            let _ = writeln!(out, "  folders ({}): {}", names.len(), names.join(", "));
+        }
+        if let Some(ex) = &self.examined {
+            let _ = writeln!(
+                out,
+                "  {}: {} messages, {} recent (examined read-only)",
+                ex.folder, ex.messages, ex.recent
+            );
+        }
+        for w in &self.warnings {
+            let _ = writeln!(out, "  warning: {w}");
+        }
+        match &self.failure {
+            None => {
+                let _ = writeln!(
+                    out,
+                    "PASS  OAuth works for {} over {} ({} ms)",
+                    self.mailbox,
+                    self.protocol.to_uppercase(),
+                    self.elapsed_ms
+                );
+            }
+            Some(f) => render_failure(&mut out, f, self.elapsed_ms),
+        }
+        if let Some(transcript) = &self.transcript {
+            let _ = writeln!(out, "  transcript (secrets redacted):");
+            for e in transcript {
+                let who = match e.direction {
+                    Direction::Client => "C:",
+                    Direction::Server => "S:",
+                    Direction::Note => "--",
+                };
+                let _ = writeln!(out, "    {:>6} ms {who} {}", e.at_ms, e.text);
+            }
+        }
+        out
+    }
+}
+
+fn render_failure(out: &mut String, f: &Failure, elapsed_ms: u64) {
+    let _ = writeln!(
+        out,
+        "FAIL  {}: {} ({elapsed_ms} ms)",
+        f.stage.name(),
+        f.message
+    );
+    for line in &f.server_reply {
+        let _ = writeln!(out, "  server said: {line}");
+    }
+    if let Some(c) = &f.challenge {
+        let shown = c.decoded.as_deref().unwrap_or(&c.raw);
+        let _ = writeln!(out, "  server's error challenge: {shown}");
+    }
+    if let Some(ex) = &f.explanation {
+        let _ = writeln!(out, "  cause: {}", ex.cause);
+        for (i, c) in ex.candidates.iter().enumerate() {
+            let _ = writeln!(out, "    {}. {c}", i + 1);
+        }
+        if let Some(fix) = &ex.fix {
+            let _ = writeln!(out, "  fix: {fix}");
+        }
+    }
+}
