@@ -282,13 +282,13 @@ impl Report {
         );
         for step in &self.steps {
             let mark = if step.ok { "ok  " } else { "FAIL" };
-            let _ = writeln!(
-                out,
+            let line = format!(
                 "  {mark} {:<10} {:>6} ms  {}",
                 step.stage.name(),
                 step.elapsed_ms,
                 step.detail
             );
+            let _ = writeln!(out, "{}", line.trim_end());
         }
         if !self.folders.is_empty() {
             let names: Vec<&str> = self.folders.iter().map(|f| f.name.as_str()).collect();

@@ -2,7 +2,7 @@
 //! mailbox's folder tree (with implied parents). Protocol-agnostic; IMAP, POP3 and SMTP
 //! all ask the same questions.
 
-use crate::config::{Config, MailboxKind};
+use crate::config::Config;
 
 /// One folder, with parents implied by `a/b` names made explicit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,9 +20,6 @@ pub(crate) struct Folder {
 pub(crate) struct Mailbox {
     /// Address as configured.
     pub address: String,
-    /// User or shared.
-    #[allow(dead_code)] // POP3/SMTP (later issues) distinguish the kinds.
-    pub kind: MailboxKind,
     full_access: Vec<String>,
     /// Folders in config order, implied parents placed before their first child.
     pub folders: Vec<Folder>,
@@ -52,7 +49,6 @@ impl Directory {
             .iter()
             .map(|m| Mailbox {
                 address: m.address.clone(),
-                kind: m.kind,
                 full_access: m.full_access.clone(),
                 folders: folder_tree(m.folders.iter().map(|f| (f.name.as_str(), f.messages))),
             })

@@ -98,11 +98,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LineConn<S> {
             Err(TransportError::DataBeforeTls)
         }
     }
-
-    /// The stream with whatever was read ahead, for a protocol library that takes over.
-    pub fn into_parts(self) -> (S, Vec<u8>) {
-        (self.stream, self.buf)
-    }
 }
 
 #[cfg(test)]
