@@ -1,4 +1,4 @@
-//! Library use: check one IMAP mailbox and print the report.
+//! Library use: check one mailbox over IMAP, POP3 and SMTP and print the combined report.
 //!
 //! ```sh
 //! XOAUTH_TOKEN=... cargo run --example check_mailbox -- alice@contoso.com [shared@contoso.com]
@@ -6,7 +6,8 @@
 
 use std::time::Duration;
 
-use xoauth::plan::{Endpoint, ImapPlan, Provider};
+use xoauth::plan::{Check, Endpoint, ImapOptions, Plan, Protocol, Provider};
+use xoauth::report::Combined;
 use xoauth::sasl::MechanismChoice;
 use xoauth::token::TokenSource;
 use xoauth::transport::{Limits, Security};
@@ -18,25 +19,42 @@ async fn main() -> std::process::ExitCode {
         eprintln!("usage: check_mailbox USER [SHARED_MAILBOX]  (token in $XOAUTH_TOKEN)");
         return std::process::ExitCode::from(2);
     };
-    let endpoint = Endpoint::imap(Provider::Microsoft, None, None, Security::ImplicitTls)
-        .expect("the Microsoft preset has a host");
-    let plan = ImapPlan {
-        endpoint,
+    let endpoint = |protocol, security| {
+        Endpoint::resolve(protocol, Provider::Microsoft, None, None, security)
+            .expect("the Microsoft preset has every host")
+    };
+    let plan = Plan {
         user,
         mailbox: args.next(),
+        token: TokenSource::Env("XOAUTH_TOKEN".into()),
         mechanism: MechanismChoice::Auto,
-        examine: Some("INBOX".into()),
         ca_files: Vec::new(),
         extra_roots: Vec::new(),
-        token: TokenSource::Env("XOAUTH_TOKEN".into()),
         timeout: Duration::from_secs(30),
         limits: Limits::default(),
         transcript: false,
+        checks: vec![
+            Check::Imap {
+                endpoint: endpoint(Protocol::Imap, Security::ImplicitTls),
+                options: ImapOptions {
+                    examine: Some("INBOX".into()),
+                    find_message_id: None,
+                },
+            },
+            Check::Pop {
+                endpoint: endpoint(Protocol::Pop, Security::ImplicitTls),
+            },
+            Check::Smtp {
+                endpoint: endpoint(Protocol::Smtp, Security::StartTls),
+                send: None,
+            },
+        ],
     };
-    match xoauth::run::imap(&plan).await {
-        Ok(report) => {
-            print!("{}", report.render_human());
-            std::process::ExitCode::from(report.exit_code)
+    match xoauth::run::run(&plan).await {
+        Ok(reports) => {
+            let combined = Combined::new(reports);
+            print!("{}", combined.render_human());
+            std::process::ExitCode::from(combined.exit_code)
         }
         Err(e) => {
             eprintln!("error: {e}");

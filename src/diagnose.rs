@@ -28,6 +28,9 @@ pub struct Evidence<'a> {
     pub mailbox: &'a str,
     pub server_reply: &'a [String],
     pub challenge: Option<&'a ErrorChallenge>,
+    /// The host is Exchange Online's, so its known behaviour applies.
+    pub exchange_online: bool,
+    pub implicit_tls: bool,
 }
 
 fn one(cause: impl Into<String>, fix: Option<String>) -> Explanation {
@@ -51,6 +54,10 @@ pub fn explain(e: &Evidence<'_>) -> Explanation {
             "the server could not be reached (name resolution or TCP connect failed)",
             Some("check the host name and port, and that a firewall allows the connection".into()),
         ),
+        Timeout if e.protocol == "smtp" && e.implicit_tls && e.exchange_online => one(
+            "Exchange Online does not offer SMTP with implicit TLS (port 465)",
+            Some("use port 587 with STARTTLS (the default for smtp)".into()),
+        ),
         Timeout => one(
             "the server did not answer in time",
             Some("check the port (implicit TLS vs STARTTLS), firewalls, or raise --timeout".into()),
@@ -72,7 +79,11 @@ pub fn explain(e: &Evidence<'_>) -> Explanation {
         StarttlsNotOffered => one(
             "the server does not offer STARTTLS on this port, so the session cannot be \
              encrypted; xoauth never authenticates in plaintext",
-            Some("use the implicit-TLS port (IMAP 993) without --starttls".into()),
+            Some(match e.protocol {
+                "pop" => "use the implicit-TLS port (POP3 995) without --starttls".into(),
+                "smtp" => "use the implicit-TLS port (465) with --implicit-tls".into(),
+                _ => "use the implicit-TLS port (IMAP 993) without --starttls".into(),
+            }),
         ),
         StarttlsRefused => one("the server refused the STARTTLS command", None),
         DataBeforeTls => one(
@@ -129,10 +140,85 @@ pub fn explain(e: &Evidence<'_>) -> Explanation {
             Some("wait for the suggested backoff time and reduce connection churn".into()),
         ),
         ListFailed => one("the folder list was refused", None),
+        StatFailed => one(
+            "the maildrop could not be read after authentication",
+            Some(format!(
+                "check Get-CASMailbox {} | Format-List PopEnabled",
+                e.mailbox
+            )),
+        ),
+        SmtpAuthDisabled => smtp_auth_disabled(e),
+        AuthBlockedByPolicy => auth_blocked(e),
+        SendAsDenied => one(
+            format!(
+                "{} may not send as the From address (no SendAs permission)",
+                e.mailbox
+            ),
+            Some(format!(
+                "send as the authenticated mailbox, or grant it: Add-RecipientPermission \
+                 -Identity <from address> -Trustee {} -AccessRights SendAs",
+                e.mailbox
+            )),
+        ),
+        SendRejected => one(
+            "the server accepted the token but refused the test message",
+            Some("read the server's reply above; it names the reason".into()),
+        ),
         ExamineFailed => one(
             "the folder could not be opened read-only (it may not exist)",
             Some("check the folder name against the list above".into()),
         ),
+    }
+}
+
+fn smtp_auth_disabled(e: &Evidence<'_>) -> Explanation {
+    let text = e.server_reply.join(" ");
+    let tenant = text.contains("for the Tenant");
+    let mailbox_fix = format!(
+        "Set-CASMailbox -Identity {} -SmtpClientAuthenticationDisabled $false",
+        e.mailbox
+    );
+    if tenant {
+        one(
+            "SMTP AUTH is disabled for the whole tenant (the default for tenants created after \
+             January 2020); OAuth does not bypass it",
+            Some(format!(
+                "enable it for this mailbox only: {mailbox_fix} (a mailbox setting overrides the \
+                 tenant's), or for all: Set-TransportConfig -SmtpClientAuthenticationDisabled $false"
+            )),
+        )
+    } else {
+        one(
+            format!("SMTP AUTH is disabled for the mailbox {}", e.mailbox),
+            Some(mailbox_fix),
+        )
+    }
+}
+
+fn auth_blocked(e: &Evidence<'_>) -> Explanation {
+    let text = e.server_reply.join(" ");
+    if text.contains("security defaults") {
+        one(
+            "Security Defaults are on for the tenant, and they block SMTP AUTH",
+            Some(
+                "turn Security Defaults off (Entra admin center → Properties → Manage security \
+                 defaults) and enforce MFA with Conditional Access instead"
+                    .into(),
+            ),
+        )
+    } else if text.contains("did not meet the criteria") {
+        one(
+            "a Conditional Access policy blocked the sign-in",
+            Some(
+                "check the Entra sign-in log for this user and app; exclude or satisfy the policy"
+                    .into(),
+            ),
+        )
+    } else {
+        one(
+            "an authentication policy blocked the sign-in",
+            Some("check the tenant's authentication policies for SMTP".into()),
+        )
     }
 }
 
@@ -161,28 +247,41 @@ fn auth_rejected(e: &Evidence<'_>, proto: &str) -> Explanation {
         "SMTP" => "SMTP.SendAsApp",
         _ => "IMAP.AccessAsApp",
     };
+    let mut mailbox_causes = Vec::new();
+    if proto == "POP" {
+        // POP opens the mailbox at AUTH, so what IMAP reports after login shows up here.
+        mailbox_causes.push(format!(
+            "{} may not open {} (no FullAccess), or POP is disabled for it \
+             (Get-CASMailbox {} | Format-List PopEnabled)",
+            e.user, e.mailbox, e.mailbox
+        ));
+    }
+    let mut candidates = vec![
+        "the token has expired (they live 60-90 minutes)".into(),
+        format!(
+            "the token is for another audience, e.g. Microsoft Graph: request \
+                 https://outlook.office.com/{scope} (delegated) or \
+                 https://outlook.office365.com/.default (app-only)"
+        ),
+        format!("a delegated token without the {scope} scope"),
+        format!(
+            "an app-only token whose app lacks {app_role}, or whose service principal is not \
+                 registered in Exchange (New-ServicePrincipal, with the Enterprise Application's \
+                 object id)"
+        ),
+        format!(
+            "user={} does not match the user the delegated token was issued to",
+            e.mailbox
+        ),
+    ];
+    if !mailbox_causes.is_empty() {
+        candidates.splice(1..1, mailbox_causes);
+    }
     Explanation {
         cause: "the server rejected the token without giving a reason (Exchange Online never \
                 does); the likely causes, most likely first:"
             .to_string(),
-        candidates: vec![
-            "the token has expired (they live 60-90 minutes)".into(),
-            format!(
-                "the token is for another audience, e.g. Microsoft Graph: request \
-                 https://outlook.office.com/{scope} (delegated) or \
-                 https://outlook.office365.com/.default (app-only)"
-            ),
-            format!("a delegated token without the {scope} scope"),
-            format!(
-                "an app-only token whose app lacks {app_role}, or whose service principal is not \
-                 registered in Exchange (New-ServicePrincipal, with the Enterprise Application's \
-                 object id)"
-            ),
-            format!(
-                "user={} does not match the user the delegated token was issued to",
-                e.mailbox
-            ),
-        ],
+        candidates,
         fix: None,
     }
 }
@@ -200,6 +299,8 @@ mod tests {
             mailbox: "payroll@contoso.example",
             server_reply: &[],
             challenge: None,
+            exchange_online: true,
+            implicit_tls: true,
         }
     }
 
@@ -223,6 +324,60 @@ mod tests {
                 .any(|c| c.contains("IMAP.AccessAsUser.All"))
         );
         assert!(ex.fix.is_none());
+    }
+
+    #[test]
+    fn smtp_auth_disabled_names_tenant_or_mailbox() {
+        let tenant = ["535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information.".to_string()];
+        let mut e = evidence(FailureKind::SmtpAuthDisabled);
+        e.protocol = "smtp";
+        e.server_reply = &tenant;
+        let ex = explain(&e);
+        assert!(ex.cause.contains("whole tenant"));
+        let fix = ex.fix.unwrap();
+        assert!(fix.contains("Set-TransportConfig -SmtpClientAuthenticationDisabled $false"));
+        assert!(fix.contains("Set-CASMailbox -Identity payroll@contoso.example -SmtpClientAuthenticationDisabled $false"));
+        let mailbox = ["535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Mailbox. Visit https://aka.ms/smtp_auth_disabled for more information.".to_string()];
+        e.server_reply = &mailbox;
+        let ex = explain(&e);
+        assert!(ex.cause.contains("for the mailbox payroll@contoso.example"));
+        assert!(!ex.fix.unwrap().contains("Set-TransportConfig"));
+    }
+
+    #[test]
+    fn pop_rejection_names_the_mailbox_causes() {
+        let mut e = evidence(FailureKind::AuthRejected);
+        e.protocol = "pop";
+        let ex = explain(&e);
+        assert!(
+            ex.candidates
+                .iter()
+                .any(|c| c.contains("PopEnabled") && c.contains("FullAccess"))
+        );
+        assert!(
+            ex.candidates
+                .iter()
+                .any(|c| c.contains("POP.AccessAsUser.All"))
+        );
+    }
+
+    #[test]
+    fn port_465_against_exchange_is_named() {
+        let mut e = evidence(FailureKind::Timeout);
+        e.protocol = "smtp";
+        assert!(explain(&e).cause.contains("465"));
+        e.exchange_online = false;
+        assert!(!explain(&e).cause.contains("465"));
+    }
+
+    #[test]
+    fn security_defaults_and_send_as() {
+        let reply = ["535 5.7.139 Authentication unsuccessful, user is locked by your organization's security defaults policy. Contact your administrator.".to_string()];
+        let mut e = evidence(FailureKind::AuthBlockedByPolicy);
+        e.server_reply = &reply;
+        assert!(explain(&e).cause.contains("Security Defaults"));
+        let ex = explain(&evidence(FailureKind::SendAsDenied));
+        assert!(ex.fix.unwrap().contains("Add-RecipientPermission"));
     }
 
     #[test]

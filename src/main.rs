@@ -10,6 +10,8 @@ mod demo;
 use std::process::ExitCode;
 
 use clap::Parser as _;
+use xoauth::plan::Plan;
+use xoauth::report::Combined;
 
 use crate::cli::{Cli, Command};
 
@@ -37,19 +39,32 @@ fn main() -> ExitCode {
     runtime.block_on(async {
         match cli.command {
             Command::Imap(args) => {
-                let output = args.output.clone();
+                let output = args.common.output.clone();
+                single(args.into_plan(), &output).await
+            }
+            Command::Pop(args) => {
+                let output = args.common.output.clone();
+                single(args.into_plan(), &output).await
+            }
+            Command::Smtp(args) => {
+                let output = args.common.output.clone();
+                single(args.into_plan(), &output).await
+            }
+            Command::Check(args) => {
+                let output = args.common.output.clone();
                 let plan = match args.into_plan() {
                     Ok(plan) => plan,
                     Err(e) => return fail(e.into()),
                 };
-                match xoauth::run::imap(&plan).await {
-                    Ok(report) => {
+                match xoauth::run::run(&plan).await {
+                    Ok(reports) => {
+                        let combined = Combined::new(reports);
                         if output.json {
-                            println!("{}", report.to_json());
+                            println!("{}", combined.to_json());
                         } else {
-                            print!("{}", report.render_human());
+                            print!("{}", combined.render_human());
                         }
-                        ExitCode::from(report.exit_code)
+                        ExitCode::from(combined.exit_code)
                     }
                     Err(e) => fail(e.into()),
                 }
@@ -57,6 +72,29 @@ fn main() -> ExitCode {
             Command::Demo(args) => demo::run(&args.output).await,
         }
     })
+}
+
+/// Runs a one-check plan and prints its report.
+async fn single(plan: Result<Plan, cli::UsageError>, output: &cli::OutputArgs) -> ExitCode {
+    let plan = match plan {
+        Ok(plan) => plan,
+        Err(e) => return fail(e.into()),
+    };
+    match xoauth::run::run(&plan).await {
+        Ok(reports) => {
+            let mut code = 0;
+            for report in reports {
+                if output.json {
+                    println!("{}", report.to_json());
+                } else {
+                    print!("{}", report.render_human());
+                }
+                code = code.max(report.exit_code);
+            }
+            ExitCode::from(code)
+        }
+        Err(e) => fail(e.into()),
+    }
 }
 
 /// A usage or configuration error: one line on stderr, exit code 2.

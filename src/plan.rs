@@ -1,12 +1,45 @@
-//! A resolved, validated check: every default applied, every conflict rejected. Building a
-//! plan does no I/O, so what a command will do can be tested without a network.
+//! A resolved, validated run: every default applied, every conflict rejected. Building a plan
+//! does no I/O, so what a command will do can be tested without a network.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use serde::Serialize;
+
 use crate::sasl::MechanismChoice;
 use crate::token::TokenSource;
 use crate::transport::{Limits, Security};
+
+/// The mail protocols xoauth checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Imap,
+    Pop,
+    Smtp,
+}
+
+impl Protocol {
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Imap => "imap",
+            Protocol::Pop => "pop",
+            Protocol::Smtp => "smtp",
+        }
+    }
+
+    /// The standard port for the protocol and security (RFC 8314 for the implicit-TLS ones).
+    pub fn default_port(self, security: Security) -> u16 {
+        match (self, security) {
+            (Protocol::Imap, Security::ImplicitTls) => 993,
+            (Protocol::Imap, Security::StartTls) => 143,
+            (Protocol::Pop, Security::ImplicitTls) => 995,
+            (Protocol::Pop, Security::StartTls) => 110,
+            (Protocol::Smtp, Security::ImplicitTls) => 465,
+            (Protocol::Smtp, Security::StartTls) => 587,
+        }
+    }
+}
 
 /// Well-known services whose endpoints xoauth knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -14,16 +47,19 @@ pub enum Provider {
     #[default]
     Microsoft,
     Google,
-    /// Any other server: `--host` is required.
+    /// Any other server: a host is required.
     Custom,
 }
 
 impl Provider {
-    pub fn imap_host(self) -> Option<&'static str> {
-        match self {
-            Provider::Microsoft => Some("outlook.office365.com"),
-            Provider::Google => Some("imap.gmail.com"),
-            Provider::Custom => None,
+    pub fn host(self, protocol: Protocol) -> Option<&'static str> {
+        match (self, protocol) {
+            (Provider::Microsoft, Protocol::Imap | Protocol::Pop) => Some("outlook.office365.com"),
+            (Provider::Microsoft, Protocol::Smtp) => Some("smtp.office365.com"),
+            (Provider::Google, Protocol::Imap) => Some("imap.gmail.com"),
+            (Provider::Google, Protocol::Pop) => Some("pop.gmail.com"),
+            (Provider::Google, Protocol::Smtp) => Some("smtp.gmail.com"),
+            (Provider::Custom, _) => None,
         }
     }
 }
@@ -36,22 +72,19 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// The host and port for IMAP: explicit values win, then the provider's, then the
-    /// protocol's standard port for the chosen security.
-    pub fn imap(
+    /// Explicit values win, then the provider's host, then the protocol's standard port.
+    pub fn resolve(
+        protocol: Protocol,
         provider: Provider,
         host: Option<String>,
         port: Option<u16>,
         security: Security,
     ) -> Result<Endpoint, PlanError> {
-        let host = match host.or_else(|| provider.imap_host().map(str::to_string)) {
+        let host = match host.or_else(|| provider.host(protocol).map(str::to_string)) {
             Some(h) if !h.trim().is_empty() => h.trim().to_string(),
-            _ => return Err(PlanError::HostRequired),
+            _ => return Err(PlanError::HostRequired(protocol.name())),
         };
-        let port = port.unwrap_or(match security {
-            Security::ImplicitTls => 993,
-            Security::StartTls => 143,
-        });
+        let port = port.unwrap_or(protocol.default_port(security));
         if port == 0 {
             return Err(PlanError::BadPort);
         }
@@ -61,41 +94,123 @@ impl Endpoint {
             security,
         })
     }
+
+    /// Exchange Online's hosts, whose known quirks (no SMTP on 465) are worth a warning.
+    pub fn is_exchange_online(&self) -> bool {
+        let h = self.host.to_ascii_lowercase();
+        h.ends_with(".office365.com") || h.ends_with(".outlook.com") || h.ends_with(".office365.us")
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PlanError {
-    #[error("--host is required with --provider custom")]
-    HostRequired,
-    #[error("--port must be between 1 and 65535")]
+    #[error("a host is required for {0} with --provider custom (--host or --{0}-host)")]
+    HostRequired(&'static str),
+    #[error("ports must be between 1 and 65535")]
     BadPort,
     #[error("--timeout must be more than 0 seconds")]
     BadTimeout,
     #[error("{what} {value:?} does not look like an e-mail address")]
     BadAddress { what: &'static str, value: String },
+    #[error("--send needs --to ADDR")]
+    SendWithoutRecipient,
+    #[error("--to and --from only make sense with --send")]
+    RecipientWithoutSend,
+    #[error("--protocols needs at least one of imap, pop, smtp")]
+    NoProtocols,
+    #[error("--send needs smtp in --protocols")]
+    SendWithoutSmtp,
+    #[error("--protocols lists {0} twice")]
+    DuplicateProtocol(&'static str),
 }
 
-/// One IMAP check.
+/// IMAP-only options.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImapOptions {
+    /// A folder to EXAMINE (read-only) for its message count.
+    pub examine: Option<String>,
+    /// A Message-ID (with angle brackets) to look for in INBOX, e.g. the test message just sent.
+    pub find_message_id: Option<String>,
+}
+
+/// A test message to submit over SMTP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendPlan {
+    pub from: String,
+    pub to: Vec<String>,
+    /// Unique per run; in the Subject and the Message-ID so the message can be found again.
+    pub run_id: String,
+    /// `<xoauth.RUN_ID@domain-of-from>`.
+    pub message_id: String,
+}
+
+impl SendPlan {
+    pub fn new(from: String, to: Vec<String>, run_id: String) -> SendPlan {
+        let domain = from.rsplit_once('@').map_or("localhost", |(_, d)| d);
+        let message_id = format!("<xoauth.{run_id}@{domain}>");
+        SendPlan {
+            from,
+            to,
+            run_id,
+            message_id,
+        }
+    }
+}
+
+/// One check of one protocol; the variants carry only the options that protocol has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    Imap {
+        endpoint: Endpoint,
+        options: ImapOptions,
+    },
+    Pop {
+        endpoint: Endpoint,
+    },
+    Smtp {
+        endpoint: Endpoint,
+        send: Option<SendPlan>,
+    },
+}
+
+impl Check {
+    pub fn protocol(&self) -> Protocol {
+        match self {
+            Check::Imap { .. } => Protocol::Imap,
+            Check::Pop { .. } => Protocol::Pop,
+            Check::Smtp { .. } => Protocol::Smtp,
+        }
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        match self {
+            Check::Imap { endpoint, .. }
+            | Check::Pop { endpoint }
+            | Check::Smtp { endpoint, .. } => endpoint,
+        }
+    }
+}
+
+/// Everything a run needs: one identity and token, one or more checks.
 #[derive(Debug, Clone)]
-pub struct ImapPlan {
-    pub endpoint: Endpoint,
+pub struct Plan {
     /// The identity the token is for.
     pub user: String,
     /// The mailbox to open; the user's own when `None`.
     pub mailbox: Option<String>,
+    pub token: TokenSource,
     pub mechanism: MechanismChoice,
-    pub examine: Option<String>,
     pub ca_files: Vec<PathBuf>,
     /// CAs given in memory (the demo's mock, library callers), trusted like `ca_files`.
     pub extra_roots: Vec<rustls_pki_types::CertificateDer<'static>>,
-    pub token: TokenSource,
     pub timeout: Duration,
     pub limits: Limits,
     /// Keep the transcript in the report.
     pub transcript: bool,
+    pub checks: Vec<Check>,
 }
 
-impl ImapPlan {
+impl Plan {
     /// The mailbox named in `user=`.
     pub fn authzid(&self) -> &str {
         self.mailbox.as_deref().unwrap_or(&self.user)
@@ -106,7 +221,9 @@ impl ImapPlan {
 pub fn check_address(what: &'static str, value: &str) -> Result<String, PlanError> {
     let v = value.trim();
     let ok = matches!(v.split_once('@'), Some((l, d)) if !l.is_empty() && !d.is_empty())
-        && !v.chars().any(|c| c.is_whitespace() || c.is_control());
+        && !v
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>');
     if ok {
         Ok(v.to_string())
     } else {
@@ -126,30 +243,98 @@ pub fn timeout(secs: f64) -> Result<Duration, PlanError> {
     }
 }
 
+/// A fresh run id: 12 lowercase hex digits from the system's secure RNG.
+pub fn new_run_id() -> String {
+    use ring::rand::SecureRandom as _;
+    let mut bytes = [0u8; 6];
+    // SystemRandom only fails when the OS has no entropy source at all; the time then still
+    // gives a usable, if guessable, id (it is a label, not a secret).
+    if ring::rand::SystemRandom::new().fill(&mut bytes).is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        bytes.copy_from_slice(&nanos.to_le_bytes()[..6]);
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn provider_defaults_and_overrides() {
-        let e = Endpoint::imap(Provider::Microsoft, None, None, Security::ImplicitTls).unwrap();
-        assert_eq!((e.host.as_str(), e.port), ("outlook.office365.com", 993));
-        let e = Endpoint::imap(Provider::Google, None, None, Security::StartTls).unwrap();
-        assert_eq!((e.host.as_str(), e.port), ("imap.gmail.com", 143));
-        let e = Endpoint::imap(
+        let e = |p, prov, host, port, sec| Endpoint::resolve(p, prov, host, port, sec);
+        let m = e(
+            Protocol::Imap,
+            Provider::Microsoft,
+            None,
+            None,
+            Security::ImplicitTls,
+        )
+        .unwrap();
+        assert_eq!((m.host.as_str(), m.port), ("outlook.office365.com", 993));
+        let m = e(
+            Protocol::Pop,
+            Provider::Microsoft,
+            None,
+            None,
+            Security::ImplicitTls,
+        )
+        .unwrap();
+        assert_eq!((m.host.as_str(), m.port), ("outlook.office365.com", 995));
+        let m = e(
+            Protocol::Smtp,
+            Provider::Microsoft,
+            None,
+            None,
+            Security::StartTls,
+        )
+        .unwrap();
+        assert_eq!((m.host.as_str(), m.port), ("smtp.office365.com", 587));
+        assert!(m.is_exchange_online());
+        let g = e(
+            Protocol::Pop,
+            Provider::Google,
+            None,
+            None,
+            Security::StartTls,
+        )
+        .unwrap();
+        assert_eq!((g.host.as_str(), g.port), ("pop.gmail.com", 110));
+        let g = e(
+            Protocol::Smtp,
+            Provider::Google,
+            None,
+            None,
+            Security::ImplicitTls,
+        )
+        .unwrap();
+        assert_eq!((g.host.as_str(), g.port), ("smtp.gmail.com", 465));
+        assert!(!g.is_exchange_online());
+        let c = e(
+            Protocol::Imap,
             Provider::Microsoft,
             Some("mail.example".into()),
             Some(1993),
             Security::ImplicitTls,
         )
         .unwrap();
-        assert_eq!((e.host.as_str(), e.port), ("mail.example", 1993));
+        assert_eq!((c.host.as_str(), c.port), ("mail.example", 1993));
         assert_eq!(
-            Endpoint::imap(Provider::Custom, None, None, Security::ImplicitTls),
-            Err(PlanError::HostRequired)
+            e(
+                Protocol::Pop,
+                Provider::Custom,
+                None,
+                None,
+                Security::ImplicitTls
+            ),
+            Err(PlanError::HostRequired("pop"))
         );
         assert_eq!(
-            Endpoint::imap(
+            e(
+                Protocol::Imap,
                 Provider::Custom,
                 Some("h".into()),
                 Some(0),
@@ -160,12 +345,27 @@ mod tests {
     }
 
     #[test]
-    fn addresses_and_timeouts() {
+    fn addresses_timeouts_and_run_ids() {
         assert!(check_address("--user", "a@b.example").is_ok());
         assert!(check_address("--user", "alice").is_err());
         assert!(check_address("--user", "a b@c").is_err());
         assert!(check_address("--user", "@c").is_err());
+        assert!(check_address("--to", "<a@b>").is_err());
         assert!(timeout(0.0).is_err() && timeout(-1.0).is_err() && timeout(f64::NAN).is_err());
         assert_eq!(timeout(1.5).unwrap(), Duration::from_millis(1500));
+        let (a, b) = (new_run_id(), new_run_id());
+        assert_eq!(a.len(), 12);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn send_plan_message_id_uses_the_sender_domain() {
+        let s = SendPlan::new(
+            "a@contoso.example".into(),
+            vec!["b@x".into()],
+            "0123456789ab".into(),
+        );
+        assert_eq!(s.message_id, "<xoauth.0123456789ab@contoso.example>");
     }
 }

@@ -10,7 +10,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::diagnose::Explanation;
-use crate::protocol::imap::response::Capabilities;
+use crate::plan::Protocol;
 use crate::sasl::{ErrorChallenge, Mechanism};
 use crate::transport::tap::{Direction, Entry};
 use crate::transport::{Security, TlsInfo};
@@ -28,7 +28,11 @@ pub enum Stage {
     Auth,
     List,
     Examine,
+    Search,
+    Stat,
+    Send,
     Logout,
+    Quit,
 }
 
 impl Stage {
@@ -43,7 +47,11 @@ impl Stage {
             Stage::Auth => "auth",
             Stage::List => "list",
             Stage::Examine => "examine",
+            Stage::Search => "search",
+            Stage::Stat => "stat",
+            Stage::Send => "send",
             Stage::Logout => "logout",
+            Stage::Quit => "quit",
         }
     }
 }
@@ -80,6 +88,11 @@ pub enum FailureKind {
     Throttled,
     ListFailed,
     ExamineFailed,
+    SmtpAuthDisabled,
+    AuthBlockedByPolicy,
+    SendAsDenied,
+    SendRejected,
+    StatFailed,
 }
 
 /// Which exit code a failure maps to (see README, "Exit codes").
@@ -121,7 +134,12 @@ impl FailureKind {
             | AuthenticatedNotConnected
             | Throttled
             | ListFailed
-            | ExamineFailed => Category::CheckFailed,
+            | ExamineFailed
+            | SmtpAuthDisabled
+            | AuthBlockedByPolicy
+            | SendAsDenied
+            | SendRejected
+            | StatFailed => Category::CheckFailed,
         }
     }
 }
@@ -137,11 +155,12 @@ pub struct Failure {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub server_reply: Vec<String>,
     /// A decoded SASL error challenge, when the server sent one.
+    /// (Boxed, with `explanation`, to keep `Result<_, Failure>` small on the happy path.)
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub challenge: Option<ErrorChallenge>,
+    pub challenge: Option<Box<ErrorChallenge>>,
     /// Filled in by `diagnose` when the report is finished.
     #[serde(flatten)]
-    pub explanation: Option<Explanation>,
+    pub explanation: Option<Box<Explanation>>,
 }
 
 impl Failure {
@@ -182,6 +201,33 @@ pub struct Examined {
     pub uid_validity: Option<u32>,
 }
 
+/// A sent test message was found again over IMAP.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Found {
+    pub folder: String,
+    pub message_id: String,
+    /// Sequence numbers of the matching messages.
+    pub matches: Vec<u32>,
+}
+
+/// POP3 STAT: the maildrop's size, read without changing it.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct Stat {
+    pub messages: u64,
+    pub octets: u64,
+}
+
+/// The test message submitted over SMTP.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Submission {
+    pub message_id: String,
+    pub from: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    /// The server's final reply to DATA, usually with its queue id.
+    pub reply: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Target {
     pub host: String,
@@ -203,7 +249,7 @@ pub enum Outcome {
 /// (documented in the README); new fields may be added, none renamed.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
-    pub protocol: &'static str,
+    pub protocol: Protocol,
     pub outcome: Outcome,
     pub exit_code: u8,
     pub target: Target,
@@ -213,10 +259,24 @@ pub struct Report {
     pub mailbox: String,
     pub mechanism: Option<Mechanism>,
     pub tls: Option<TlsInfo>,
-    pub capabilities: Capabilities,
+    /// IMAP capabilities, POP3 CAPA lines or SMTP EHLO keywords in effect for authentication.
+    pub capabilities: Vec<String>,
     pub steps: Vec<Step>,
-    pub folders: Vec<Folder>,
+    /// IMAP: the folder list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folders: Option<Vec<Folder>>,
+    /// IMAP: the folder examined.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub examined: Option<Examined>,
+    /// IMAP: the sent message, found again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub found: Option<Found>,
+    /// POP3: the maildrop.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stat: Option<Stat>,
+    /// SMTP: the test message submitted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submission: Option<Submission>,
     pub failure: Option<Failure>,
     pub warnings: Vec<String>,
     pub elapsed_ms: u64,
@@ -273,12 +333,11 @@ impl Report {
         } else {
             format!("{} as {}", self.mailbox, self.user)
         };
+        let protocol = self.protocol.name().to_uppercase();
         let _ = writeln!(
             out,
-            "{} check of {who} at {}:{} ({security})",
-            self.protocol.to_uppercase(),
-            self.target.host,
-            self.target.port
+            "{protocol} check of {who} at {}:{} ({security})",
+            self.target.host, self.target.port
         );
         for step in &self.steps {
             let mark = if step.ok { "ok  " } else { "FAIL" };
@@ -290,8 +349,8 @@ impl Report {
             );
             let _ = writeln!(out, "{}", line.trim_end());
         }
-        if !self.folders.is_empty() {
-            let names: Vec<&str> = self.folders.iter().map(|f| f.name.as_str()).collect();
+        if let Some(folders) = self.folders.as_ref().filter(|f| !f.is_empty()) {
+            let names: Vec<&str> = folders.iter().map(|f| f.name.as_str()).collect();
             let _ = writeln!(out, "  folders ({}): {}", names.len(), names.join(", "));
         }
         if let Some(ex) = &self.examined {
@@ -301,6 +360,30 @@ impl Report {
                 ex.folder, ex.messages, ex.recent
             );
         }
+        if let Some(found) = &self.found {
+            let _ = writeln!(
+                out,
+                "  found {} in {} (message {:?})",
+                found.message_id, found.folder, found.matches
+            );
+        }
+        if let Some(stat) = &self.stat {
+            let _ = writeln!(
+                out,
+                "  maildrop: {} messages, {} octets (read with STAT; nothing retrieved or deleted)",
+                stat.messages, stat.octets
+            );
+        }
+        if let Some(sub) = &self.submission {
+            let _ = writeln!(
+                out,
+                "  sent {} from {} to {}: {}",
+                sub.message_id,
+                sub.from,
+                sub.to.join(", "),
+                sub.reply
+            );
+        }
         for w in &self.warnings {
             let _ = writeln!(out, "  warning: {w}");
         }
@@ -308,10 +391,8 @@ impl Report {
             None => {
                 let _ = writeln!(
                     out,
-                    "PASS  OAuth works for {} over {} ({} ms)",
-                    self.mailbox,
-                    self.protocol.to_uppercase(),
-                    self.elapsed_ms
+                    "PASS  OAuth works for {} over {protocol} ({} ms)",
+                    self.mailbox, self.elapsed_ms
                 );
             }
             Some(f) => render_failure(&mut out, f, self.elapsed_ms),
@@ -353,5 +434,52 @@ fn render_failure(out: &mut String, f: &Failure, elapsed_ms: u64) {
         if let Some(fix) = &ex.fix {
             let _ = writeln!(out, "  fix: {fix}");
         }
+    }
+}
+
+/// Several checks for one identity, as `xoauth check` runs them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Combined {
+    pub outcome: Outcome,
+    /// The highest of the checks' exit codes: a network problem outranks a token problem,
+    /// which outranks a refusal.
+    pub exit_code: u8,
+    pub checks: Vec<Report>,
+}
+
+impl Combined {
+    pub fn new(checks: Vec<Report>) -> Combined {
+        let exit_code = checks.iter().map(|r| r.exit_code).max().unwrap_or(0);
+        Combined {
+            outcome: if exit_code == 0 {
+                Outcome::Pass
+            } else {
+                Outcome::Fail
+            },
+            exit_code,
+            checks,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+
+    pub fn render_human(&self) -> String {
+        let mut out = String::new();
+        for r in &self.checks {
+            out.push_str(&r.render_human());
+            out.push('\n');
+        }
+        let summary: Vec<String> = self
+            .checks
+            .iter()
+            .map(|r| {
+                let verdict = if r.passed() { "PASS" } else { "FAIL" };
+                format!("{} {verdict}", r.protocol.name().to_uppercase())
+            })
+            .collect();
+        let _ = writeln!(out, "summary: {}", summary.join(", "));
+        out
     }
 }

@@ -1,16 +1,19 @@
 //! Runs a plan: the one module that knows every layer. Token → transport → driver → report,
-//! in that order and no other.
+//! in that order and no other. The token is read once per run (standard input cannot be read
+//! twice) and the checks run one after another, so a sent message can be found again.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::diagnose::{self, Evidence};
-use crate::plan::ImapPlan;
-use crate::protocol::imap::{self, ImapFacts, ImapRequest};
-use crate::protocol::transport_failure;
+use crate::plan::{Check, Plan};
+use crate::protocol::{self, Facts, Request, tls_summary, transport_failure};
 use crate::report::{Failure, FailureKind, Outcome, Recorder, Report, Stage, Target};
+use crate::secret::Secret;
 use crate::transport::tap::{Tap, Transcript};
 use crate::transport::tls::{self, CaFileError};
-use crate::transport::{self, Connection, Security, TlsInfo, Upgrader};
+use crate::transport::{self, Connection, Security, Upgrader};
 
 /// Why a plan could not run at all (as opposed to a check that ran and failed): exit code 2.
 #[derive(Debug, thiserror::Error)]
@@ -19,97 +22,154 @@ pub enum RunError {
     CaFile(#[from] CaFileError),
 }
 
-/// Runs one IMAP check. A failed check is a report, not an error.
-pub async fn imap(plan: &ImapPlan) -> Result<Report, RunError> {
+/// Runs every check of `plan`, in order. A failed check is a report, not an error.
+pub async fn run(plan: &Plan) -> Result<Vec<Report>, RunError> {
     let mut extra_roots = plan.extra_roots.clone();
     for path in &plan.ca_files {
         extra_roots.extend(tls::load_ca_file(path)?);
     }
     let config = tls::client_config(&extra_roots)?;
+
+    let t = Instant::now();
+    let token = crate::token::source::load(&plan.token);
+    let mut reports = Vec::with_capacity(plan.checks.len());
+    for check in &plan.checks {
+        let report = match &token {
+            Ok(token) => run_check(plan, check, token, config.clone()).await,
+            Err(e) => {
+                let mut rec = Recorder::default();
+                rec.step(Stage::Token, t, false, e.to_string());
+                let failure = Failure::new(Stage::Token, FailureKind::TokenUnusable, e.to_string());
+                finish(plan, check, rec, Facts::default(), None, Err(failure), None)
+            }
+        };
+        reports.push(report);
+    }
+    Ok(reports)
+}
+
+async fn run_check(
+    plan: &Plan,
+    check: &Check,
+    token: &Secret<String>,
+    config: Arc<rustls::ClientConfig>,
+) -> Report {
     let mut rec = Recorder::default();
-    let mut facts = ImapFacts::default();
-    let mut tls_info = None;
-    let mut address = None;
+    let mut facts = Facts::default();
+    let mut address: Option<SocketAddr> = None;
     let transcript = Transcript::new();
+    // The token never reaches the transcript, whatever path it takes.
+    transcript.add_secret(token.expose());
+    let endpoint = check.endpoint();
 
     let result = async {
         let t = Instant::now();
-        let token = crate::token::source::load(&plan.token).map_err(|e| {
-            rec.step(Stage::Token, t, false, e.to_string());
-            Failure::new(Stage::Token, FailureKind::TokenUnusable, e.to_string())
-        })?;
-        // The token never reaches the transcript, whatever path it takes.
-        transcript.add_secret(token.expose());
-
-        let host = &plan.endpoint.host;
-        let t = Instant::now();
-        let (tcp, addr) = transport::connect(host, plan.endpoint.port, plan.timeout)
+        let (tcp, addr) = transport::connect(&endpoint.host, endpoint.port, plan.timeout)
             .await
             .map_err(|e| {
                 rec.step(Stage::Connect, t, false, e.to_string());
                 transport_failure(Stage::Connect, e)
             })?;
         rec.step(Stage::Connect, t, true, addr.to_string());
-        address = Some(addr.to_string());
+        address = Some(addr);
         transcript.note(format!("connected to {addr}"));
+        let local = tcp.local_addr().ok();
 
         let upgrader = Upgrader {
-            host: host.clone(),
+            host: endpoint.host.clone(),
             config: config.clone(),
             timeout: plan.timeout,
             limits: plan.limits,
         };
-        let conn = match plan.endpoint.security {
+        let conn = match endpoint.security {
             Security::StartTls => Connection::Plain(Tap::new(tcp, transcript.clone(), plan.limits)),
             Security::ImplicitTls => {
                 let t = Instant::now();
-                let (tls, info) = tls::handshake(tcp, host, config.clone(), plan.timeout)
+                let (tls, info) = tls::handshake(tcp, &endpoint.host, config.clone(), plan.timeout)
                     .await
                     .map_err(|e| {
                         rec.step(Stage::Tls, t, false, e.to_string());
                         transport_failure(Stage::Tls, e)
                     })?;
-                rec.step(Stage::Tls, t, true, imap::tls_summary(&info));
+                rec.step(Stage::Tls, t, true, tls_summary(&info));
                 transcript.note(format!(
                     "TLS established: {} {}",
                     info.version, info.cipher_suite
                 ));
-                tls_info = Some(info);
+                facts.tls = Some(info);
                 Connection::Tls(Box::new(Tap::new(tls, transcript.clone(), plan.limits)))
             }
         };
-        let req = ImapRequest {
+        let req = Request {
             authzid: plan.authzid(),
-            token: &token,
+            token,
             mechanism: plan.mechanism,
-            examine: plan.examine.as_deref(),
-            host,
-            port: plan.endpoint.port,
+            host: &endpoint.host,
+            port: endpoint.port,
             timeout: plan.timeout,
             limits: plan.limits,
         };
-        imap::check(conn, &upgrader, &req, &mut rec, &mut facts).await
+        match check {
+            Check::Imap { options, .. } => {
+                protocol::imap::check(conn, &upgrader, &req, options, &mut rec, &mut facts).await
+            }
+            Check::Pop { .. } => {
+                protocol::pop3::check(conn, &upgrader, &req, &mut rec, &mut facts).await
+            }
+            Check::Smtp { send, .. } => {
+                let client = protocol::smtp::Client {
+                    ehlo_name: protocol::smtp::ehlo_name(local),
+                    send: send.as_ref(),
+                };
+                protocol::smtp::check(conn, &upgrader, &req, &client, &mut rec, &mut facts).await
+            }
+        }
     }
     .await;
+    finish(plan, check, rec, facts, address, result, Some(&transcript))
+}
 
-    let tls_info: Option<TlsInfo> = tls_info.or(facts.tls.take());
+/// Turns what a check gathered into its report, with the failure explained.
+fn finish(
+    plan: &Plan,
+    check: &Check,
+    rec: Recorder,
+    mut facts: Facts,
+    address: Option<SocketAddr>,
+    result: Result<(), Failure>,
+    transcript: Option<&Transcript>,
+) -> Report {
+    let endpoint = check.endpoint();
+    let protocol = check.protocol();
+    if protocol == crate::plan::Protocol::Smtp
+        && endpoint.security == Security::ImplicitTls
+        && endpoint.is_exchange_online()
+    {
+        facts.warnings.push(
+            "Exchange Online does not offer SMTP with implicit TLS (port 465); use port 587 \
+             with STARTTLS"
+                .into(),
+        );
+    }
     let failure = result.err().map(|mut f| {
         if f.challenge.is_none() {
             f.challenge = facts.challenge.clone();
         }
-        f.explanation = Some(diagnose::explain(&Evidence {
+        f.explanation = Some(Box::new(diagnose::explain(&Evidence {
             kind: f.kind,
-            protocol: "imap",
+            protocol: protocol.name(),
             user: &plan.user,
             mailbox: plan.authzid(),
             server_reply: &f.server_reply,
-            challenge: f.challenge.as_ref(),
-        }));
+            challenge: f.challenge.as_deref(),
+            exchange_online: endpoint.is_exchange_online(),
+            implicit_tls: endpoint.security == Security::ImplicitTls,
+        })));
         f
     });
     let exit_code = failure.as_ref().map_or(0, |f| f.category.exit_code());
-    Ok(Report {
-        protocol: "imap",
+    Report {
+        protocol,
         outcome: if failure.is_none() {
             Outcome::Pass
         } else {
@@ -117,22 +177,27 @@ pub async fn imap(plan: &ImapPlan) -> Result<Report, RunError> {
         },
         exit_code,
         target: Target {
-            host: plan.endpoint.host.clone(),
-            port: plan.endpoint.port,
-            security: plan.endpoint.security,
-            address,
+            host: endpoint.host.clone(),
+            port: endpoint.port,
+            security: endpoint.security,
+            address: address.map(|a| a.to_string()),
         },
         user: plan.user.clone(),
         mailbox: plan.authzid().to_string(),
         mechanism: facts.mechanism,
-        tls: tls_info,
+        tls: facts.tls,
         capabilities: facts.capabilities,
         steps: rec.steps,
         folders: facts.folders,
         examined: facts.examined,
+        found: facts.found,
+        stat: facts.stat,
+        submission: facts.submission,
         failure,
         warnings: facts.warnings,
         elapsed_ms: rec.started.elapsed().as_millis() as u64,
-        transcript: plan.transcript.then(|| transcript.entries()),
-    })
+        transcript: transcript
+            .filter(|_| plan.transcript)
+            .map(Transcript::entries),
+    }
 }

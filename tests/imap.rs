@@ -461,11 +461,11 @@ async fn token_from_stdin_and_file() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn demo_shows_three_cases_as_expected() {
+async fn demo_shows_every_case_as_expected() {
     let run = xoauth(&strings(&["demo"]), None, None).await;
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(
-        run.stdout.contains("3/3 cases came out as expected"),
+        run.stdout.contains("6/6 cases came out as expected"),
         "{}",
         run.stdout
     );
@@ -476,10 +476,15 @@ async fn demo_shows_three_cases_as_expected() {
     let run = xoauth(&strings(&["demo", "--json"]), None, None).await;
     let cases = run.json();
     let cases = cases.as_array().unwrap();
-    assert_eq!(cases.len(), 3);
+    assert_eq!(cases.len(), 6);
     assert!(cases.iter().all(|c| c["as_expected"] == true));
     assert_eq!(
-        cases[2]["report"]["failure"]["kind"],
+        cases[2]["reports"][0]["failure"]["kind"],
         "authenticated_not_connected"
+    );
+    assert!(cases[4]["reports"][1]["found"]["message_id"].is_string());
+    assert_eq!(
+        cases[5]["reports"][0]["failure"]["kind"],
+        "smtp_auth_disabled"
     );
 }

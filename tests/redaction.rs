@@ -55,12 +55,35 @@ async fn no_secret_in_any_output() {
         ),
         (with_token(gmail.imap_args(), &["-v", "--json"]), BAD_TOKEN),
         (with_token(gmail.imap_args(), &["-v"]), ALICE_TOKEN),
+        (with_token(mock.pop_args(), &["-v"]), ALICE_TOKEN),
+        (with_token(mock.pop_args(), &["-v", "--json"]), BAD_TOKEN),
+        (
+            with_token(mock.pop_args(), &["-v", "--mechanism", "oauthbearer"]),
+            BAD_TOKEN,
+        ),
+        (with_token(gmail.pop_args(), &["-v"]), BAD_TOKEN),
+        (
+            with_token(mock.smtp_args(), &["-v", "--send", "--to", ALICE]),
+            ALICE_TOKEN,
+        ),
+        (with_token(mock.smtp_args(), &["-v", "--json"]), BAD_TOKEN),
+        (
+            with_token(mock.smtp_args(), &["-v", "--mechanism", "oauthbearer"]),
+            BAD_TOKEN,
+        ),
+        (with_token(gmail.smtp_args(), &["-v", "--json"]), BAD_TOKEN),
+        (with_token(gmail.smtp_args(), &["-v"]), ALICE_TOKEN),
+        (
+            with_token(mock.check_args(true), &["-v", "--send", "--to", ALICE]),
+            ALICE_TOKEN,
+        ),
     ];
     for (args, token) in cases {
         let run = xoauth(&args, Some(token), None).await;
         assert!(run.code == 0 || run.code == 1, "{}", run.all());
         // The transcript was really printed, so the check below means something.
-        assert!(run.all().contains("AUTHENTICATE"), "{}", run.all());
+        assert!(run.all().contains("AUTH"), "{}", run.all());
+        assert!(run.all().contains("<redacted>"), "{}", run.all());
         assert_clean(&run, token, ALICE);
         assert_clean(&run, token, "payroll@contoso.example");
     }
@@ -68,6 +91,7 @@ async fn no_secret_in_any_output() {
     assert_eq!(run.code, 0);
     assert_clean(&run, ALICE_TOKEN, ALICE);
     assert_clean(&run, ALICE_TOKEN, "sales@contoso.example");
+    assert_clean(&run, "mock-access-token-bob-0002", "bob@contoso.example");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -2,6 +2,9 @@
 
 mod util;
 
+mod check;
 mod imap;
+mod pop;
 mod redaction;
+mod smtp;
 mod usage;

@@ -56,6 +56,69 @@ impl Mock {
         ])
     }
 
+    fn args(&self, sub: &str, addr: std::net::SocketAddr, extra: &[&str]) -> Vec<String> {
+        let mut v = strings(&[
+            sub,
+            "--host",
+            &addr.ip().to_string(),
+            "--port",
+            &addr.port().to_string(),
+            "--ca-file",
+            self.ca_file.to_str().unwrap(),
+            "--user",
+            ALICE,
+        ]);
+        v.extend(strings(extra));
+        v
+    }
+
+    /// `pop` against the implicit-TLS POP3 listener.
+    pub fn pop_args(&self) -> Vec<String> {
+        self.args("pop", self.server.pop3s_addr(), &[])
+    }
+
+    /// `pop --starttls` against the plaintext POP3 listener.
+    pub fn pop_stls_args(&self) -> Vec<String> {
+        self.args("pop", self.server.pop3_starttls_addr(), &["--starttls"])
+    }
+
+    /// `smtp` against the submission listener (STARTTLS).
+    pub fn smtp_args(&self) -> Vec<String> {
+        self.args("smtp", self.server.smtp_submission_addr(), &[])
+    }
+
+    /// `check` with every protocol pointed at the mock.
+    pub fn check_args(&self, starttls: bool) -> Vec<String> {
+        let (imap, pop) = if starttls {
+            (
+                self.server.imap_starttls_addr(),
+                self.server.pop3_starttls_addr(),
+            )
+        } else {
+            (self.server.imaps_addr(), self.server.pop3s_addr())
+        };
+        let smtp = self.server.smtp_submission_addr();
+        let mut v = strings(&[
+            "check",
+            "--host",
+            "127.0.0.1",
+            "--imap-port",
+            &imap.port().to_string(),
+            "--pop-port",
+            &pop.port().to_string(),
+            "--smtp-port",
+            &smtp.port().to_string(),
+            "--ca-file",
+            self.ca_file.to_str().unwrap(),
+            "--user",
+            ALICE,
+        ]);
+        if starttls {
+            v.push("--starttls".into());
+        }
+        v
+    }
+
     /// The same for the plaintext listener, with `--starttls`.
     pub fn imap_starttls_args(&self) -> Vec<String> {
         let addr = self.server.imap_starttls_addr();
@@ -145,4 +208,12 @@ pub fn stages(report: &serde_json::Value) -> Vec<String> {
         .iter()
         .map(|s| s["stage"].as_str().unwrap().to_string())
         .collect()
+}
+
+/// `args` with the `--user` value replaced.
+pub fn as_user(mut args: Vec<String>, user: &str) -> Vec<String> {
+    if let Some(i) = args.iter().position(|a| a == "--user") {
+        args[i + 1] = user.to_string();
+    }
+    args
 }

@@ -1,4 +1,5 @@
-//! The mock's scenario: server switches, mailboxes with folders, accepted tokens (TOML).
+//! The mock's scenario: server switches, tenant policies, mailboxes with folders and
+//! permissions, accepted tokens (TOML).
 //!
 //! Parsing is strict (`deny_unknown_fields`) and [`Config::validate`] rejects configs that
 //! would make the mock lie about itself (a token for nobody, a mailbox listed twice, a folder
@@ -9,13 +10,16 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-/// The whole scenario. TOML tables: `[server]`, `[[mailbox]]`, `[[token]]`.
+/// The whole scenario. TOML tables: `[server]`, `[tenant]`, `[[mailbox]]`, `[[token]]`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// `[server]`: protocol switches shared by every listener.
     #[serde(default)]
     pub server: ServerConfig,
+    /// `[tenant]`: organisation-wide policies.
+    #[serde(default)]
+    pub tenant: TenantConfig,
     /// `[[mailbox]]`: user and shared mailboxes.
     #[serde(default, rename = "mailbox")]
     pub mailboxes: Vec<MailboxConfig>,
@@ -57,6 +61,18 @@ impl Default for ServerConfig {
     }
 }
 
+/// `[tenant]`. Every field is optional; the defaults are those of a tenant where SMTP AUTH
+/// was never switched off.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TenantConfig {
+    /// `Set-TransportConfig -SmtpClientAuthenticationDisabled`: SMTP AUTH is off for every
+    /// mailbox without its own `smtp_auth_disabled`.
+    pub smtp_auth_disabled: bool,
+    /// Security defaults are on, which locks SMTP AUTH for everyone.
+    pub security_defaults: bool,
+}
+
 /// `[[mailbox]]`: one mailbox (a user's own or a shared one).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,9 +85,28 @@ pub struct MailboxConfig {
     /// Principals (addresses of other mailboxes) that may open this mailbox.
     #[serde(default)]
     pub full_access: Vec<String>,
-    /// Folders, Unicode names, `/` as the hierarchy delimiter.
+    /// Principals (addresses of other mailboxes) that may send as this mailbox
+    /// (`Add-RecipientPermission -AccessRights SendAs`).
+    #[serde(default)]
+    pub send_as: Vec<String>,
+    /// Folders, Unicode names, `/` as the hierarchy delimiter. An `Inbox` is added when
+    /// missing (every Exchange mailbox has one).
     #[serde(default)]
     pub folders: Vec<FolderConfig>,
+    /// `Set-CASMailbox -ImapEnabled`.
+    #[serde(default = "yes")]
+    pub imap_enabled: bool,
+    /// `Set-CASMailbox -PopEnabled`.
+    #[serde(default = "yes")]
+    pub pop_enabled: bool,
+    /// `Set-CASMailbox -SmtpClientAuthenticationDisabled`; unset follows the tenant, a value
+    /// overrides it either way.
+    #[serde(default)]
+    pub smtp_auth_disabled: Option<bool>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Whether a mailbox belongs to a person or is shared.
@@ -91,7 +126,7 @@ pub enum MailboxKind {
 pub struct FolderConfig {
     /// Unicode name; `a/b` makes `a` an implied parent folder.
     pub name: String,
-    /// Number of messages (only counts are modelled).
+    /// Number of small synthetic messages the folder starts with.
     #[serde(default)]
     pub messages: u32,
 }
@@ -192,12 +227,18 @@ impl Config {
         }
 
         for mailbox in &self.mailboxes {
-            for principal in &mailbox.full_access {
-                if !addresses.contains(&principal.to_ascii_lowercase()) {
-                    return invalid(format!(
-                        "mailbox {:?}: full_access names unknown principal {principal:?}",
-                        mailbox.address
-                    ));
+            let lists = [
+                ("full_access", &mailbox.full_access),
+                ("send_as", &mailbox.send_as),
+            ];
+            for (key, principals) in lists {
+                for principal in principals {
+                    if !addresses.contains(&principal.to_ascii_lowercase()) {
+                        return invalid(format!(
+                            "mailbox {:?}: {key} names unknown principal {principal:?}",
+                            mailbox.address
+                        ));
+                    }
                 }
             }
         }
@@ -277,11 +318,17 @@ mod tests {
         let parsed = Config::from_toml_str(DEMO_TOML).expect("shipped demo config must parse");
         assert_eq!(parsed, Config::demo());
         assert_eq!(parsed.server, ServerConfig::default());
-        assert_eq!(parsed.mailboxes.len(), 4);
-        assert_eq!(parsed.tokens.len(), 2);
+        assert_eq!(parsed.tenant, TenantConfig::default());
+        assert_eq!(parsed.mailboxes.len(), 5);
+        assert_eq!(parsed.tokens.len(), 3);
         let sales = &parsed.mailboxes[2];
         assert_eq!(sales.kind, MailboxKind::Shared);
         assert_eq!(sales.full_access, ["alice@contoso.example"]);
+        assert_eq!(sales.send_as, ["alice@contoso.example"]);
+        assert_eq!(parsed.mailboxes[1].smtp_auth_disabled, Some(true));
+        assert_eq!(parsed.mailboxes[0].smtp_auth_disabled, None);
+        let carol = &parsed.mailboxes[4];
+        assert!(carol.imap_enabled && !carol.pop_enabled);
         assert_eq!(sales.folders[0].messages, 5);
         assert_eq!(parsed.mailboxes[0].folders[2].messages, 0);
         assert_eq!(parsed.mailboxes[0].folders[5].name, "Entwürfe");
@@ -293,6 +340,10 @@ mod tests {
         assert_eq!(c.server.hostname, "outlook.office365.com");
         assert!(c.server.starttls && c.server.sasl_ir);
         assert!(!c.server.oauthbearer && !c.server.xoauth2_error_challenge);
+        assert!(!c.tenant.smtp_auth_disabled && !c.tenant.security_defaults);
+        let m = Config::from_toml_str("[[mailbox]]\naddress = \"a@b.c\"\n").expect("valid");
+        let m = &m.mailboxes[0];
+        assert!(m.imap_enabled && m.pop_enabled && m.smtp_auth_disabled.is_none());
         let c = Config::from_toml_str("[server]\noauthbearer = true\n").expect("valid");
         assert!(c.server.oauthbearer);
         assert_eq!(c.server.idle_timeout_secs, 1800);
@@ -339,6 +390,9 @@ mod tests {
     fn bad_names_are_rejected() {
         let e = err("[[mailbox]]\naddress = \"a@b.c\"\nfull_access = [\"x@b.c\"]\n");
         assert!(e.contains("full_access"), "{e}");
+        let e = err("[[mailbox]]\naddress = \"a@b.c\"\nsend_as = [\"x@b.c\"]\n");
+        assert!(e.contains("send_as") && e.contains("x@b.c"), "{e}");
+        assert!(err("[tenant]\nsmtp_auth = false\n").contains("smtp_auth"));
         assert!(err("[[mailbox]]\naddress = \"nobody\"\n").contains("not an address"));
         let e = err("[[mailbox]]\naddress = \"a@b.c\"\nfolders = [{name = \"a\\r\\nb\"}]\n");
         assert!(e.contains("control"), "{e}");

@@ -1,15 +1,21 @@
 //! What every session of every protocol may read: server switches, the directory, the
-//! command log and the backend name. Built once per `MockServer`, shared via `Arc`.
+//! message store, the command log and the backend name. Built once per `MockServer`,
+//! shared via `Arc`.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 
 use crate::command_log::CommandLog;
 use crate::config::{Config, ServerConfig};
 use crate::directory::Directory;
+use crate::store::Store;
 
-/// Read-only (apart from the log) state shared by all sessions.
+/// State shared by all sessions; only the log and the store change.
 #[derive(Debug)]
 pub(crate) struct Context {
     pub server: ServerConfig,
     pub directory: Directory,
+    pub store: Store,
     pub log: CommandLog,
     /// The "backend server" named in greetings, e.g. `MOCK01.outlook.office365.com`.
     pub backend_fqdn: String,
@@ -18,11 +24,20 @@ pub(crate) struct Context {
 impl Context {
     /// From a validated config.
     pub fn new(config: &Config, log: CommandLog) -> Context {
+        let directory = Directory::new(config);
         Context {
             server: config.server.clone(),
-            directory: Directory::new(config),
+            store: Store::new(&directory),
+            directory,
             log,
             backend_fqdn: format!("MOCK01.{}", config.server.hostname),
         }
     }
+}
+
+/// Base64 of the UTF-16LE bytes of `name`: how Exchange's IMAP and POP3 greetings name the
+/// backend server.
+pub(crate) fn utf16le_base64(name: &str) -> String {
+    let utf16le: Vec<u8> = name.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    STANDARD.encode(utf16le)
 }

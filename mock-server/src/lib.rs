@@ -1,22 +1,26 @@
-//! xoauth-mock: a local stand-in for Exchange Online's IMAP service (POP3, SMTP and the
-//! token endpoint come later), so the `xoauth` client can be tested offline.
+//! xoauth-mock: a local stand-in for Exchange Online's IMAP, POP3 and SMTP submission
+//! services (the token endpoint comes later), so the `xoauth` client can be tested offline.
 //!
 //! # Architecture
 //!
 //! ```text
-//! Config ──validate──▶ Context (directory, switches, command log)      tls: CA + server cert
-//!                         │                                              │
-//!   listener (bind, accept, task per connection, shutdown) ◀────────────┘
+//! Config ──validate──▶ Context (directory, store, switches, command log)   tls: CA + cert
+//!                         │                                                   │
+//!   listener (bind, accept, task per connection, shutdown) ◀─────────────────┘
 //!                         │  async fn(TcpStream)
 //!                         ▼
 //!   imap::serve ── stream::Transport (plain ⇄ TLS) ── imap::framing (bounded messages)
 //!                         └── imap::session (pure state machine: bytes in → lines out)
+//!   pop3::serve / smtp::serve ── lines::drive (Transport, lines::reader: bounded lines)
+//!                         └── pop3::session / smtp::session (pure: line in → bytes out)
 //! ```
 //!
 //! Layer rules:
-//! - `listener`, `stream`, `tls`, `directory`, `sasl` and `command_log` know no protocol;
-//!   each protocol (`imap`, later `pop3`, `smtp`) is one module that plugs a
-//!   `serve(TcpStream, ..)` into `listener::spawn`.
+//! - `listener`, `stream`, `lines`, `tls`, `directory`, `store`, `rfc5322`, `dot`, `sasl`
+//!   and `command_log` know no protocol; each protocol (`imap`, `pop3`, `smtp`) is one
+//!   module that plugs a `serve(TcpStream, ..)` into `listener::spawn`.
+//! - All listeners share one message store: mail submitted over SMTP shows up in IMAP
+//!   counts and SEARCH and in POP3, and POP3 deletions are seen by IMAP.
 //! - Protocol state machines do no I/O; their drivers own the socket, cap every read and
 //!   time out idle clients. Nothing a client sends can panic the server.
 //! - The command log records command names only, never arguments or secrets.
@@ -26,9 +30,15 @@ mod command_log;
 mod config;
 mod context;
 mod directory;
+mod dot;
 mod imap;
+mod lines;
 mod listener;
+mod pop3;
+mod rfc5322;
 mod sasl;
+mod smtp;
+mod store;
 mod stream;
 mod tls;
 
@@ -39,13 +49,15 @@ use rustls_pki_types::CertificateDer;
 use tokio::task::JoinHandle;
 
 pub use config::{
-    Config, ConfigError, FolderConfig, MailboxConfig, MailboxKind, ServerConfig, TokenConfig,
+    Config, ConfigError, FolderConfig, MailboxConfig, MailboxKind, ServerConfig, TenantConfig,
+    TokenConfig,
 };
 pub use tls::TlsError;
 
 use command_log::CommandLog;
 use context::Context;
 use listener::Shutdown;
+use store::Store;
 
 /// Where the listeners bind. Port 0 picks a free port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,14 +66,28 @@ pub struct Addrs {
     pub imaps: SocketAddr,
     /// Plaintext IMAP offering STARTTLS (like port 143).
     pub imap_starttls: SocketAddr,
+    /// Implicit-TLS POP3 (like port 995).
+    pub pop3s: SocketAddr,
+    /// Plaintext POP3 offering STLS (like port 110).
+    pub pop3_starttls: SocketAddr,
+    /// SMTP submission with STARTTLS (like port 587).
+    pub smtp_submission: SocketAddr,
+    /// Implicit-TLS SMTP submission (like port 465; Exchange Online has none, the mock
+    /// offers it so clients can be tested).
+    pub smtps: SocketAddr,
 }
 
 impl Addrs {
-    /// Both listeners on `ip` with ephemeral ports.
+    /// Every listener on `ip` with ephemeral ports.
     pub fn ephemeral(ip: IpAddr) -> Addrs {
+        let any = SocketAddr::new(ip, 0);
         Addrs {
-            imaps: SocketAddr::new(ip, 0),
-            imap_starttls: SocketAddr::new(ip, 0),
+            imaps: any,
+            imap_starttls: any,
+            pop3s: any,
+            pop3_starttls: any,
+            smtp_submission: any,
+            smtps: any,
         }
     }
 }
@@ -85,7 +111,7 @@ pub enum MockError {
     /// A listener could not be bound.
     #[error("cannot listen for {listener} on {addr}: {error}")]
     Bind {
-        /// `"imaps"` or `"imap"`.
+        /// `"imaps"`, `"imap"`, `"pop3s"`, `"pop3"`, `"smtp"` or `"smtps"`.
         listener: &'static str,
         /// The requested address.
         addr: SocketAddr,
@@ -98,11 +124,11 @@ pub enum MockError {
 /// [`MockServer::shutdown`] also waits until they are gone.
 #[derive(Debug)]
 pub struct MockServer {
-    imaps_addr: SocketAddr,
-    imap_starttls_addr: SocketAddr,
+    addrs: Addrs,
     ca_pem: String,
     ca_der: CertificateDer<'static>,
     log: CommandLog,
+    store: Store,
     shutdown: Shutdown,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -131,6 +157,10 @@ impl MockServer {
         };
         let (imaps, imaps_addr) = bind("imaps", addrs.imaps).await?;
         let (imap, imap_starttls_addr) = bind("imap", addrs.imap_starttls).await?;
+        let (pop3s, pop3s_addr) = bind("pop3s", addrs.pop3s).await?;
+        let (pop3, pop3_starttls_addr) = bind("pop3", addrs.pop3_starttls).await?;
+        let (smtp, smtp_submission_addr) = bind("smtp", addrs.smtp_submission).await?;
+        let (smtps, smtps_addr) = bind("smtps", addrs.smtps).await?;
 
         let shutdown = Shutdown::new();
         let serve_imap = |mode: imap::Listener| {
@@ -138,17 +168,38 @@ impl MockServer {
             let acceptor = tls.acceptor.clone();
             move |stream| imap::serve(stream, Arc::clone(&ctx), acceptor.clone(), mode)
         };
+        let serve_pop3 = |mode: pop3::Listener| {
+            let ctx = Arc::clone(&ctx);
+            let acceptor = tls.acceptor.clone();
+            move |stream| pop3::serve(stream, Arc::clone(&ctx), acceptor.clone(), mode)
+        };
+        let serve_smtp = |mode: smtp::Listener| {
+            let ctx = Arc::clone(&ctx);
+            let acceptor = tls.acceptor.clone();
+            move |stream| smtp::serve(stream, Arc::clone(&ctx), acceptor.clone(), mode)
+        };
         let tasks = vec![
             listener::spawn(imaps, &shutdown, serve_imap(imap::Listener::ImplicitTls)),
             listener::spawn(imap, &shutdown, serve_imap(imap::Listener::Plaintext)),
+            listener::spawn(pop3s, &shutdown, serve_pop3(pop3::Listener::ImplicitTls)),
+            listener::spawn(pop3, &shutdown, serve_pop3(pop3::Listener::Plaintext)),
+            listener::spawn(smtp, &shutdown, serve_smtp(smtp::Listener::StartTls)),
+            listener::spawn(smtps, &shutdown, serve_smtp(smtp::Listener::ImplicitTls)),
         ];
 
         Ok(MockServer {
-            imaps_addr,
-            imap_starttls_addr,
+            addrs: Addrs {
+                imaps: imaps_addr,
+                imap_starttls: imap_starttls_addr,
+                pop3s: pop3s_addr,
+                pop3_starttls: pop3_starttls_addr,
+                smtp_submission: smtp_submission_addr,
+                smtps: smtps_addr,
+            },
             ca_pem: tls.ca_pem,
             ca_der: tls.ca_der,
             log,
+            store: ctx.store.clone(),
             shutdown,
             tasks,
         })
@@ -156,12 +207,53 @@ impl MockServer {
 
     /// Implicit-TLS IMAP (like port 993).
     pub fn imaps_addr(&self) -> SocketAddr {
-        self.imaps_addr
+        self.addrs.imaps
     }
 
     /// Plaintext IMAP that offers STARTTLS (like port 143).
     pub fn imap_starttls_addr(&self) -> SocketAddr {
-        self.imap_starttls_addr
+        self.addrs.imap_starttls
+    }
+
+    /// Implicit-TLS POP3 (like port 995).
+    pub fn pop3s_addr(&self) -> SocketAddr {
+        self.addrs.pop3s
+    }
+
+    /// Plaintext POP3 that offers STLS (like port 110).
+    pub fn pop3_starttls_addr(&self) -> SocketAddr {
+        self.addrs.pop3_starttls
+    }
+
+    /// SMTP submission with STARTTLS (like port 587).
+    pub fn smtp_submission_addr(&self) -> SocketAddr {
+        self.addrs.smtp_submission
+    }
+
+    /// Implicit-TLS SMTP submission (like port 465).
+    pub fn smtps_addr(&self) -> SocketAddr {
+        self.addrs.smtps
+    }
+
+    /// Every bound address.
+    pub fn addrs(&self) -> Addrs {
+        self.addrs
+    }
+
+    /// Message-IDs (with angle brackets, as in the header) of the messages in `mailbox`'s
+    /// `folder` (both case-insensitive), in order; empty if there is no such folder.
+    pub fn message_ids(&self, mailbox: &str, folder: &str) -> Vec<String> {
+        self.store
+            .messages(mailbox, folder)
+            .into_iter()
+            .map(|m| m.message_id)
+            .collect()
+    }
+
+    /// Raw bytes of the message with this Message-ID (angle brackets optional) in any
+    /// folder of `mailbox`, if present.
+    pub fn message(&self, mailbox: &str, message_id: &str) -> Option<Vec<u8>> {
+        self.store.find(mailbox, message_id)
     }
 
     /// PEM of the CA that signed the server certificate.
@@ -174,8 +266,8 @@ impl MockServer {
         self.ca_der.clone()
     }
 
-    /// Names of commands received so far, e.g. "IMAP AUTHENTICATE XOAUTH2", "IMAP STARTTLS",
-    /// "IMAP LIST" (never any secret/argument data).
+    /// Names of commands received so far, e.g. "IMAP AUTHENTICATE XOAUTH2", "POP3 STAT",
+    /// "SMTP MAIL" (never any secret/argument data).
     pub fn command_log(&self) -> Vec<String> {
         self.log.snapshot()
     }

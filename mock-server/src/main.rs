@@ -15,16 +15,18 @@ use anyhow::Context as _;
 use clap::Parser;
 use xoauth_mock::{Addrs, Config, MockServer};
 
-/// A local stand-in for Exchange Online's IMAP service, for testing OAuth (XOAUTH2 /
-/// OAUTHBEARER) clients offline.
+/// A local stand-in for Exchange Online's IMAP, POP3 and SMTP submission services, for
+/// testing OAuth (XOAUTH2 / OAUTHBEARER) clients offline.
 ///
 /// It generates a throw-away CA at start; make your client trust it (see --ca-out).
 /// Without --config it serves the built-in demo tenant (contoso.example) with the tokens
-/// "mock-access-token-alice-0001" and "mock-access-token-bob-0002".
+/// "mock-access-token-alice-0001", "mock-access-token-bob-0002" and
+/// "mock-access-token-carol-0003".
 #[derive(Debug, Parser)]
 #[command(name = "xoauth-mock", version, about, long_about)]
 struct Cli {
-    /// Scenario file (TOML: [server], [[mailbox]], [[token]]); default: built-in demo tenant.
+    /// Scenario file (TOML: [server], [tenant], [[mailbox]], [[token]]); default: built-in
+    /// demo tenant.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
 
@@ -35,6 +37,22 @@ struct Cli {
     /// Port for plaintext IMAP offering STARTTLS (like 143); 0 picks a free port.
     #[arg(long, value_name = "P", default_value_t = 0)]
     imap_port: u16,
+
+    /// Port for implicit-TLS POP3 (like 995); 0 picks a free port.
+    #[arg(long, value_name = "P", default_value_t = 0)]
+    pop3s_port: u16,
+
+    /// Port for plaintext POP3 offering STLS (like 110); 0 picks a free port.
+    #[arg(long, value_name = "P", default_value_t = 0)]
+    pop3_port: u16,
+
+    /// Port for SMTP submission with STARTTLS (like 587); 0 picks a free port.
+    #[arg(long, value_name = "P", default_value_t = 0)]
+    smtp_port: u16,
+
+    /// Port for implicit-TLS SMTP submission (like 465); 0 picks a free port.
+    #[arg(long, value_name = "P", default_value_t = 0)]
+    smtps_port: u16,
 
     /// Address to listen on.
     #[arg(long, value_name = "ADDR", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
@@ -72,6 +90,10 @@ async fn serve(cli: Cli, config: Config) -> anyhow::Result<()> {
     let addrs = Addrs {
         imaps: SocketAddr::new(cli.bind, cli.imaps_port),
         imap_starttls: SocketAddr::new(cli.bind, cli.imap_port),
+        pop3s: SocketAddr::new(cli.bind, cli.pop3s_port),
+        pop3_starttls: SocketAddr::new(cli.bind, cli.pop3_port),
+        smtp_submission: SocketAddr::new(cli.bind, cli.smtp_port),
+        smtps: SocketAddr::new(cli.bind, cli.smtps_port),
     };
     let server = MockServer::start_on(config, addrs).await?;
     // Write the CA before announcing the listeners: whoever waits for those lines can
@@ -82,6 +104,10 @@ async fn serve(cli: Cli, config: Config) -> anyhow::Result<()> {
     }
     println!("imaps listening on {}", server.imaps_addr());
     println!("imap listening on {}", server.imap_starttls_addr());
+    println!("pop3s listening on {}", server.pop3s_addr());
+    println!("pop3 listening on {}", server.pop3_starttls_addr());
+    println!("smtp listening on {}", server.smtp_submission_addr());
+    println!("smtps listening on {}", server.smtps_addr());
     if let Some(path) = &cli.ca_out {
         println!("ca written to {}", path.display());
     }
@@ -106,5 +132,21 @@ mod tests {
         assert_eq!(cli.imap_port, 0);
         assert_eq!(cli.bind, IpAddr::V4(Ipv4Addr::LOCALHOST));
         assert!(Cli::try_parse_from(["xoauth-mock", "--imap-port", "70000"]).is_err());
+        let cli = Cli::try_parse_from([
+            "xoauth-mock",
+            "--pop3s-port",
+            "995",
+            "--pop3-port",
+            "110",
+            "--smtp-port",
+            "587",
+            "--smtps-port",
+            "465",
+        ])
+        .expect("valid flags");
+        assert_eq!(
+            (cli.pop3s_port, cli.pop3_port, cli.smtp_port, cli.smtps_port),
+            (995, 110, 587, 465)
+        );
     }
 }

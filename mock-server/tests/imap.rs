@@ -1,152 +1,31 @@
 //! End-to-end IMAP dialogues against the in-process mock, over real TCP and TLS, with a raw
 //! tokio-rustls client that trusts only the mock's CA. Each test reads like C:/S: lines.
 
-use std::pin::Pin;
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use rustls_pki_types::ServerName;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use common::{ALICE_TOKEN, BOB_TOKEN, Client, start, xoauth2};
 use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
 use xoauth_mock::{Config, MockError, MockServer};
-
-const ALICE_TOKEN: &str = "mock-access-token-alice-0001";
-const BOB_TOKEN: &str = "mock-access-token-bob-0002";
-const TIMEOUT: Duration = Duration::from_secs(5);
-
-trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
-
-/// A line-oriented raw IMAP client.
-struct Client {
-    io: BufReader<Pin<Box<dyn Io>>>,
-}
-
-impl Client {
-    fn new(io: impl Io + 'static) -> Client {
-        Client {
-            io: BufReader::new(Box::pin(io)),
-        }
-    }
-
-    /// C: `line`
-    async fn c(&mut self, line: &str) {
-        let bytes = format!("{line}\r\n");
-        self.send_raw(bytes.as_bytes()).await;
-    }
-
-    async fn send_raw(&mut self, bytes: &[u8]) {
-        let io = self.io.get_mut();
-        io.write_all(bytes).await.expect("write");
-        io.flush().await.expect("flush");
-    }
-
-    /// S: one line, with its CRLF checked and stripped.
-    async fn line(&mut self) -> String {
-        let mut line = String::new();
-        let n = tokio::time::timeout(TIMEOUT, self.io.read_line(&mut line))
-            .await
-            .expect("server answered in time")
-            .expect("read");
-        assert!(n > 0, "server closed the connection, expected a line");
-        line.strip_suffix("\r\n")
-            .unwrap_or_else(|| panic!("line not CRLF-terminated: {line:?}"))
-            .to_owned()
-    }
-
-    /// S: exactly `expected`.
-    async fn s(&mut self, expected: &str) {
-        assert_eq!(self.line().await, expected);
-    }
-
-    /// S: lines up to and including the one starting with `tag `.
-    async fn until_tagged(&mut self, tag: &str) -> Vec<String> {
-        let mut lines = Vec::new();
-        loop {
-            let line = self.line().await;
-            let done = line.starts_with(&format!("{tag} "));
-            lines.push(line);
-            if done {
-                return lines;
-            }
-        }
-    }
-
-    /// The server closes the connection (EOF) without sending more.
-    async fn closed(&mut self) {
-        let mut rest = Vec::new();
-        let read = tokio::time::timeout(TIMEOUT, self.io.read_to_end(&mut rest))
-            .await
-            .expect("server closed in time");
-        // A TLS peer may see a reset instead of close_notify; both mean closed.
-        if read.is_ok() {
-            assert!(
-                rest.is_empty(),
-                "unexpected bytes: {:?}",
-                String::from_utf8_lossy(&rest)
-            );
-        }
-    }
-}
-
-fn connector(server: &MockServer) -> TlsConnector {
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(server.ca_der())
-        .expect("mock CA is a valid trust anchor");
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("protocol versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    TlsConnector::from(Arc::new(config))
-}
-
-async fn tls_over(server: &MockServer, tcp: TcpStream, name: &str) -> Client {
-    let name = ServerName::try_from(name.to_owned()).expect("server name");
-    let tls = connector(server)
-        .connect(name, tcp)
-        .await
-        .expect("TLS handshake with the mock CA");
-    Client::new(tls)
-}
 
 /// Connects to the implicit-TLS listener and checks the greeting.
 async fn imaps(server: &MockServer) -> Client {
-    let tcp = TcpStream::connect(server.imaps_addr())
-        .await
-        .expect("connect");
-    let mut client = tls_over(server, tcp, "localhost").await;
+    let mut client = Client::tls(server, server.imaps_addr()).await;
     greeting(&mut client).await;
     client
 }
 
 async fn greeting(client: &mut Client) {
     let line = client.line().await;
-    let b64 = line
-        .strip_prefix("* OK The Microsoft Exchange IMAP4 service is ready. [")
-        .and_then(|rest| rest.strip_suffix(']'))
-        .unwrap_or_else(|| panic!("not an Exchange greeting: {line}"));
-    let utf16le = STANDARD.decode(b64).expect("greeting carries base64");
-    let units: Vec<u16> = utf16le
-        .chunks(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .collect();
-    let backend = String::from_utf16(&units).expect("UTF-16LE backend name");
+    let backend = common::backend_name(
+        &line,
+        "* OK The Microsoft Exchange IMAP4 service is ready. [",
+    );
     assert_eq!(backend, "MOCK01.outlook.office365.com");
-}
-
-async fn start(config: Config) -> MockServer {
-    MockServer::start(config).await.expect("mock starts")
-}
-
-fn xoauth2(user: &str, token: &str) -> String {
-    STANDARD.encode(format!("user={user}\x01auth=Bearer {token}\x01\x01"))
 }
 
 #[tokio::test]
@@ -319,8 +198,7 @@ async fn starttls_path() {
     plain.s("A2 OK Begin TLS negotiation now.").await;
 
     // The server sent nothing after the OK, so the reader holds no buffered bytes.
-    assert!(plain.io.buffer().is_empty());
-    let mut c = tls_over_boxed(&server, plain.io.into_inner()).await;
+    let mut c = plain.starttls(&server).await;
     c.c("A3 CAPABILITY").await;
     c.s("* CAPABILITY IMAP4 IMAP4rev1 AUTH=PLAIN AUTH=XOAUTH2 SASL-IR UIDPLUS ID UNSELECT CHILDREN IDLE NAMESPACE LITERAL+").await;
     c.s("A3 OK CAPABILITY completed.").await;
@@ -344,15 +222,6 @@ async fn starttls_path() {
         ]
     );
     server.shutdown().await;
-}
-
-async fn tls_over_boxed(server: &MockServer, io: Pin<Box<dyn Io>>) -> Client {
-    let name = ServerName::try_from("localhost").expect("server name");
-    let tls = connector(server)
-        .connect(name, io)
-        .await
-        .expect("TLS handshake after STARTTLS");
-    Client::new(tls)
 }
 
 #[tokio::test]

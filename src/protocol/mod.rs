@@ -2,9 +2,71 @@
 //! and records what happened into a report; it knows nothing of the CLI.
 
 pub mod imap;
+pub mod pop3;
+pub mod smtp;
 
-use crate::report::{Failure, FailureKind, Stage};
-use crate::transport::{TlsFailure, TransportError};
+use std::time::Duration;
+
+use crate::report::{Examined, Failure, FailureKind, Folder, Found, Stage, Stat, Submission};
+use crate::sasl::{ErrorChallenge, Mechanism, MechanismChoice};
+use crate::secret::Secret;
+use crate::transport::{Limits, TlsFailure, TlsInfo, TransportError};
+
+/// Who to authenticate as and how; the same for every protocol.
+pub struct Request<'a> {
+    /// The mailbox to open (`user=`): the shared mailbox, or the user's own address.
+    pub authzid: &'a str,
+    pub token: &'a Secret<String>,
+    pub mechanism: MechanismChoice,
+    /// Sent by OAUTHBEARER.
+    pub host: &'a str,
+    pub port: u16,
+    pub timeout: Duration,
+    pub limits: Limits,
+}
+
+/// What a check learned, filled in as far as it got.
+#[derive(Debug, Default)]
+pub struct Facts {
+    /// Set when TLS came from STARTTLS (implicit TLS is recorded by the caller).
+    pub tls: Option<TlsInfo>,
+    pub capabilities: Vec<String>,
+    pub mechanism: Option<Mechanism>,
+    /// A decoded SASL error challenge, when the server sent one.
+    pub challenge: Option<Box<ErrorChallenge>>,
+    pub warnings: Vec<String>,
+    pub folders: Option<Vec<Folder>>,
+    pub examined: Option<Examined>,
+    pub found: Option<Found>,
+    pub stat: Option<Stat>,
+    pub submission: Option<Submission>,
+}
+
+/// The mechanism to use, or the failure that none of the wanted ones is offered.
+pub fn pick_mechanism(
+    choice: MechanismChoice,
+    offered: &[String],
+    stage: Stage,
+) -> Result<Mechanism, Failure> {
+    choice
+        .pick(|m| offered.iter().any(|o| o.eq_ignore_ascii_case(m.name())))
+        .ok_or_else(|| {
+            let wanted = match choice {
+                MechanismChoice::Auto => "XOAUTH2 or OAUTHBEARER".to_string(),
+                MechanismChoice::Only(m) => m.name().to_string(),
+            };
+            let offered = if offered.is_empty() {
+                "none".to_string()
+            } else {
+                offered.join(", ")
+            };
+            Failure::new(
+                stage,
+                FailureKind::MechanismNotOffered,
+                format!("the server does not advertise {wanted} (it offers: {offered})"),
+            )
+        })
+}
 
 /// A transport error at `stage`, as a report failure.
 pub fn transport_failure(stage: Stage, e: TransportError) -> Failure {
@@ -26,4 +88,27 @@ pub fn transport_failure(stage: Stage, e: TransportError) -> Failure {
         TransportError::DataBeforeTls => K::DataBeforeTls,
     };
     Failure::new(stage, kind, e.to_string())
+}
+
+/// One line about a TLS session for the step list.
+pub fn tls_summary(info: &TlsInfo) -> String {
+    match &info.certificate {
+        Some(c) => format!(
+            "{} {}; certificate {} issued by {}, valid until {}",
+            info.version, info.cipher_suite, c.subject, c.issuer, c.not_after
+        ),
+        None => format!("{} {}", info.version, info.cipher_suite),
+    }
+}
+
+/// A refusal's kind from the server's words where those are known, else `default`.
+pub fn refusal_kind(default: FailureKind, text: &str) -> FailureKind {
+    if text.contains("User is authenticated but not connected") {
+        FailureKind::AuthenticatedNotConnected
+    } else if text.contains("Request is throttled") || text.contains("sender thread limit exceeded")
+    {
+        FailureKind::Throttled
+    } else {
+        default
+    }
 }

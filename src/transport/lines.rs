@@ -86,6 +86,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LineConn<S> {
         within(stage, self.timeout, self.stream.flush()).await
     }
 
+    /// Sends bytes as they are (an SMTP DATA body, already dot-stuffed).
+    pub async fn write_raw(
+        &mut self,
+        stage: &'static str,
+        bytes: &[u8],
+    ) -> Result<(), TransportError> {
+        within(stage, self.timeout, self.stream.write_all(bytes)).await?;
+        within(stage, self.timeout, self.stream.flush()).await
+    }
+
     pub fn get_ref(&self) -> &S {
         &self.stream
     }

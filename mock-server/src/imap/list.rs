@@ -127,7 +127,7 @@ mod tests {
     fn folder(name: &str, has_children: bool) -> Folder {
         Folder {
             name: name.to_owned(),
-            messages: 0,
+            seed_messages: 0,
             has_children,
         }
     }

@@ -19,6 +19,7 @@ mod framing;
 mod list;
 mod mutf7;
 mod responses;
+mod search;
 mod session;
 
 use std::io;

@@ -1,20 +1,14 @@
 //! Exchange Online's IMAP wording, verbatim where known (reference C1 of
 //! shared/reference/exchange-online.md). Strings marked UNCONFIRMED are best guesses.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-
 use crate::config::ServerConfig;
+use crate::context::utf16le_base64;
 
 /// `* OK The Microsoft Exchange IMAP4 service is ready. [<base64 UTF-16LE backend FQDN>]`
 pub(crate) fn greeting(backend_fqdn: &str) -> String {
-    let utf16le: Vec<u8> = backend_fqdn
-        .encode_utf16()
-        .flat_map(u16::to_le_bytes)
-        .collect();
     format!(
         "* OK The Microsoft Exchange IMAP4 service is ready. [{}]",
-        STANDARD.encode(utf16le)
+        utf16le_base64(backend_fqdn)
     )
 }
 
@@ -93,7 +87,9 @@ pub(crate) const LITERAL_CONTINUE: &str = "+ Ready for additional command text."
 pub(crate) const IDLE_CONTINUE: &str = "+ IDLE accepted, awaiting DONE command.";
 /// UNCONFIRMED: Exchange's text for a missing folder is not in the reference.
 pub(crate) const NO_SUCH_FOLDER: &str = "NO Mailbox doesn't exist.";
-/// The mock models folders and counts only; message commands are not implemented.
+pub(crate) const SEARCH_OK: &str = "OK SEARCH completed.";
+/// The mock models folders, counts and SEARCH only; other message commands (and SEARCH
+/// keys on flags, dates and sets) are not implemented.
 pub(crate) const NOT_IMPLEMENTED: &str = "NO Command not implemented by xoauth-mock.";
 pub(crate) const FLAGS: &str = "* FLAGS (\\Seen \\Answered \\Flagged \\Deleted \\Draft $MDNSent)";
 /// Every folder reports the same UIDVALIDITY, like the Exchange sample in C1.

@@ -9,9 +9,10 @@
 //! S: * LIST (\HasNoChildren) "/" Inbox
 //! S: A2 OK LIST completed.
 //! ```
-//! A valid token for a mailbox the principal may not open still authenticates (as Exchange
-//! does); the first mailbox command then gets `BAD User is authenticated but not
-//! connected.` and `* BYE Connection closed. 14`.
+//! A valid token for a mailbox the principal may not open (or whose IMAP is disabled) still
+//! authenticates (as Exchange does); the first mailbox command then gets `BAD User is
+//! authenticated but not connected.` and `* BYE Connection closed. 14`. Counts and SEARCH
+//! read the shared message store, so they see mail delivered over SMTP.
 //!
 //! Commands are parsed with imap-codec; a small hand parser only pulls the tag (and
 //! recognises AUTHENTICATE) out of lines imap-codec rejects, to answer them Exchange-style.
@@ -28,10 +29,11 @@ use imap_codec::imap_types::status::StatusDataItemName;
 use imap_codec::{AuthenticateDataCodec, CommandCodec, IdleDoneCodec};
 
 use super::responses::{self as r, CapabilitySet};
-use super::{list, mutf7};
+use super::{list, mutf7, search};
 use crate::context::Context;
 use crate::directory::{Folder, Mailbox};
 use crate::sasl::{self, BearerCredentials};
+use crate::store::Store;
 
 /// What the driver does after sending [`Step::out`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -382,15 +384,19 @@ impl Session {
         Next::Read
     }
 
-    /// Accepts a known token. Connects to `user` if the principal may open it (an
-    /// OAUTHBEARER message without `a=` means the principal's own mailbox).
+    /// Accepts a known token. Connects to `user` if the principal may open it and IMAP is
+    /// enabled there (an OAUTHBEARER message without `a=` means the principal's own
+    /// mailbox).
     fn sign_in(&mut self, credentials: BearerCredentials) -> bool {
         let directory = &self.ctx.directory;
         let Some(principal) = directory.principal_for_token(&credentials.token) else {
             return false;
         };
         let user = credentials.user.as_deref().unwrap_or(principal);
-        let mailbox = directory.open(principal, user).map(|m| m.address.clone());
+        let mailbox = directory
+            .open(principal, user)
+            .filter(|m| m.imap_enabled)
+            .map(|m| m.address.clone());
         self.state = State::Authenticated {
             mailbox,
             selected: None,
@@ -424,21 +430,40 @@ impl Session {
                 out.tagged(tag, "OK NAMESPACE completed.");
             }
             CommandBody::Select { mailbox: name, .. } => {
-                *selected = select(tag, mailbox, &name, false, out);
+                *selected = select(tag, &ctx.store, mailbox, &name, false, out);
             }
             CommandBody::Examine { mailbox: name, .. } => {
-                *selected = select(tag, mailbox, &name, true, out);
+                *selected = select(tag, &ctx.store, mailbox, &name, true, out);
             }
             CommandBody::Status {
                 mailbox: name,
                 item_names,
             } => match find_folder(mailbox, &name) {
                 Some(folder) => {
-                    out.line(&status_line(folder, &item_names));
+                    let counts = ctx.store.counts(&mailbox.address, &folder.name);
+                    out.line(&status_line(folder, counts.unwrap_or((0, 1)), &item_names));
                     out.tagged(tag, "OK STATUS completed.");
                 }
                 None => out.tagged(tag, r::NO_SUCH_FOLDER),
             },
+            CommandBody::Search { criteria, uid, .. } => {
+                let Some(folder) = selected.as_deref() else {
+                    out.tagged(tag, r::INVALID_STATE);
+                    return Next::Read;
+                };
+                let line = ctx
+                    .store
+                    .with_folder(&mailbox.address, folder, |messages, _| {
+                        search::search_line(messages, criteria.as_ref(), uid)
+                    });
+                match line.flatten() {
+                    Some(line) => {
+                        out.line(&line);
+                        out.tagged(tag, r::SEARCH_OK);
+                    }
+                    None => out.tagged(tag, r::NOT_IMPLEMENTED),
+                }
+            }
             CommandBody::Idle => {
                 out.line(r::IDLE_CONTINUE);
                 self.expect = Expect::IdleDone {
@@ -468,7 +493,7 @@ impl Session {
             | CommandBody::SetQuota { .. }
             | CommandBody::Sort { .. }
             | CommandBody::Thread { .. } => out.tagged(tag, r::COMMAND_ERROR),
-            // Exchange implements these; the mock models folders and counts only.
+            // Exchange implements these; the mock models folders, counts and SEARCH only.
             _ => out.tagged(tag, r::NOT_IMPLEMENTED),
         }
         Next::Read
@@ -526,6 +551,7 @@ fn find_folder<'a>(mailbox: &'a Mailbox, name: &WireMailbox<'_>) -> Option<&'a F
 /// SELECT/EXAMINE; returns the new selection (none on failure, per RFC 3501).
 fn select(
     tag: &str,
+    store: &Store,
     mailbox: &Mailbox,
     name: &WireMailbox<'_>,
     read_only: bool,
@@ -535,7 +561,10 @@ fn select(
         out.tagged(tag, r::NO_SUCH_FOLDER);
         return None;
     };
-    out.line(&format!("* {} EXISTS", folder.messages));
+    let (exists, uid_next) = store
+        .counts(&mailbox.address, &folder.name)
+        .unwrap_or((0, 1));
+    out.line(&format!("* {exists} EXISTS"));
     out.line("* 0 RECENT");
     out.line(r::FLAGS);
     if read_only {
@@ -550,8 +579,7 @@ fn select(
         r::UIDVALIDITY
     ));
     out.line(&format!(
-        "* OK [UIDNEXT {}] The next unique identifier value",
-        u64::from(folder.messages) + 1
+        "* OK [UIDNEXT {uid_next}] The next unique identifier value"
     ));
     if read_only {
         out.tagged(tag, "OK [READ-ONLY] EXAMINE completed.");
@@ -561,14 +589,17 @@ fn select(
     Some(folder.name.clone())
 }
 
-fn status_line(folder: &Folder, items: &[StatusDataItemName]) -> String {
-    let n = folder.messages;
+fn status_line(
+    folder: &Folder,
+    (n, uid_next): (usize, u32),
+    items: &[StatusDataItemName],
+) -> String {
     let values: Vec<String> = items
         .iter()
         .map(|item| match item {
             StatusDataItemName::Messages => format!("MESSAGES {n}"),
             StatusDataItemName::Recent => "RECENT 0".to_owned(),
-            StatusDataItemName::UidNext => format!("UIDNEXT {}", u64::from(n) + 1),
+            StatusDataItemName::UidNext => format!("UIDNEXT {uid_next}"),
             StatusDataItemName::UidValidity => format!("UIDVALIDITY {}", r::UIDVALIDITY),
             StatusDataItemName::Unseen => "UNSEEN 0".to_owned(),
             StatusDataItemName::Deleted => "DELETED 0".to_owned(),

@@ -28,42 +28,18 @@ use futures_util::TryStreamExt as _;
 
 use self::auth::SaslAuth;
 use self::response::{Capabilities, Status, parse_capability, parse_status};
-use super::transport_failure;
-use crate::report::{Examined, Failure, FailureKind, Folder, Recorder, Stage};
-use crate::sasl::{self, Credentials, Mechanism, MechanismChoice};
-use crate::secret::Secret;
+use super::{Facts, Request, pick_mechanism, tls_summary, transport_failure};
+use crate::plan::ImapOptions;
+use crate::report::{Examined, Failure, FailureKind, Folder, Found, Recorder, Stage};
+use crate::sasl::{self, Credentials, Mechanism};
 use crate::transport::lines::LineConn;
 use crate::transport::tap::Transcript;
-use crate::transport::{Connection, Limits, TlsConn, TlsInfo, TransportError, Upgrader};
+use crate::transport::{Connection, TlsConn, TransportError, Upgrader};
 
-/// What to check.
-pub struct ImapRequest<'a> {
-    /// The mailbox to open (`user=`): the shared mailbox, or the user's own address.
-    pub authzid: &'a str,
-    pub token: &'a Secret<String>,
-    pub mechanism: MechanismChoice,
-    /// A folder to EXAMINE (read-only) for its message count.
-    pub examine: Option<&'a str>,
-    /// Sent by OAUTHBEARER.
-    pub host: &'a str,
-    pub port: u16,
-    pub timeout: Duration,
-    pub limits: Limits,
-}
-
-/// What the check learned, filled in as far as it got.
-#[derive(Debug, Default)]
-pub struct ImapFacts {
-    /// Set when TLS came from STARTTLS (implicit TLS is recorded by the caller).
-    pub tls: Option<TlsInfo>,
-    pub capabilities: Capabilities,
-    pub mechanism: Option<Mechanism>,
-    pub folders: Vec<Folder>,
-    pub examined: Option<Examined>,
-    pub warnings: Vec<String>,
-    /// A decoded SASL error challenge, when the server sent one.
-    pub challenge: Option<sasl::ErrorChallenge>,
-}
+/// How often and how long to look for a just-sent message: delivery is not instant on real
+/// servers, so a miss is retried before it becomes a warning.
+const FIND_ATTEMPTS: u32 = 10;
+const FIND_INTERVAL: Duration = Duration::from_secs(1);
 
 type Client = async_imap::Client<TlsConn>;
 type Session = async_imap::Session<TlsConn>;
@@ -72,9 +48,10 @@ type Session = async_imap::Session<TlsConn>;
 pub async fn check(
     conn: Connection,
     upgrader: &Upgrader,
-    req: &ImapRequest<'_>,
+    req: &Request<'_>,
+    options: &ImapOptions,
     rec: &mut Recorder,
-    facts: &mut ImapFacts,
+    facts: &mut Facts,
 ) -> Result<(), Failure> {
     let (tls, caps) = match conn {
         Connection::Tls(tap) => {
@@ -84,30 +61,9 @@ pub async fn check(
         }
         Connection::Plain(tap) => starttls(tap, upgrader, req, rec, facts).await?,
     };
-    facts.capabilities = caps.clone();
+    facts.capabilities = caps.0.clone();
     let transcript = tls.get_ref().transcript().clone();
-    let mechanism = req
-        .mechanism
-        .pick(|m| caps.has_auth(m.name()))
-        .ok_or_else(|| {
-            let offered = caps.auth_mechanisms();
-            let wanted = match req.mechanism {
-                MechanismChoice::Auto => "XOAUTH2 or OAUTHBEARER".to_string(),
-                MechanismChoice::Only(m) => m.name().to_string(),
-            };
-            Failure::new(
-                Stage::Capability,
-                FailureKind::MechanismNotOffered,
-                format!(
-                    "the server does not advertise AUTH={wanted} (it offers: {})",
-                    if offered.is_empty() {
-                        "none".to_string()
-                    } else {
-                        offered.join(", ")
-                    }
-                ),
-            )
-        })?;
+    let mechanism = pick_mechanism(req.mechanism, &caps.auth_mechanisms(), Stage::Capability)?;
     facts.mechanism = Some(mechanism);
 
     let stream = tls.into_inner().map_err(|_| {
@@ -119,7 +75,7 @@ pub async fn check(
     })?;
     let client = async_imap::Client::new(stream);
     let mut session = authenticate(client, mechanism, &caps, req, &transcript, rec, facts).await?;
-    let result = mailbox_checks(&mut session, req, &transcript, rec, facts).await;
+    let result = mailbox_checks(&mut session, req, options, &transcript, rec, facts).await;
     if result.is_ok() {
         logout(session, req, rec, facts).await;
     }
@@ -233,9 +189,9 @@ fn escape_all(lines: &[String]) -> Vec<String> {
 async fn starttls(
     tap: crate::transport::tap::Tap<tokio::net::TcpStream>,
     upgrader: &Upgrader,
-    req: &ImapRequest<'_>,
+    req: &Request<'_>,
     rec: &mut Recorder,
-    facts: &mut ImapFacts,
+    facts: &mut Facts,
 ) -> Result<(LineConn<TlsConn>, Capabilities), Failure> {
     let mut lines = LineConn::new(tap, req.limits, req.timeout);
     let plain_caps = greeting_and_capabilities(&mut lines, rec).await?;
@@ -279,25 +235,14 @@ async fn starttls(
     Ok((lines, caps))
 }
 
-/// One line about a TLS session for the step list.
-pub fn tls_summary(info: &TlsInfo) -> String {
-    match &info.certificate {
-        Some(c) => format!(
-            "{} {}; certificate {} issued by {}, valid until {}",
-            info.version, info.cipher_suite, c.subject, c.issuer, c.not_after
-        ),
-        None => format!("{} {}", info.version, info.cipher_suite),
-    }
-}
-
 async fn authenticate(
     client: Client,
     mechanism: Mechanism,
     caps: &Capabilities,
-    req: &ImapRequest<'_>,
+    req: &Request<'_>,
     transcript: &Transcript,
     rec: &mut Recorder,
-    facts: &mut ImapFacts,
+    facts: &mut Facts,
 ) -> Result<Session, Failure> {
     let t = Instant::now();
     let creds = Credentials {
@@ -326,7 +271,7 @@ async fn authenticate(
     };
     let how = if sasl_ir { "SASL-IR" } else { "two-step" };
     let result = tokio::time::timeout(req.timeout, client.authenticate(command, &mut auth)).await;
-    facts.challenge = auth.challenge.clone();
+    facts.challenge = auth.challenge.clone().map(Box::new);
     match result {
         Ok(Ok(session)) => {
             rec.step(
@@ -339,7 +284,7 @@ async fn authenticate(
         }
         Ok(Err((e, _client))) => {
             let mut failure = imap_failure(Stage::Auth, e, transcript, req.timeout);
-            failure.challenge = auth.challenge.clone();
+            failure.challenge = auth.challenge.clone().map(Box::new);
             rec.step(Stage::Auth, t, false, failure.message.clone());
             Err(failure)
         }
@@ -351,13 +296,14 @@ async fn authenticate(
     }
 }
 
-/// CAPABILITY, LIST and the optional EXAMINE after authentication.
+/// CAPABILITY, LIST, and the optional EXAMINE and SEARCH after authentication.
 async fn mailbox_checks(
     session: &mut Session,
-    req: &ImapRequest<'_>,
+    req: &Request<'_>,
+    options: &ImapOptions,
     transcript: &Transcript,
     rec: &mut Recorder,
-    facts: &mut ImapFacts,
+    facts: &mut Facts,
 ) -> Result<(), Failure> {
     // Post-auth capabilities are informative only; a failure here shows up again at LIST.
     if let Ok(Ok(caps)) = tokio::time::timeout(req.timeout, session.capabilities()).await
@@ -372,7 +318,7 @@ async fn mailbox_checks(
             })
             .collect();
         words.sort();
-        facts.capabilities = Capabilities(words);
+        facts.capabilities = words;
     }
 
     let t = Instant::now();
@@ -390,24 +336,15 @@ async fn mailbox_checks(
         },
     };
     let names = names.inspect_err(|f| rec.step(Stage::List, t, false, f.message.clone()))?;
-    facts.folders = names.iter().map(folder).collect();
-    rec.step(
-        Stage::List,
-        t,
-        true,
-        format!("{} folders", facts.folders.len()),
-    );
+    let folders: Vec<Folder> = names.iter().map(folder).collect();
+    rec.step(Stage::List, t, true, format!("{} folders", folders.len()));
+    facts.folders = Some(folders);
 
-    if let Some(wanted) = req.examine {
+    if let Some(wanted) = options.examine.as_deref() {
         let t = Instant::now();
-        let wire = utf7::encode(wanted);
-        let result = tokio::time::timeout(req.timeout, session.examine(&wire)).await;
-        let mailbox = match result {
-            Err(_) => Err(timeout_failure(Stage::Examine, "EXAMINE", req.timeout)),
-            Ok(Err(e)) => Err(imap_failure(Stage::Examine, e, transcript, req.timeout)),
-            Ok(Ok(m)) => Ok(m),
-        }
-        .inspect_err(|f| rec.step(Stage::Examine, t, false, f.message.clone()))?;
+        let mailbox = examine(session, wanted, req, transcript)
+            .await
+            .inspect_err(|f| rec.step(Stage::Examine, t, false, f.message.clone()))?;
         rec.step(
             Stage::Examine,
             t,
@@ -421,15 +358,94 @@ async fn mailbox_checks(
             uid_validity: mailbox.uid_validity,
         });
     }
+    if let Some(id) = options.find_message_id.as_deref() {
+        find(session, id, req, transcript, rec, facts).await?;
+    }
     Ok(())
 }
 
-async fn logout(
-    mut session: Session,
-    req: &ImapRequest<'_>,
+/// EXAMINE (never SELECT: a check must not change the mailbox, not even \Recent flags).
+async fn examine(
+    session: &mut Session,
+    folder: &str,
+    req: &Request<'_>,
+    transcript: &Transcript,
+) -> Result<async_imap::types::Mailbox, Failure> {
+    let wire = utf7::encode(folder);
+    match tokio::time::timeout(req.timeout, session.examine(&wire)).await {
+        Err(_) => Err(timeout_failure(Stage::Examine, "EXAMINE", req.timeout)),
+        Ok(Err(e)) => Err(imap_failure(Stage::Examine, e, transcript, req.timeout)),
+        Ok(Ok(m)) => Ok(m),
+    }
+}
+
+/// Looks for a Message-ID in INBOX, re-examining between tries so new mail becomes visible.
+/// Not finding it is a warning: delivery delay says nothing about OAuth.
+async fn find(
+    session: &mut Session,
+    message_id: &str,
+    req: &Request<'_>,
+    transcript: &Transcript,
     rec: &mut Recorder,
-    facts: &mut ImapFacts,
-) {
+    facts: &mut Facts,
+) -> Result<(), Failure> {
+    let t = Instant::now();
+    // A Message-ID is an atom-like token; anything that would need escaping is refused.
+    if message_id
+        .chars()
+        .any(|c| c == '"' || c == '\\' || c.is_control())
+    {
+        rec.step(Stage::Search, t, false, "unsearchable Message-ID");
+        facts
+            .warnings
+            .push(format!("cannot search for Message-ID {message_id:?}"));
+        return Ok(());
+    }
+    let query = format!("HEADER Message-ID \"{message_id}\"");
+    for attempt in 1..=FIND_ATTEMPTS {
+        examine(session, "INBOX", req, transcript)
+            .await
+            .inspect_err(|f| rec.step(Stage::Search, t, false, f.message.clone()))?;
+        let hits = match tokio::time::timeout(req.timeout, session.search(&query)).await {
+            Err(_) => Err(timeout_failure(Stage::Search, "SEARCH", req.timeout)),
+            Ok(Err(e)) => Err(imap_failure(Stage::Search, e, transcript, req.timeout)),
+            Ok(Ok(hits)) => Ok(hits),
+        }
+        .inspect_err(|f| rec.step(Stage::Search, t, false, f.message.clone()))?;
+        if !hits.is_empty() {
+            let mut matches: Vec<u32> = hits.into_iter().collect();
+            matches.sort_unstable();
+            rec.step(
+                Stage::Search,
+                t,
+                true,
+                format!("{message_id} found in INBOX (try {attempt})"),
+            );
+            facts.found = Some(Found {
+                folder: "INBOX".into(),
+                message_id: message_id.to_string(),
+                matches,
+            });
+            return Ok(());
+        }
+        if attempt < FIND_ATTEMPTS {
+            tokio::time::sleep(FIND_INTERVAL).await;
+        }
+    }
+    rec.step(
+        Stage::Search,
+        t,
+        false,
+        format!("{message_id} not in INBOX"),
+    );
+    facts.warnings.push(format!(
+        "the test message {message_id} was not found in INBOX after {FIND_ATTEMPTS} tries; \
+         delivery may be delayed or filtered"
+    ));
+    Ok(())
+}
+
+async fn logout(mut session: Session, req: &Request<'_>, rec: &mut Recorder, facts: &mut Facts) {
     let t = Instant::now();
     match tokio::time::timeout(req.timeout, session.logout()).await {
         Ok(Ok(())) => rec.step(Stage::Logout, t, true, ""),
@@ -524,7 +540,10 @@ fn classify_refusal(stage: Stage, transcript: &Transcript) -> Failure {
         match stage {
             Stage::Auth => (FailureKind::AuthRejected, "the server rejected the token"),
             Stage::List => (FailureKind::ListFailed, "the server refused LIST"),
-            Stage::Examine => (FailureKind::ExamineFailed, "the server refused EXAMINE"),
+            Stage::Examine | Stage::Search => (
+                FailureKind::ExamineFailed,
+                "the server refused to open the folder",
+            ),
             _ => (FailureKind::ProtocolError, "the server refused the command"),
         }
     };

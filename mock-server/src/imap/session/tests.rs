@@ -453,3 +453,91 @@ fn random_input_never_panics() {
         }
     }
 }
+
+#[test]
+fn search_reads_the_store() {
+    let config = Config::demo();
+    let ctx = Arc::new(Context::new(&config, CommandLog::default()));
+    let mut s1 = Session::new(Arc::clone(&ctx), true, false);
+    c(
+        &mut s1,
+        &format!(
+            "A1 AUTHENTICATE XOAUTH2 {}",
+            xoauth2("alice@contoso.example", ALICE)
+        ),
+    );
+    s(
+        &mut s1,
+        "A2 SEARCH ALL",
+        "A2 BAD Command received in Invalid state.\r\n",
+    );
+    // RFC 3501: INBOX in any case is the Inbox.
+    let (out, _) = c(&mut s1, "A3 EXAMINE inbox");
+    assert!(out.starts_with("* 3 EXISTS\r\n"), "{out}");
+    s(
+        &mut s1,
+        "A4 SEARCH ALL",
+        "* SEARCH 1 2 3\r\nA4 OK SEARCH completed.\r\n",
+    );
+    s(
+        &mut s1,
+        "A5 SEARCH HEADER Message-ID \"<seed-2-inbox@mock.contoso.example>\"",
+        "* SEARCH 2\r\nA5 OK SEARCH completed.\r\n",
+    );
+    s(
+        &mut s1,
+        "A6 SEARCH header message-id <SEED-3-INBOX@mock.contoso.example>",
+        "* SEARCH 3\r\nA6 OK SEARCH completed.\r\n",
+    );
+    s(
+        &mut s1,
+        "A7 SEARCH HEADER Message-ID nope",
+        "* SEARCH\r\nA7 OK SEARCH completed.\r\n",
+    );
+    s(
+        &mut s1,
+        "A8 SEARCH UNSEEN",
+        "A8 NO Command not implemented by xoauth-mock.\r\n",
+    );
+
+    // Mail delivered meanwhile is counted and found.
+    let raw = b"Message-ID: <new@x>\r\n\r\nhi\r\n".to_vec();
+    assert!(
+        ctx.store
+            .deliver("alice@contoso.example", raw, "<new@x>".to_owned())
+    );
+    s(
+        &mut s1,
+        "A9 UID SEARCH HEADER Message-ID <new@x>",
+        "* SEARCH 4\r\nA9 OK SEARCH completed.\r\n",
+    );
+    s(
+        &mut s1,
+        "B1 STATUS INBOX (MESSAGES UIDNEXT)",
+        "* STATUS Inbox (MESSAGES 4 UIDNEXT 5)\r\nB1 OK STATUS completed.\r\n",
+    );
+    let (out, _) = c(&mut s1, "B2 SELECT INBOX");
+    assert!(out.starts_with("* 4 EXISTS\r\n"), "{out}");
+    assert!(out.contains("* OK [UIDNEXT 5] "), "{out}");
+}
+
+#[test]
+fn imap_disabled_is_authenticated_but_not_connected() {
+    let mut config = Config::demo();
+    config.mailboxes[0].imap_enabled = false;
+    let mut s1 = session_with(&config, true);
+    s(
+        &mut s1,
+        &format!(
+            "A1 AUTHENTICATE XOAUTH2 {}",
+            xoauth2("alice@contoso.example", ALICE)
+        ),
+        "A1 OK AUTHENTICATE completed.\r\n",
+    );
+    let (out, next) = c(&mut s1, "A2 LIST \"\" *");
+    assert_eq!(
+        out,
+        "A2 BAD User is authenticated but not connected.\r\n* BYE Connection closed. 14\r\n"
+    );
+    assert_eq!(next, Next::Close);
+}

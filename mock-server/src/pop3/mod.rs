@@ -1,0 +1,63 @@
+//! POP3 as Exchange Online speaks it (RFC 1939, RFC 2449 CAPA, RFC 5034 SASL, RFC 2595
+//! STLS, XOAUTH2), for two listeners: implicit TLS (like port 995) and plaintext with STLS
+//! (like port 110).
+//!
+//! ```text
+//! S: +OK The Microsoft Exchange POP3 service is ready. [...]
+//! C: STLS                                (plaintext listener only)
+//! S: +OK Begin TLS negotiation.
+//!    <TLS handshake>
+//! C: AUTH XOAUTH2
+//! S: +
+//! C: <b64>
+//! S: +OK User successfully authenticated.
+//! C: QUIT
+//! S: +OK Microsoft Exchange Server POP3 server signing off.
+//! ```
+//! `command` parses a line, `session` decides (no I/O), `lines::drive` owns the socket.
+
+mod command;
+mod responses;
+mod session;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tokio_rustls::TlsAcceptor;
+
+use crate::context::Context;
+use crate::lines::{self, DriveOptions};
+use session::Session;
+
+/// Longest accepted line. RFC 2449 allows 255 octets for commands; AUTH responses carry
+/// tokens of a few KiB, so the cap is generous but bounded.
+pub(crate) const MAX_LINE: usize = 64 * 1024;
+
+/// Which POP3 listener a connection arrived on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Listener {
+    /// TLS from the first byte.
+    ImplicitTls,
+    /// Plaintext; offers STLS if the config says so.
+    Plaintext,
+}
+
+/// Serves one connection until QUIT, EOF, an I/O error or the idle timeout.
+pub(crate) async fn serve(
+    stream: TcpStream,
+    ctx: Arc<Context>,
+    acceptor: TlsAcceptor,
+    listener: Listener,
+) {
+    let implicit_tls = listener == Listener::ImplicitTls;
+    let options = DriveOptions {
+        implicit_tls,
+        max_line: MAX_LINE,
+        // Clamp so the deadline arithmetic stays far from overflow.
+        idle: Duration::from_secs(ctx.server.idle_timeout_secs.min(365 * 24 * 3600)),
+    };
+    let mut session = Session::new(Arc::clone(&ctx), implicit_tls, ctx.server.starttls);
+    // Errors only mean the connection is gone; there is nobody to report them to.
+    let _ = lines::drive(stream, &acceptor, options, &mut session).await;
+}

@@ -1,0 +1,327 @@
+//! The POP3 check (RFC 1939, RFC 2449 CAPA, RFC 5034 SASL, RFC 2595 STLS): prove that a token
+//! opens a maildrop and read its size, changing nothing — no RETR, no DELE, ever.
+//!
+//! ```text
+//! S: +OK The Microsoft Exchange POP3 service is ready. [...]
+//! (C: CAPA  S: +OK ... STLS ... .   C: STLS  S: +OK  <TLS>)
+//! C: CAPA                S: +OK  TOP  UIDL  SASL PLAIN XOAUTH2  USER  .
+//! C: AUTH XOAUTH2        S: +            C: <base64 initial response>
+//! S: +OK User successfully authenticated.
+//!    | -ERR Authentication failure: unknown user name or bad password.    (Exchange)
+//!    | + <base64 JSON>   C: "" / AQ==     S: -ERR ...                      (Gmail, Dovecot)
+//! C: STAT                S: +OK 3 4521
+//! C: QUIT                S: +OK Microsoft Exchange Server POP3 server signing off.
+//! ```
+//! The initial response always goes on its own line: Exchange refuses it on the AUTH line, and
+//! every server accepts the two-step form.
+
+pub mod response;
+
+use std::time::Instant;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use self::response::{Capa, Status, parse_stat, parse_status, unstuff};
+use super::{Facts, Request, pick_mechanism, refusal_kind, tls_summary, transport_failure};
+use crate::report::{Failure, FailureKind, Recorder, Stage, Stat};
+use crate::sasl::{self, Credentials, Mechanism};
+use crate::transport::lines::LineConn;
+use crate::transport::tap::Tap;
+use crate::transport::util::escape;
+use crate::transport::{Connection, TlsConn, Upgrader};
+
+pub async fn check(
+    conn: Connection,
+    upgrader: &Upgrader,
+    req: &Request<'_>,
+    rec: &mut Recorder,
+    facts: &mut Facts,
+) -> Result<(), Failure> {
+    let mut lines = match conn {
+        Connection::Tls(tap) => {
+            let mut lines = LineConn::new(*tap, req.limits, req.timeout);
+            greeting(&mut lines, rec).await?;
+            lines
+        }
+        Connection::Plain(tap) => stls(tap, upgrader, req, rec, facts).await?,
+    };
+    let capa = capa(&mut lines, rec).await?;
+    facts.capabilities = capa.0.clone();
+    let mechanism = pick_mechanism(req.mechanism, &capa.sasl_mechanisms(), Stage::Capability)?;
+    facts.mechanism = Some(mechanism);
+    authenticate(&mut lines, mechanism, req, rec, facts).await?;
+    stat(&mut lines, rec, facts).await?;
+    quit(&mut lines, rec, facts).await;
+    Ok(())
+}
+
+async fn greeting<S: AsyncRead + AsyncWrite + Unpin>(
+    lines: &mut LineConn<S>,
+    rec: &mut Recorder,
+) -> Result<(), Failure> {
+    let t = Instant::now();
+    let line = lines
+        .read_line("greeting")
+        .await
+        .map_err(|e| transport_failure(Stage::Greeting, e))?;
+    let shown = escape(line.as_bytes());
+    match parse_status(&line) {
+        Some(Status::Ok(_)) => {
+            rec.step(Stage::Greeting, t, true, shown);
+            Ok(())
+        }
+        Some(Status::Err(_)) => {
+            rec.step(Stage::Greeting, t, false, shown.clone());
+            Err(Failure::new(
+                Stage::Greeting,
+                FailureKind::GreetingRejected,
+                "the server refused the connection",
+            )
+            .with_reply(vec![shown]))
+        }
+        _ => {
+            rec.step(Stage::Greeting, t, false, shown.clone());
+            Err(protocol_error(
+                Stage::Greeting,
+                "the server's greeting is not a POP3 greeting (+OK ...)",
+                vec![shown],
+            ))
+        }
+    }
+}
+
+fn protocol_error(stage: Stage, message: &str, reply: Vec<String>) -> Failure {
+    Failure::new(stage, FailureKind::ProtocolError, message).with_reply(reply)
+}
+
+/// `CAPA`: the capability list, or an empty one when the server has no CAPA.
+async fn capa<S: AsyncRead + AsyncWrite + Unpin>(
+    lines: &mut LineConn<S>,
+    rec: &mut Recorder,
+) -> Result<Capa, Failure> {
+    let t = Instant::now();
+    let fail = |e| transport_failure(Stage::Capability, e);
+    lines.write_line("capa", "CAPA").await.map_err(fail)?;
+    let first = lines.read_line("capa").await.map_err(fail)?;
+    match parse_status(&first) {
+        Some(Status::Ok(_)) => {}
+        Some(Status::Err(_)) => {
+            rec.step(Stage::Capability, t, false, "CAPA not supported");
+            return Ok(Capa::default());
+        }
+        _ => {
+            rec.step(Stage::Capability, t, false, "not a CAPA reply");
+            return Err(protocol_error(
+                Stage::Capability,
+                "the server's reply to CAPA is not +OK or -ERR",
+                vec![escape(first.as_bytes())],
+            ));
+        }
+    }
+    let mut body = lines.read_reply("capa", |l| l == ".").await.map_err(fail)?;
+    body.pop();
+    let capa = Capa(body.iter().map(|l| unstuff(l).to_string()).collect());
+    rec.step(Stage::Capability, t, true, capa.0.join(" | "));
+    Ok(capa)
+}
+
+/// Plaintext greeting and CAPA, STLS, handshake. CAPA is read again by the caller.
+async fn stls(
+    tap: Tap<tokio::net::TcpStream>,
+    upgrader: &Upgrader,
+    req: &Request<'_>,
+    rec: &mut Recorder,
+    facts: &mut Facts,
+) -> Result<LineConn<TlsConn>, Failure> {
+    let mut lines = LineConn::new(tap, req.limits, req.timeout);
+    greeting(&mut lines, rec).await?;
+    let plain = capa(&mut lines, rec).await?;
+    let t = Instant::now();
+    if !plain.has("STLS") {
+        rec.step(Stage::Starttls, t, false, "STLS not advertised");
+        return Err(Failure::new(
+            Stage::Starttls,
+            FailureKind::StarttlsNotOffered,
+            "the server does not advertise STLS; not authenticating over plaintext",
+        )
+        .with_reply(plain.0));
+    }
+    let fail = |e| transport_failure(Stage::Starttls, e);
+    lines.write_line("stls", "STLS").await.map_err(fail)?;
+    let line = lines.read_line("stls").await.map_err(fail)?;
+    if !matches!(parse_status(&line), Some(Status::Ok(_))) {
+        rec.step(Stage::Starttls, t, false, "refused");
+        return Err(Failure::new(
+            Stage::Starttls,
+            FailureKind::StarttlsRefused,
+            "the server refused STLS",
+        )
+        .with_reply(vec![escape(line.as_bytes())]));
+    }
+    let tap = lines.into_inner().map_err(fail)?;
+    let (tls, info) = upgrader.upgrade(tap).await.map_err(fail)?;
+    rec.step(Stage::Starttls, t, true, tls_summary(&info));
+    facts.tls = Some(info);
+    Ok(LineConn::new(tls, req.limits, req.timeout))
+}
+
+async fn authenticate(
+    lines: &mut LineConn<TlsConn>,
+    mechanism: Mechanism,
+    req: &Request<'_>,
+    rec: &mut Recorder,
+    facts: &mut Facts,
+) -> Result<(), Failure> {
+    let t = Instant::now();
+    let creds = Credentials {
+        authzid: req.authzid,
+        token: req.token,
+        host: Some(req.host),
+        port: Some(req.port),
+    };
+    let ir = sasl::initial_response(mechanism, &creds)
+        .map_err(|e| Failure::new(Stage::Auth, FailureKind::TokenUnusable, e.to_string()))?;
+    let transcript = lines.get_ref().transcript().clone();
+    transcript.add_secret(ir.expose());
+    let fail = |e| transport_failure(Stage::Auth, e);
+
+    let result = async {
+        lines
+            .write_line("auth", &format!("AUTH {}", mechanism.name()))
+            .await
+            .map_err(fail)?;
+        let first = lines.read_line("auth").await.map_err(fail)?;
+        match parse_status(&first) {
+            Some(Status::Continue(_)) => {}
+            Some(Status::Err(_)) => return Err(rejected(vec![first], None)),
+            _ => {
+                return Err(protocol_error(
+                    Stage::Auth,
+                    "the server did not answer AUTH with a continuation (+)",
+                    vec![escape(first.as_bytes())],
+                ));
+            }
+        }
+        lines.write_line("auth", ir.expose()).await.map_err(fail)?;
+        let reply = lines.read_line("auth").await.map_err(fail)?;
+        match parse_status(&reply) {
+            Some(Status::Ok(_)) => Ok(()),
+            Some(Status::Err(_)) => Err(rejected(vec![reply], None)),
+            Some(Status::Continue(challenge)) => {
+                let challenge = sasl::decode_error_challenge(&challenge);
+                let ack = B64.encode(mechanism.error_acknowledgement());
+                lines.write_line("auth", &ack).await.map_err(fail)?;
+                let last = lines.read_line("auth").await.map_err(fail)?;
+                match parse_status(&last) {
+                    Some(Status::Ok(_)) => Ok(()),
+                    _ => Err(rejected(vec![reply, last], Some(challenge))),
+                }
+            }
+            None => Err(protocol_error(
+                Stage::Auth,
+                "the server's reply to the SASL response is not +OK, -ERR or +",
+                vec![escape(reply.as_bytes())],
+            )),
+        }
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            rec.step(
+                Stage::Auth,
+                t,
+                true,
+                format!("{} (two-step) as {}", mechanism.name(), req.authzid),
+            );
+            Ok(())
+        }
+        Err(f) => {
+            facts.challenge = f.challenge.clone();
+            rec.step(Stage::Auth, t, false, f.message.clone());
+            Err(f)
+        }
+    }
+}
+
+fn rejected(reply: Vec<String>, challenge: Option<sasl::ErrorChallenge>) -> Failure {
+    let reply: Vec<String> = reply.iter().map(|l| escape(l.as_bytes())).collect();
+    let kind = refusal_kind(FailureKind::AuthRejected, &reply.join(" "));
+    let mut f = Failure::new(Stage::Auth, kind, "the server rejected the token").with_reply(reply);
+    f.challenge = challenge.map(Box::new);
+    f
+}
+
+async fn stat(
+    lines: &mut LineConn<TlsConn>,
+    rec: &mut Recorder,
+    facts: &mut Facts,
+) -> Result<(), Failure> {
+    let t = Instant::now();
+    let fail = |e| transport_failure(Stage::Stat, e);
+    lines.write_line("stat", "STAT").await.map_err(fail)?;
+    let line = lines.read_line("stat").await.map_err(fail)?;
+    let shown = escape(line.as_bytes());
+    let outcome = match parse_status(&line) {
+        Some(Status::Ok(text)) => match parse_stat(&text) {
+            Some((messages, octets)) => Ok(Stat { messages, octets }),
+            None => Err(protocol_error(
+                Stage::Stat,
+                "STAT's reply has no counts",
+                vec![shown],
+            )),
+        },
+        Some(Status::Err(text)) => Err(Failure::new(
+            Stage::Stat,
+            refusal_kind(FailureKind::StatFailed, &text),
+            "the server refused STAT after authentication",
+        )
+        .with_reply(vec![shown])),
+        _ => Err(protocol_error(
+            Stage::Stat,
+            "STAT's reply is not +OK or -ERR",
+            vec![shown],
+        )),
+    };
+    match outcome {
+        Ok(s) => {
+            rec.step(
+                Stage::Stat,
+                t,
+                true,
+                format!("{} messages, {} octets", s.messages, s.octets),
+            );
+            facts.stat = Some(s);
+            Ok(())
+        }
+        Err(f) => {
+            rec.step(Stage::Stat, t, false, f.message.clone());
+            Err(f)
+        }
+    }
+}
+
+async fn quit(lines: &mut LineConn<TlsConn>, rec: &mut Recorder, facts: &mut Facts) {
+    let t = Instant::now();
+    let result = async {
+        lines.write_line("quit", "QUIT").await?;
+        lines.read_line("quit").await
+    }
+    .await;
+    match result {
+        Ok(line) if matches!(parse_status(&line), Some(Status::Ok(_))) => {
+            rec.step(Stage::Quit, t, true, "")
+        }
+        Ok(line) => {
+            rec.step(Stage::Quit, t, false, escape(line.as_bytes()));
+            facts
+                .warnings
+                .push("QUIT was not acknowledged with +OK".into());
+        }
+        Err(e) => {
+            rec.step(Stage::Quit, t, false, e.to_string());
+            facts.warnings.push(format!("QUIT did not complete: {e}"));
+        }
+    }
+}

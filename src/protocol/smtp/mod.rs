@@ -1,0 +1,514 @@
+//! The SMTP submission check (RFC 5321, RFC 3207 STARTTLS, RFC 4954 AUTH, RFC 7628): prove that
+//! a token may submit mail, and optionally submit one test message.
+//!
+//! ```text
+//! S: 220 BL1P221CA0016.outlook.office365.com Microsoft ESMTP MAIL Service ready at ...
+//! C: EHLO [192.0.2.7]       S: 250-... 250-STARTTLS ... 250 SMTPUTF8
+//! C: STARTTLS               S: 220 2.0.0 SMTP server ready      <TLS>
+//! C: EHLO [192.0.2.7]       S: 250-... 250-AUTH LOGIN XOAUTH2 ...   (pre-TLS list forgotten)
+//! C: AUTH XOAUTH2 <ir>      S: 235 2.7.0 Authentication successful
+//!                           S: 535 5.7.3 Authentication unsuccessful [...]      (Exchange)
+//!                           S: 334 <base64 JSON>  C: ""  S: 535-5.7.8 ...       (Gmail)
+//! (C: MAIL FROM:<a>  RCPT TO:<b>  DATA  <message>  .   S: 250 2.0.0 OK <queue id>)
+//! C: QUIT                   S: 221 2.0.0 Service closing transmission channel
+//! ```
+//! The `334 <base64 JSON>` error challenge is decoded, acknowledged and reported, which a
+//! client that only looks at the final code loses.
+
+pub mod message;
+pub mod response;
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use self::response::{Extensions, Reply};
+use super::{Facts, Request, pick_mechanism, refusal_kind, tls_summary, transport_failure};
+use crate::plan::SendPlan;
+use crate::report::{Failure, FailureKind, Recorder, Stage, Submission};
+use crate::sasl::{self, Credentials, Mechanism};
+use crate::transport::lines::LineConn;
+use crate::transport::tap::Tap;
+use crate::transport::{Connection, TlsConn, TransportError, Upgrader};
+
+/// More `334` rounds than this in one AUTH is a looping server.
+const MAX_SASL_ROUNDS: usize = 3;
+
+/// What the client says about itself and what it sends.
+pub struct Client<'a> {
+    pub ehlo_name: String,
+    pub send: Option<&'a SendPlan>,
+}
+
+/// An EHLO name for this end of the connection: the address literal of the local socket
+/// (RFC 5321 §4.1.4 allows it when there is no meaningful host name), which needs no lookup.
+pub fn ehlo_name(local: Option<SocketAddr>) -> String {
+    match local {
+        Some(SocketAddr::V4(a)) => format!("[{}]", a.ip()),
+        Some(SocketAddr::V6(a)) => format!("[IPv6:{}]", a.ip()),
+        None => "localhost".to_string(),
+    }
+}
+
+pub async fn check(
+    conn: Connection,
+    upgrader: &Upgrader,
+    req: &Request<'_>,
+    client: &Client<'_>,
+    rec: &mut Recorder,
+    facts: &mut Facts,
+) -> Result<(), Failure> {
+    let (mut lines, ext) = match conn {
+        Connection::Tls(tap) => {
+            let mut lines = LineConn::new(*tap, req.limits, req.timeout);
+            banner(&mut lines, rec).await?;
+            let ext = ehlo(&mut lines, &client.ehlo_name, rec).await?;
+            (lines, ext)
+        }
+        Connection::Plain(tap) => starttls(tap, upgrader, req, client, rec, facts).await?,
+    };
+    facts.capabilities = ext.0.clone();
+    let mechanism = pick_mechanism(req.mechanism, &ext.auth_mechanisms(), Stage::Capability)?;
+    facts.mechanism = Some(mechanism);
+    authenticate(&mut lines, mechanism, req, rec, facts).await?;
+    if let Some(send) = client.send {
+        submit(&mut lines, send, rec, facts).await?;
+    }
+    quit(&mut lines, rec, facts).await;
+    Ok(())
+}
+
+/// Reads one complete reply.
+async fn read_reply<S: AsyncRead + AsyncWrite + Unpin>(
+    lines: &mut LineConn<S>,
+    stage: Stage,
+) -> Result<Reply, Failure> {
+    let raw = lines
+        .read_reply(stage.name(), |l| {
+            response::parse_line(l).map(|p| p.last).unwrap_or(true)
+        })
+        .await
+        .map_err(|e| transport_failure(stage, e))?;
+    Reply::from_lines(&raw).map_err(|e| {
+        Failure::new(
+            stage,
+            FailureKind::ProtocolError,
+            format!("the server's reply is not SMTP: {e}"),
+        )
+        .with_reply(escape_all(&raw))
+    })
+}
+
+fn escape_all(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .map(|l| crate::transport::util::escape(l.as_bytes()))
+        .collect()
+}
+
+async fn command<S: AsyncRead + AsyncWrite + Unpin>(
+    lines: &mut LineConn<S>,
+    stage: Stage,
+    line: &str,
+) -> Result<Reply, Failure> {
+    lines
+        .write_line(stage.name(), line)
+        .await
+        .map_err(|e| transport_failure(stage, e))?;
+    read_reply(lines, stage).await
+}
+
+fn unexpected(stage: Stage, kind: FailureKind, message: &str, reply: &Reply) -> Failure {
+    let wire = escape_all(&reply.wire());
+    Failure::new(stage, refusal_kind(kind, &reply.text()), message).with_reply(wire)
+}
+
+async fn banner<S: AsyncRead + AsyncWrite + Unpin>(
+    lines: &mut LineConn<S>,
+    rec: &mut Recorder,
+) -> Result<(), Failure> {
+    let t = Instant::now();
+    let reply = read_reply(lines, Stage::Greeting).await.inspect_err(|f| {
+        rec.step(Stage::Greeting, t, false, f.message.clone());
+    })?;
+    let shown = escape_all(&reply.wire()).join(" ");
+    if reply.code == 220 {
+        rec.step(Stage::Greeting, t, true, shown);
+        Ok(())
+    } else {
+        rec.step(Stage::Greeting, t, false, shown);
+        Err(unexpected(
+            Stage::Greeting,
+            FailureKind::GreetingRejected,
+            "the server refused the connection",
+            &reply,
+        ))
+    }
+}
+
+async fn ehlo<S: AsyncRead + AsyncWrite + Unpin>(
+    lines: &mut LineConn<S>,
+    name: &str,
+    rec: &mut Recorder,
+) -> Result<Extensions, Failure> {
+    let t = Instant::now();
+    let reply = command(lines, Stage::Capability, &format!("EHLO {name}"))
+        .await
+        .inspect_err(|f| rec.step(Stage::Capability, t, false, f.message.clone()))?;
+    if reply.code != 250 {
+        rec.step(Stage::Capability, t, false, reply.text());
+        return Err(unexpected(
+            Stage::Capability,
+            FailureKind::ProtocolError,
+            "the server refused EHLO, so it cannot offer AUTH",
+            &reply,
+        ));
+    }
+    let ext = Extensions::from_ehlo(&reply);
+    rec.step(
+        Stage::Capability,
+        t,
+        true,
+        format!("EHLO: {}", ext.0.join(" | ")),
+    );
+    Ok(ext)
+}
+
+/// Banner and EHLO in plaintext, STARTTLS, handshake, EHLO again (RFC 3207 §4.2: the pre-TLS
+/// list is forgotten).
+async fn starttls(
+    tap: Tap<tokio::net::TcpStream>,
+    upgrader: &Upgrader,
+    req: &Request<'_>,
+    client: &Client<'_>,
+    rec: &mut Recorder,
+    facts: &mut Facts,
+) -> Result<(LineConn<TlsConn>, Extensions), Failure> {
+    let mut lines = LineConn::new(tap, req.limits, req.timeout);
+    banner(&mut lines, rec).await?;
+    let plain = ehlo(&mut lines, &client.ehlo_name, rec).await?;
+    let t = Instant::now();
+    if !plain.has("STARTTLS") {
+        rec.step(Stage::Starttls, t, false, "STARTTLS not advertised");
+        return Err(Failure::new(
+            Stage::Starttls,
+            FailureKind::StarttlsNotOffered,
+            "the server does not advertise STARTTLS; not authenticating over plaintext",
+        )
+        .with_reply(plain.0));
+    }
+    let reply = command(&mut lines, Stage::Starttls, "STARTTLS").await?;
+    if reply.code != 220 {
+        rec.step(Stage::Starttls, t, false, "refused");
+        return Err(unexpected(
+            Stage::Starttls,
+            FailureKind::StarttlsRefused,
+            "the server refused STARTTLS",
+            &reply,
+        ));
+    }
+    let fail = |e| transport_failure(Stage::Starttls, e);
+    let tap = lines.into_inner().map_err(fail)?;
+    let (tls, info) = upgrader.upgrade(tap).await.map_err(fail)?;
+    rec.step(Stage::Starttls, t, true, tls_summary(&info));
+    facts.tls = Some(info);
+    let mut lines = LineConn::new(tls, req.limits, req.timeout);
+    let ext = ehlo(&mut lines, &client.ehlo_name, rec).await?;
+    Ok((lines, ext))
+}
+
+async fn authenticate(
+    lines: &mut LineConn<TlsConn>,
+    mechanism: Mechanism,
+    req: &Request<'_>,
+    rec: &mut Recorder,
+    facts: &mut Facts,
+) -> Result<(), Failure> {
+    let t = Instant::now();
+    let creds = Credentials {
+        authzid: req.authzid,
+        token: req.token,
+        host: Some(req.host),
+        port: Some(req.port),
+    };
+    let ir = sasl::initial_response(mechanism, &creds)
+        .map_err(|e| Failure::new(Stage::Auth, FailureKind::TokenUnusable, e.to_string()))?;
+    lines.get_ref().transcript().add_secret(ir.expose());
+
+    let mut challenge = None;
+    let mut reply = command(
+        lines,
+        Stage::Auth,
+        &format!("AUTH {} {}", mechanism.name(), ir.expose()),
+    )
+    .await;
+    let mut seen = Vec::new();
+    for _ in 0..MAX_SASL_ROUNDS {
+        let Ok(r) = &reply else { break };
+        if r.code != 334 {
+            break;
+        }
+        seen.extend(r.wire());
+        let text = r.lines.first().map(String::as_str).unwrap_or("");
+        // A bare 334 asks for the initial response (a server that ignored it on the AUTH
+        // line); anything else is an error challenge to acknowledge.
+        let answer = if text.trim().is_empty() && challenge.is_none() {
+            ir.expose().clone()
+        } else {
+            challenge = Some(sasl::decode_error_challenge(text));
+            B64.encode(mechanism.error_acknowledgement())
+        };
+        reply = command(lines, Stage::Auth, &answer).await;
+    }
+    facts.challenge = challenge.clone().map(Box::new);
+    let result = reply.and_then(|r| {
+        if r.code == 235 {
+            return Ok(());
+        }
+        let mut wire = escape_all(&seen);
+        wire.extend(escape_all(&r.wire()));
+        let (kind, message) = classify_auth_failure(&r);
+        let mut f =
+            Failure::new(Stage::Auth, refusal_kind(kind, &r.text()), message).with_reply(wire);
+        f.challenge = challenge.clone().map(Box::new);
+        Err(f)
+    });
+    match result {
+        Ok(()) => {
+            rec.step(
+                Stage::Auth,
+                t,
+                true,
+                format!("{} as {}", mechanism.name(), req.authzid),
+            );
+            Ok(())
+        }
+        Err(f) => {
+            rec.step(Stage::Auth, t, false, f.message.clone());
+            Err(f)
+        }
+    }
+}
+
+/// Exchange Online's 5.7.139 family says which switch refused; 5.7.3 says nothing.
+fn classify_auth_failure(r: &Reply) -> (FailureKind, &'static str) {
+    let text = r.text().to_ascii_lowercase();
+    if r.code == 334 {
+        return (
+            FailureKind::ProtocolError,
+            "the server kept challenging the client",
+        );
+    }
+    if text.contains("smtpclientauthentication is disabled") {
+        return (
+            FailureKind::SmtpAuthDisabled,
+            "SMTP AUTH is disabled for this tenant or mailbox",
+        );
+    }
+    if text.contains("security defaults")
+        || text.contains("did not meet the criteria")
+        || text.contains("basic authentication is disabled")
+    {
+        return (
+            FailureKind::AuthBlockedByPolicy,
+            "an authentication policy blocked the sign-in",
+        );
+    }
+    if r.code == 504 {
+        return (
+            FailureKind::MechanismNotOffered,
+            "the server does not accept this mechanism",
+        );
+    }
+    if r.is_transient() {
+        return (
+            FailureKind::Throttled,
+            "the server refused AUTH for now (4xx)",
+        );
+    }
+    (FailureKind::AuthRejected, "the server rejected the token")
+}
+
+/// MAIL FROM, RCPT TO, DATA: the one test message.
+async fn submit(
+    lines: &mut LineConn<TlsConn>,
+    send: &SendPlan,
+    rec: &mut Recorder,
+    facts: &mut Facts,
+) -> Result<(), Failure> {
+    let t = Instant::now();
+    let result: Result<Submission, Failure> = async {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or_default();
+        let message = message::build(send, now).map_err(|e| {
+            Failure::new(
+                Stage::Send,
+                FailureKind::ProtocolError,
+                format!("could not build the test message: {e}"),
+            )
+        })?;
+        let expect = |reply: Reply, codes: &[u16], what: &str| {
+            if codes.contains(&reply.code) {
+                Ok(reply)
+            } else {
+                Err(send_refused(&reply, what))
+            }
+        };
+        let r = command(lines, Stage::Send, &format!("MAIL FROM:<{}>", send.from)).await?;
+        expect(r, &[250], "MAIL FROM")?;
+        for to in &send.to {
+            let r = command(lines, Stage::Send, &format!("RCPT TO:<{to}>")).await?;
+            expect(r, &[250, 251], "RCPT TO")?;
+        }
+        let r = command(lines, Stage::Send, "DATA").await?;
+        expect(r, &[354], "DATA")?;
+        lines
+            .write_raw("data", &message::dot_stuff(&message.bytes))
+            .await
+            .map_err(|e: TransportError| transport_failure(Stage::Send, e))?;
+        let r = read_reply(lines, Stage::Send).await?;
+        let r = expect(r, &[250], "the message")?;
+        Ok(Submission {
+            message_id: send.message_id.clone(),
+            from: send.from.clone(),
+            to: send.to.clone(),
+            subject: message.subject,
+            reply: escape_all(&r.wire()).join(" "),
+        })
+    }
+    .await;
+    match result {
+        Ok(sub) => {
+            rec.step(
+                Stage::Send,
+                t,
+                true,
+                format!("{}: {}", sub.message_id, sub.reply),
+            );
+            facts.submission = Some(sub);
+            Ok(())
+        }
+        Err(f) => {
+            rec.step(Stage::Send, t, false, f.message.clone());
+            Err(f)
+        }
+    }
+}
+
+fn send_refused(reply: &Reply, what: &str) -> Failure {
+    let text = reply.text();
+    let send_as = text.contains("SendAsDenied")
+        || text.contains("not allowed to send as")
+        || text.contains("permissions to send as this sender")
+        || reply.enhanced.is_some_and(|e| e.to_string() == "5.7.60");
+    let kind = if send_as {
+        FailureKind::SendAsDenied
+    } else {
+        FailureKind::SendRejected
+    };
+    let message = if send_as {
+        "the server refused to send as this sender".to_string()
+    } else {
+        format!("the server refused {what}")
+    };
+    let mut f = unexpected(Stage::Send, kind, &message, reply);
+    f.message = message;
+    f
+}
+
+async fn quit(lines: &mut LineConn<TlsConn>, rec: &mut Recorder, facts: &mut Facts) {
+    let t = Instant::now();
+    match command(lines, Stage::Quit, "QUIT").await {
+        Ok(r) if r.code == 221 => rec.step(Stage::Quit, t, true, ""),
+        Ok(r) => {
+            rec.step(Stage::Quit, t, false, r.text());
+            facts.warnings.push(format!("QUIT answered {}", r.code));
+        }
+        Err(f) => {
+            rec.step(Stage::Quit, t, false, f.message.clone());
+            facts
+                .warnings
+                .push(format!("QUIT did not complete: {}", f.message));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(line: &str) -> Reply {
+        Reply::from_lines(&[line.to_string()]).unwrap()
+    }
+
+    #[test]
+    fn classifies_exchange_auth_failures() {
+        let cases = [
+            (
+                "535 5.7.3 Authentication unsuccessful [SN2PR00CA0018.namprd00.prod.outlook.com]",
+                FailureKind::AuthRejected,
+            ),
+            (
+                "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information.",
+                FailureKind::SmtpAuthDisabled,
+            ),
+            (
+                "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Mailbox. Visit https://aka.ms/smtp_auth_disabled for more information.",
+                FailureKind::SmtpAuthDisabled,
+            ),
+            (
+                "535 5.7.139 Authentication unsuccessful, user is locked by your organization's security defaults policy. Contact your administrator.",
+                FailureKind::AuthBlockedByPolicy,
+            ),
+            (
+                "535 5.7.139 Authentication unsuccessful, the request did not meet the criteria to be authenticated successfully. Contact your administrator.",
+                FailureKind::AuthBlockedByPolicy,
+            ),
+            (
+                "504 5.7.4 Unrecognized authentication type [BL1P221CA0016.outlook.office365.com]",
+                FailureKind::MechanismNotOffered,
+            ),
+            (
+                "454 4.7.0 Temporary authentication failure",
+                FailureKind::Throttled,
+            ),
+        ];
+        for (line, kind) in cases {
+            assert_eq!(classify_auth_failure(&reply(line)).0, kind, "{line}");
+        }
+    }
+
+    #[test]
+    fn classifies_send_as_refusals() {
+        let f = send_refused(
+            &reply(
+                "554 5.2.252 SendAsDenied; alice@contoso.example not allowed to send as payroll@contoso.example; STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied",
+            ),
+            "the message",
+        );
+        assert_eq!(f.kind, FailureKind::SendAsDenied);
+        let f = send_refused(
+            &reply("550 5.7.60 SMTP; Client does not have permissions to send as this sender"),
+            "MAIL FROM",
+        );
+        assert_eq!(f.kind, FailureKind::SendAsDenied);
+        let f = send_refused(&reply("550 5.1.8 Bad outbound sender"), "MAIL FROM");
+        assert_eq!(f.kind, FailureKind::SendRejected);
+        assert_eq!(f.message, "the server refused MAIL FROM");
+    }
+
+    #[test]
+    fn ehlo_names_are_address_literals() {
+        assert_eq!(
+            ehlo_name(Some("192.0.2.7:5000".parse().unwrap())),
+            "[192.0.2.7]"
+        );
+        assert_eq!(ehlo_name(Some("[::1]:5000".parse().unwrap())), "[IPv6:::1]");
+        assert_eq!(ehlo_name(None), "localhost");
+    }
+}
