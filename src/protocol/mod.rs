@@ -8,8 +8,9 @@ pub mod smtp;
 use std::time::Duration;
 
 use crate::report::{Examined, Failure, FailureKind, Folder, Found, Stage, Stat, Submission};
-use crate::sasl::{ErrorChallenge, Mechanism, MechanismChoice};
+use crate::sasl::{self, Credentials, ErrorChallenge, Mechanism, MechanismChoice};
 use crate::secret::Secret;
+use crate::transport::tap::Transcript;
 use crate::transport::{Limits, TlsFailure, TlsInfo, TransportError};
 
 /// Who to authenticate as and how; the same for every protocol.
@@ -40,6 +41,28 @@ pub struct Facts {
     pub found: Option<Found>,
     pub stat: Option<Stat>,
     pub submission: Option<Submission>,
+}
+
+/// The SASL initial response for `req`, registered with the transcript so that it is redacted
+/// wherever it appears. Input that cannot be encoded is the token's fault (exit 3).
+pub fn initial_response(
+    req: &Request<'_>,
+    mechanism: Mechanism,
+    transcript: &Transcript,
+) -> Result<(Secret<Vec<u8>>, Secret<String>), Failure> {
+    let creds = Credentials {
+        authzid: req.authzid,
+        token: req.token,
+        host: Some(req.host),
+        port: Some(req.port),
+    };
+    let unusable =
+        |e: sasl::SaslError| Failure::new(Stage::Auth, FailureKind::TokenUnusable, e.to_string());
+    let raw = sasl::initial_response_raw(mechanism, &creds).map_err(unusable)?;
+    let encoded = sasl::initial_response(mechanism, &creds).map_err(unusable)?;
+    transcript.add_secret(req.token.expose());
+    transcript.add_secret(encoded.expose());
+    Ok((raw, encoded))
 }
 
 /// The mechanism to use, or the failure that none of the wanted ones is offered.

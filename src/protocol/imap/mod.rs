@@ -28,10 +28,10 @@ use futures_util::TryStreamExt as _;
 
 use self::auth::SaslAuth;
 use self::response::{Capabilities, Status, parse_capability, parse_status};
-use super::{Facts, Request, pick_mechanism, tls_summary, transport_failure};
+use super::{Facts, Request, initial_response, pick_mechanism, tls_summary, transport_failure};
 use crate::plan::ImapOptions;
 use crate::report::{Examined, Failure, FailureKind, Folder, Found, Recorder, Stage};
-use crate::sasl::{self, Credentials, Mechanism};
+use crate::sasl::Mechanism;
 use crate::transport::lines::LineConn;
 use crate::transport::tap::Transcript;
 use crate::transport::{Connection, TlsConn, TransportError, Upgrader};
@@ -245,18 +245,7 @@ async fn authenticate(
     facts: &mut Facts,
 ) -> Result<Session, Failure> {
     let t = Instant::now();
-    let creds = Credentials {
-        authzid: req.authzid,
-        token: req.token,
-        host: Some(req.host),
-        port: Some(req.port),
-    };
-    let unusable =
-        |e: sasl::SaslError| Failure::new(Stage::Auth, FailureKind::TokenUnusable, e.to_string());
-    let raw = sasl::initial_response_raw(mechanism, &creds).map_err(unusable)?;
-    let ir = sasl::initial_response(mechanism, &creds).map_err(unusable)?;
-    transcript.add_secret(req.token.expose());
-    transcript.add_secret(ir.expose());
+    let (raw, ir) = initial_response(req, mechanism, transcript)?;
     let sasl_ir = caps.has("SASL-IR");
     let (command, mut auth) = if sasl_ir {
         (

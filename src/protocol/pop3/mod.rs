@@ -24,9 +24,11 @@ use base64::engine::general_purpose::STANDARD as B64;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use self::response::{Capa, Status, parse_stat, parse_status, unstuff};
-use super::{Facts, Request, pick_mechanism, refusal_kind, tls_summary, transport_failure};
+use super::{
+    Facts, Request, initial_response, pick_mechanism, refusal_kind, tls_summary, transport_failure,
+};
 use crate::report::{Failure, FailureKind, Recorder, Stage, Stat};
-use crate::sasl::{self, Credentials, Mechanism};
+use crate::sasl::{self, Mechanism};
 use crate::transport::lines::LineConn;
 use crate::transport::tap::Tap;
 use crate::transport::util::escape;
@@ -175,16 +177,7 @@ async fn authenticate(
     facts: &mut Facts,
 ) -> Result<(), Failure> {
     let t = Instant::now();
-    let creds = Credentials {
-        authzid: req.authzid,
-        token: req.token,
-        host: Some(req.host),
-        port: Some(req.port),
-    };
-    let ir = sasl::initial_response(mechanism, &creds)
-        .map_err(|e| Failure::new(Stage::Auth, FailureKind::TokenUnusable, e.to_string()))?;
-    let transcript = lines.get_ref().transcript().clone();
-    transcript.add_secret(ir.expose());
+    let (_, ir) = initial_response(req, mechanism, lines.get_ref().transcript())?;
     let fail = |e| transport_failure(Stage::Auth, e);
 
     let result = async {

@@ -26,10 +26,12 @@ use base64::engine::general_purpose::STANDARD as B64;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use self::response::{Extensions, Reply};
-use super::{Facts, Request, pick_mechanism, refusal_kind, tls_summary, transport_failure};
+use super::{
+    Facts, Request, initial_response, pick_mechanism, refusal_kind, tls_summary, transport_failure,
+};
 use crate::plan::SendPlan;
 use crate::report::{Failure, FailureKind, Recorder, Stage, Submission};
-use crate::sasl::{self, Credentials, Mechanism};
+use crate::sasl::{self, Mechanism};
 use crate::transport::lines::LineConn;
 use crate::transport::tap::Tap;
 use crate::transport::{Connection, TlsConn, TransportError, Upgrader};
@@ -228,15 +230,7 @@ async fn authenticate(
     facts: &mut Facts,
 ) -> Result<(), Failure> {
     let t = Instant::now();
-    let creds = Credentials {
-        authzid: req.authzid,
-        token: req.token,
-        host: Some(req.host),
-        port: Some(req.port),
-    };
-    let ir = sasl::initial_response(mechanism, &creds)
-        .map_err(|e| Failure::new(Stage::Auth, FailureKind::TokenUnusable, e.to_string()))?;
-    lines.get_ref().transcript().add_secret(ir.expose());
+    let (_, ir) = initial_response(req, mechanism, lines.get_ref().transcript())?;
 
     let mut challenge = None;
     let mut reply = command(
