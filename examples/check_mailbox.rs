@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use xoauth::plan::{Check, Endpoint, ImapOptions, Plan, Protocol, Provider};
+use xoauth::plan::{Check, Endpoint, ImapOptions, Plan, Protocol, Provider, TokenPlan};
 use xoauth::report::Combined;
 use xoauth::sasl::MechanismChoice;
 use xoauth::token::TokenSource;
@@ -26,7 +26,7 @@ async fn main() -> std::process::ExitCode {
     let plan = Plan {
         user,
         mailbox: args.next(),
-        token: TokenSource::Env("XOAUTH_TOKEN".into()),
+        token: TokenPlan::Given(TokenSource::Env("XOAUTH_TOKEN".into())),
         mechanism: MechanismChoice::Auto,
         ca_files: Vec::new(),
         extra_roots: Vec::new(),

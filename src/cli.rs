@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use xoauth::plan::{
-    self, Check, Endpoint, ImapOptions, Plan, PlanError, Protocol, Provider, SendPlan,
+    self, Check, ClientCredential, Endpoint, Flow, ImapOptions, OAuthPlan, Plan, PlanError,
+    Protocol, Provider, SecretSource, SendPlan, TokenPlan,
 };
 use xoauth::sasl::{Mechanism, MechanismChoice};
 use xoauth::token::TokenSource;
@@ -37,6 +38,11 @@ pub enum Command {
     Smtp(SmtpArgs),
     /// Run IMAP, POP and SMTP for one identity and print one combined report.
     Check(CheckArgs),
+    /// Obtain a token (or read a given one) and show its decoded claims and expiry.
+    Token(TokenCmdArgs),
+    /// The token cache in the OS keyring.
+    #[command(subcommand)]
+    Cache(CacheCmd),
     /// Run the checks against a built-in mock of Exchange Online (no tenant, no network).
     Demo(DemoArgs),
 }
@@ -45,6 +51,10 @@ pub enum Command {
 pub enum ProviderArg {
     /// Exchange Online: outlook.office365.com (IMAP 993, POP 995), smtp.office365.com:587.
     Microsoft,
+    /// Exchange Online GCC High / DoD: outlook.office365.us, login.microsoftonline.us.
+    MicrosoftUsgov,
+    /// Exchange Online by 21Vianet: partner.outlook.cn, login.partner.microsoftonline.cn.
+    MicrosoftChina,
     /// Gmail: imap.gmail.com, pop.gmail.com, smtp.gmail.com.
     Google,
     /// Any other server: give --host.
@@ -57,6 +67,16 @@ pub enum MechanismArg {
     Auto,
     Xoauth2,
     Oauthbearer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FlowArg {
+    /// Authorization code + PKCE with a browser and a loopback redirect.
+    Interactive,
+    /// Enter a code on any device (RFC 8628).
+    DeviceCode,
+    /// App-only, with --client-secret-* or --certificate.
+    ClientCredentials,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -87,7 +107,94 @@ pub struct Common {
     #[command(flatten)]
     pub token: TokenArgs,
     #[command(flatten)]
+    pub oauth: OAuthArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// Obtaining the token from an identity provider instead of being given one.
+#[derive(Args, Debug)]
+#[command(next_help_heading = "Obtaining a token (OAuth)")]
+pub struct OAuthArgs {
+    /// Obtain the token with this app (client) id; `thunderbird` uses Thunderbird's
+    /// multi-tenant public client (9e5f94bc-…), for tenants that consented to it.
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// Directory (tenant) id or domain; required for Microsoft.
+    #[arg(long, value_name = "TENANT")]
+    pub tenant: Option<String>,
+    /// How to obtain the token [default: client-credentials with a secret or certificate, else
+    /// interactive when a browser can be opened, else device-code].
+    #[arg(long, value_enum)]
+    pub flow: Option<FlowArg>,
+    /// Scope to request (repeatable) [default: the protocols' delegated scopes +
+    /// offline_access, or https://outlook.office365.com/.default for client credentials].
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+    /// Read the client secret from this environment variable.
+    #[arg(long, value_name = "VAR", group = "credential")]
+    pub client_secret_env: Option<String>,
+    /// Read the client secret from this file.
+    #[arg(long, value_name = "FILE", group = "credential")]
+    pub client_secret_file: Option<PathBuf>,
+    /// Ask for the client secret on the terminal (no echo).
+    #[arg(long, group = "credential")]
+    pub client_secret_prompt: bool,
+    /// Certificate credential: a PEM file with certificate and private key, or PKCS#12 (.pfx).
+    #[arg(long, value_name = "FILE", group = "credential")]
+    pub certificate: Option<PathBuf>,
+    /// Password of a PKCS#12 certificate, from this environment variable.
+    #[arg(long, value_name = "VAR", requires = "certificate")]
+    pub certificate_password_env: Option<String>,
+    /// Microsoft login host to use instead of the cloud's (a test identity platform).
+    #[arg(long, value_name = "URL")]
+    pub authority: Option<String>,
+    /// --provider custom: the authorization endpoint.
+    #[arg(long, value_name = "URL")]
+    pub authorize_url: Option<String>,
+    /// --provider custom: the token endpoint.
+    #[arg(long, value_name = "URL")]
+    pub token_url: Option<String>,
+    /// --provider custom: the device authorization endpoint.
+    #[arg(long, value_name = "URL")]
+    pub device_url: Option<String>,
+    /// Neither read nor write the OS-keyring token cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Do not try to open a browser for the interactive flow (the URL is printed anyway).
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Seconds to wait for the user to sign in or approve a device code.
+    #[arg(long, value_name = "SECS", default_value = "300")]
+    pub login_wait: f64,
+}
+
+#[derive(Args, Debug)]
+pub struct TokenCmdArgs {
+    /// Which protocols the token is for (picks the default scopes).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "imap,pop,smtp"
+    )]
+    pub protocols: Vec<ProtocolArg>,
+    /// Write the raw access token to standard output (and nothing else), for piping.
+    #[arg(long)]
+    pub print: bool,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CacheCmd {
+    /// List cached tokens (keys and expiry, never the tokens).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete every token xoauth cached.
+    Clear,
 }
 
 #[derive(Args, Debug)]
@@ -240,10 +347,28 @@ pub enum UsageError {
     )]
     TokenOnCommandLine,
     #[error(
-        "no access token: use --access-token-env VAR, --access-token-file FILE, or pipe it on \
-         standard input"
+        "no access token: use --access-token-env VAR, --access-token-file FILE, pipe it on \
+         standard input, or obtain one with --client-id"
     )]
     NoToken,
+    #[error(
+        "give either an access token (--access-token-*) or --client-id to obtain one, not both"
+    )]
+    TokenAndClientId,
+    #[error(transparent)]
+    Provider(#[from] xoauth::token::provider::ProviderError),
+    #[error(
+        "--flow client-credentials needs --client-secret-env, --client-secret-file, --client-secret-prompt or --certificate"
+    )]
+    NoCredential,
+    #[error("a client secret or certificate only goes with --flow client-credentials")]
+    CredentialWithoutClientCredentials,
+    #[error(
+        "OAuth flags (--tenant, --flow, --scope, --client-secret-*, --certificate, ...) need --client-id"
+    )]
+    OAuthWithoutClientId,
+    #[error("--login-wait must be more than 0 seconds")]
+    BadLoginWait,
 }
 
 impl TokenArgs {
@@ -266,6 +391,8 @@ impl TokenArgs {
 fn provider(p: ProviderArg) -> Provider {
     match p {
         ProviderArg::Microsoft => Provider::Microsoft,
+        ProviderArg::MicrosoftUsgov => Provider::MicrosoftUsGov,
+        ProviderArg::MicrosoftChina => Provider::MicrosoftChina,
         ProviderArg::Google => Provider::Google,
         ProviderArg::Custom => Provider::Custom,
     }
@@ -279,11 +406,128 @@ fn security(implicit: bool) -> Security {
     }
 }
 
+fn protocol(p: ProtocolArg) -> Protocol {
+    match p {
+        ProtocolArg::Imap => Protocol::Imap,
+        ProtocolArg::Pop => Protocol::Pop,
+        ProtocolArg::Smtp => Protocol::Smtp,
+    }
+}
+
+/// Whether a browser can plausibly be opened here.
+fn has_browser() -> bool {
+    cfg!(any(target_os = "macos", target_os = "windows"))
+        || std::env::var_os("DISPLAY").is_some()
+        || std::env::var_os("WAYLAND_DISPLAY").is_some()
+}
+
+impl OAuthArgs {
+    fn given(&self) -> bool {
+        self.tenant.is_some()
+            || self.flow.is_some()
+            || !self.scopes.is_empty()
+            || self.credential().is_some()
+            || self.authority.is_some()
+            || self.token_url.is_some()
+    }
+
+    fn credential(&self) -> Option<ClientCredential> {
+        if let Some(var) = &self.client_secret_env {
+            return Some(ClientCredential::Secret(SecretSource::Env(var.clone())));
+        }
+        if let Some(path) = &self.client_secret_file {
+            return Some(ClientCredential::Secret(SecretSource::File(path.clone())));
+        }
+        if self.client_secret_prompt {
+            return Some(ClientCredential::Secret(SecretSource::Prompt));
+        }
+        self.certificate
+            .as_ref()
+            .map(|path| ClientCredential::Certificate {
+                path: path.clone(),
+                password: self.certificate_password_env.clone().map(SecretSource::Env),
+            })
+    }
+
+    /// The OAuth plan, when a client id asks for one.
+    fn plan(
+        &self,
+        provider: Provider,
+        user: &str,
+        protocols: &[Protocol],
+    ) -> Result<Option<OAuthPlan>, UsageError> {
+        let Some(client_id) = &self.client_id else {
+            return if self.given() {
+                Err(UsageError::OAuthWithoutClientId)
+            } else {
+                Ok(None)
+            };
+        };
+        let thunderbird = client_id.eq_ignore_ascii_case("thunderbird");
+        let client_id = if thunderbird {
+            xoauth::token::provider::THUNDERBIRD_CLIENT_ID.to_string()
+        } else {
+            client_id.clone()
+        };
+        let credential = self.credential();
+        let flow = match (self.flow, &credential) {
+            (Some(FlowArg::ClientCredentials), None) => return Err(UsageError::NoCredential),
+            (Some(FlowArg::ClientCredentials), Some(_)) | (None, Some(_)) => {
+                Flow::ClientCredentials
+            }
+            (Some(_), Some(_)) => return Err(UsageError::CredentialWithoutClientCredentials),
+            (Some(FlowArg::Interactive), None) => Flow::Interactive,
+            (Some(FlowArg::DeviceCode), None) => Flow::DeviceCode,
+            // Thunderbird's app registers https://localhost only, so no loopback redirect.
+            (None, None) if !thunderbird && !self.no_browser && has_browser() => Flow::Interactive,
+            (None, None) => Flow::DeviceCode,
+        };
+        let custom = xoauth::token::provider::CustomUrls {
+            authorize: self.authorize_url.clone(),
+            token: self.token_url.clone(),
+            device: self.device_url.clone(),
+        };
+        let authority = xoauth::token::provider::Authority::resolve(
+            provider,
+            self.tenant.as_deref(),
+            self.authority.as_deref(),
+            &custom,
+        )?;
+        let app_only = flow == Flow::ClientCredentials;
+        let scopes = if self.scopes.is_empty() {
+            xoauth::token::provider::default_scopes(provider, app_only, protocols)?
+        } else {
+            self.scopes.clone()
+        };
+        let user_wait = plan::timeout(self.login_wait).map_err(|_| UsageError::BadLoginWait)?;
+        Ok(Some(OAuthPlan {
+            authority,
+            tenant: self.tenant.clone().unwrap_or_default(),
+            client_id,
+            flow,
+            scopes,
+            credential,
+            login_hint: (!app_only).then(|| user.to_string()),
+            cache: !self.no_cache,
+            open_browser: !self.no_browser,
+            user_wait,
+        }))
+    }
+}
+
 impl Common {
-    /// The plan without checks; the subcommand adds them.
-    fn plan(self) -> Result<Plan, UsageError> {
-        let token = self.token.source()?;
+    /// The plan without checks; the subcommand adds them. `protocols` picks default scopes.
+    fn plan(self, protocols: &[Protocol]) -> Result<Plan, UsageError> {
         let user = plan::check_address("--user", &self.user)?;
+        let oauth = self.oauth.plan(provider(self.provider), &user, protocols)?;
+        let given = self.token.access_token_env.is_some()
+            || self.token.access_token_file.is_some()
+            || self.token.access_token.is_some();
+        let token = match oauth {
+            Some(_) if given => return Err(UsageError::TokenAndClientId),
+            Some(oauth) => TokenPlan::OAuth(Box::new(oauth)),
+            None => TokenPlan::Given(self.token.source()?),
+        };
         let mailbox = self
             .mailbox
             .map(|m| plan::check_address("--mailbox", &m))
@@ -336,7 +580,7 @@ impl SendArgs {
 impl ImapArgs {
     pub fn into_plan(self) -> Result<Plan, UsageError> {
         let provider = provider(self.common.provider);
-        let mut plan = self.common.plan()?;
+        let mut plan = self.common.plan(&[Protocol::Imap])?;
         let endpoint = Endpoint::resolve(
             Protocol::Imap,
             provider,
@@ -358,7 +602,7 @@ impl ImapArgs {
 impl PopArgs {
     pub fn into_plan(self) -> Result<Plan, UsageError> {
         let provider = provider(self.common.provider);
-        let mut plan = self.common.plan()?;
+        let mut plan = self.common.plan(&[Protocol::Pop])?;
         let endpoint = Endpoint::resolve(
             Protocol::Pop,
             provider,
@@ -379,7 +623,7 @@ fn smtp_security(implicit_tls: bool, port: Option<u16>) -> Security {
 impl SmtpArgs {
     pub fn into_plan(self) -> Result<Plan, UsageError> {
         let provider = provider(self.common.provider);
-        let mut plan = self.common.plan()?;
+        let mut plan = self.common.plan(&[Protocol::Smtp])?;
         let endpoint = Endpoint::resolve(
             Protocol::Smtp,
             provider,
@@ -411,7 +655,8 @@ impl CheckArgs {
         if protocols.is_empty() {
             return Err(PlanError::NoProtocols.into());
         }
-        let mut plan = self.common.plan()?;
+        let wanted: Vec<Protocol> = protocols.iter().copied().map(protocol).collect();
+        let mut plan = self.common.plan(&wanted)?;
         let send = if protocols.contains(&ProtocolArg::Smtp) {
             self.send.plan(plan.authzid())?
         } else if self.send.send {
@@ -467,5 +712,12 @@ impl CheckArgs {
             plan.checks.push(check);
         }
         Ok(plan)
+    }
+}
+
+impl TokenCmdArgs {
+    pub fn into_plan(self) -> Result<Plan, UsageError> {
+        let wanted: Vec<Protocol> = self.protocols.iter().copied().map(protocol).collect();
+        self.common.plan(&wanted)
     }
 }

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::report::FailureKind;
 use crate::sasl::ErrorChallenge;
+use crate::token::claims::Claims;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Explanation {
@@ -28,6 +29,10 @@ pub struct Evidence<'a> {
     pub mailbox: &'a str,
     pub server_reply: &'a [String],
     pub challenge: Option<&'a ErrorChallenge>,
+    /// The token's decoded claims, when it had any.
+    pub claims: Option<&'a Claims>,
+    /// The app the token was requested for, when xoauth obtained it.
+    pub client_id: Option<&'a str>,
     /// The host is Exchange Online's, so its known behaviour applies.
     pub exchange_online: bool,
     pub implicit_tls: bool,
@@ -46,6 +51,21 @@ pub fn explain(e: &Evidence<'_>) -> Explanation {
     let proto = e.protocol.to_uppercase();
     let shared = !e.user.eq_ignore_ascii_case(e.mailbox);
     match e.kind {
+        TokenRejected => token_rejected(e),
+        SignInIncomplete => one(
+            "the sign-in was not completed (declined, expired or not finished in time)",
+            Some(
+                "run again and complete the sign-in; raise --login-wait if it needs longer".into(),
+            ),
+        ),
+        TokenEndpointUnreachable => one(
+            "the identity provider's token endpoint could not be reached",
+            Some("check the network path to the login host, a proxy, or --authority".into()),
+        ),
+        CredentialUnusable => one(
+            "the client credential (secret or certificate) could not be read or used",
+            Some("check the file, variable or password named in the message".into()),
+        ),
         TokenUnusable => one(
             "the access token cannot be placed in a SASL message as given",
             Some("pass the bare access token (no 'Bearer ' prefix, no line breaks)".into()),
@@ -132,7 +152,9 @@ pub fn explain(e: &Evidence<'_>) -> Explanation {
             fix: Some(format!(
                 "Add-MailboxPermission -Identity {} -User {} -AccessRights FullAccess; \
                  check Get-CASMailbox {} | Format-List ImapEnabled,PopEnabled",
-                e.mailbox, e.user, e.mailbox
+                e.mailbox,
+                grantee(e),
+                e.mailbox
             )),
         },
         Throttled => one(
@@ -169,6 +191,118 @@ pub fn explain(e: &Evidence<'_>) -> Explanation {
             Some("check the folder name against the list above".into()),
         ),
     }
+}
+
+/// Who needs the permission: the user, or for an app-only token its service principal (the
+/// token's `oid`, which is the Enterprise Application's object id).
+fn grantee(e: &Evidence<'_>) -> String {
+    match e.claims {
+        Some(c) if c.is_app_only() => c
+            .oid
+            .clone()
+            .unwrap_or_else(|| "<service principal object id>".into()),
+        _ => e.user.to_string(),
+    }
+}
+
+/// The AADSTS number in the provider's reply, if any.
+pub fn aadsts_code(reply: &[String]) -> Option<u32> {
+    reply.iter().find_map(|line| {
+        let at = line.find("AADSTS")?;
+        let digits: String = line[at + 6..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    })
+}
+
+/// Token-endpoint errors (reference E1), with the app id filled in where known.
+fn token_rejected(e: &Evidence<'_>) -> Explanation {
+    let app = e.client_id.unwrap_or("<application id>");
+    let error = e
+        .server_reply
+        .first()
+        .and_then(|l| l.strip_prefix("error: "))
+        .unwrap_or("");
+    let (cause, fix): (String, Option<String>) = match aadsts_code(e.server_reply) {
+        Some(7000215) => (
+            "the client secret is wrong; often the secret's ID was copied instead of its Value".into(),
+            Some(format!("Entra admin center → App registrations → {app} → Certificates & secrets: create a new secret and copy its Value")),
+        ),
+        Some(7000222) => (
+            "the client secret has expired".into(),
+            Some(format!("create a new client secret for {app}, or move to a certificate credential")),
+        ),
+        Some(700027) => (
+            "the certificate that signed the client assertion is not registered on the app (never uploaded, replaced, or expired)".into(),
+            Some(format!("upload the certificate's public part to App registrations → {app} → Certificates & secrets, and compare thumbprints")),
+        ),
+        Some(50013) => (
+            "the client assertion's signature does not verify: the private key does not belong to the registered certificate".into(),
+            Some("use the private key that matches the uploaded certificate".into()),
+        ),
+        Some(700016) => (
+            format!("no application with id {app} exists in this tenant: a wrong client id, a wrong tenant, or an app never consented there"),
+            Some("compare the Application (client) ID and Directory (tenant) ID on the app's Overview page with --client-id and --tenant".into()),
+        ),
+        Some(90002) => (
+            "the tenant does not exist in this cloud".into(),
+            Some("check --tenant; a GCC High or 21Vianet tenant needs --provider microsoft-usgov or microsoft-china".into()),
+        ),
+        Some(65001) => (
+            format!("nobody has consented to the delegated permissions of {app}"),
+            Some(format!("grant admin consent (App registrations → {app} → API permissions → Grant admin consent), or sign in once interactively and accept")),
+        ),
+        Some(1002012) | Some(70011) => (
+            "client credentials need a scope that ends in /.default".into(),
+            Some("use --scope https://outlook.office365.com/.default (the default for --flow client-credentials)".into()),
+        ),
+        Some(700082 | 70008 | 50173 | 70043) => (
+            "the refresh token has expired or was revoked".into(),
+            Some("sign in again (xoauth cache clear removes the stale entry)".into()),
+        ),
+        Some(50011) => (
+            "the redirect URI is not registered on the app".into(),
+            Some(format!("add http://localhost as a 'Mobile and desktop applications' redirect URI of {app}")),
+        ),
+        Some(500011) => (
+            "the resource in the scope was not found in the tenant (a typo in the scope, or no Exchange Online in this tenant)".into(),
+            Some("request https://outlook.office.com/... (delegated) or https://outlook.office365.com/.default (app-only)".into()),
+        ),
+        Some(53003) => (
+            "a Conditional Access policy blocked the token".into(),
+            Some("check the Entra sign-in log for this app and user; exclude or satisfy the policy".into()),
+        ),
+        Some(530035) => (
+            "Security Defaults blocked the sign-in".into(),
+            Some("turn Security Defaults off and enforce MFA with Conditional Access instead".into()),
+        ),
+        Some(50076 | 50079) => (
+            "multi-factor authentication is required".into(),
+            Some("use --flow interactive or --flow device-code, which can complete MFA".into()),
+        ),
+        Some(700025) => (
+            format!("{app} is a public client, so it must not present a secret or certificate"),
+            Some("drop the secret (use --flow interactive or device-code), or use a confidential app for client credentials".into()),
+        ),
+        Some(7000218) => (
+            format!("{app} is a confidential client and needs a credential"),
+            Some("give --client-secret-env/-file/-prompt or --certificate, or enable 'Allow public client flows' on the app for device code".into()),
+        ),
+        Some(code) => (
+            format!("the identity platform refused the request (AADSTS{code})"),
+            Some(format!("see https://login.microsoftonline.com/error?code={code}")),
+        ),
+        None => (
+            format!(
+                "the identity provider refused the request ({})",
+                if error.is_empty() { "no error code" } else { error }
+            ),
+            None,
+        ),
+    };
+    one(cause, fix)
 }
 
 fn smtp_auth_disabled(e: &Evidence<'_>) -> Explanation {
@@ -299,6 +433,8 @@ mod tests {
             mailbox: "payroll@contoso.example",
             server_reply: &[],
             challenge: None,
+            claims: None,
+            client_id: Some("66666666-7777-8888-9999-000000000000"),
             exchange_online: true,
             implicit_tls: true,
         }
@@ -378,6 +514,76 @@ mod tests {
         assert!(explain(&e).cause.contains("Security Defaults"));
         let ex = explain(&evidence(FailureKind::SendAsDenied));
         assert!(ex.fix.unwrap().contains("Add-RecipientPermission"));
+    }
+
+    #[test]
+    fn aadsts_rows_name_the_app() {
+        let reply = [
+            "error: invalid_client".to_string(),
+            "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '66666666-7777-8888-9999-000000000000'.".to_string(),
+            "Trace ID: 1".to_string(),
+        ];
+        assert_eq!(aadsts_code(&reply), Some(7000215));
+        let e = Evidence {
+            server_reply: &reply,
+            ..evidence(FailureKind::TokenRejected)
+        };
+        let ex = explain(&e);
+        assert!(ex.cause.contains("secret's ID"));
+        assert!(
+            ex.fix
+                .unwrap()
+                .contains("66666666-7777-8888-9999-000000000000")
+        );
+        for (code, words) in [
+            (7000222, "expired"),
+            (700027, "certificate"),
+            (700016, "no application"),
+            (90002, "tenant does not exist"),
+            (65001, "consented"),
+            (1002012, "/.default"),
+            (700082, "refresh token"),
+            (53003, "Conditional Access"),
+            (530035, "Security Defaults"),
+            (50076, "multi-factor"),
+            (50011, "redirect URI"),
+            (500011, "resource"),
+        ] {
+            let reply = [format!("AADSTS{code}: text")];
+            let e = Evidence {
+                server_reply: &reply,
+                ..evidence(FailureKind::TokenRejected)
+            };
+            assert!(
+                explain(&e).cause.contains(words),
+                "{code}: {}",
+                explain(&e).cause
+            );
+        }
+        let none: [String; 1] = ["error: invalid_grant".into()];
+        let e = Evidence {
+            server_reply: &none,
+            ..evidence(FailureKind::TokenRejected)
+        };
+        assert!(explain(&e).cause.contains("invalid_grant"));
+    }
+
+    #[test]
+    fn app_only_not_connected_grants_the_service_principal() {
+        let claims = Claims {
+            idtyp: Some("app".into()),
+            oid: Some("sp-object-id".into()),
+            roles: vec!["IMAP.AccessAsApp".into()],
+            ..Claims::default()
+        };
+        let mut e = evidence(FailureKind::AuthenticatedNotConnected);
+        e.claims = Some(&claims);
+        assert!(
+            explain(&e)
+                .fix
+                .unwrap()
+                .contains("-User sp-object-id -AccessRights FullAccess")
+        );
     }
 
     #[test]

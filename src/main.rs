@@ -69,9 +69,100 @@ fn main() -> ExitCode {
                     Err(e) => fail(e.into()),
                 }
             }
+            Command::Token(args) => {
+                let output = args.common.output.clone();
+                let print = args.print;
+                let plan = match args.into_plan() {
+                    Ok(plan) => plan,
+                    Err(e) => return fail(e.into()),
+                };
+                match xoauth::run::token(&plan).await {
+                    Ok((report, raw)) => {
+                        match (print, raw) {
+                            (true, Some(raw)) => {
+                                // stdout carries the token alone, for piping; the rest to stderr.
+                                println!("{}", raw.expose());
+                                eprint!("{}", report.render_human());
+                            }
+                            _ if output.json => println!("{}", report.to_json()),
+                            _ => print!("{}", report.render_human()),
+                        }
+                        ExitCode::from(report.exit_code)
+                    }
+                    Err(e) => fail(e.into()),
+                }
+            }
+            Command::Cache(cmd) => cache(cmd).await,
             Command::Demo(args) => demo::run(&args.output).await,
         }
     })
+}
+
+/// `xoauth cache list|clear`.
+async fn cache(cmd: cli::CacheCmd) -> ExitCode {
+    let store = match xoauth::token::open_store().await {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("xoauth: error: no OS keyring is available, so there is no cache: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let backend = store.backend();
+    let result = tokio::task::spawn_blocking(move || match cmd {
+        cli::CacheCmd::List { json } => store.list().map(|entries| {
+            let now = xoauth::token::now();
+            if json {
+                let rows: Vec<serde_json::Value> = entries
+                    .iter()
+                    .map(|e| {
+                        serde_json::json!({
+                            "provider": e.key.provider, "tenant": e.key.tenant,
+                            "client_id": e.key.client_id, "flow": e.key.flow,
+                            "user": e.key.user, "scopes": e.key.scopes,
+                            "expires_at": xoauth::transport::util::rfc3339(e.expires_at),
+                            "expired": e.expires_at <= now,
+                            "has_refresh_token": e.has_refresh_token,
+                        })
+                    })
+                    .collect();
+                let doc = serde_json::json!({ "backend": backend, "entries": rows });
+                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            } else {
+                println!("{} cached token(s) in the {backend} keyring", entries.len());
+                for e in &entries {
+                    let left = e.expires_at - now;
+                    let state = if left > 0 {
+                        format!("expires in {} min", left / 60)
+                    } else {
+                        "expired".to_string()
+                    };
+                    let refresh = if e.has_refresh_token {
+                        ", refresh token"
+                    } else {
+                        ""
+                    };
+                    println!(
+                        "  {} {} {} {} {} [{}]: {state}{refresh}",
+                        e.key.provider,
+                        e.key.tenant,
+                        e.key.client_id,
+                        e.key.flow,
+                        e.key.user,
+                        e.key.scopes.join(" ")
+                    );
+                }
+            }
+        }),
+        cli::CacheCmd::Clear => store.clear().map(|n| {
+            println!("removed {n} cached token(s) from the {backend} keyring");
+        }),
+    })
+    .await;
+    match result {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => fail(anyhow::anyhow!("the {backend} keyring failed: {e}")),
+        Err(e) => fail(anyhow::anyhow!("the keyring task failed: {e}")),
+    }
 }
 
 /// Runs a one-check plan and prints its report.

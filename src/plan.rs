@@ -46,6 +46,10 @@ impl Protocol {
 pub enum Provider {
     #[default]
     Microsoft,
+    /// GCC High / DoD.
+    MicrosoftUsGov,
+    /// 21Vianet.
+    MicrosoftChina,
     Google,
     /// Any other server: a host is required.
     Custom,
@@ -56,6 +60,15 @@ impl Provider {
         match (self, protocol) {
             (Provider::Microsoft, Protocol::Imap | Protocol::Pop) => Some("outlook.office365.com"),
             (Provider::Microsoft, Protocol::Smtp) => Some("smtp.office365.com"),
+            // Reference A5b (third-party sources; not in a Microsoft document).
+            (Provider::MicrosoftUsGov, Protocol::Imap | Protocol::Pop) => {
+                Some("outlook.office365.us")
+            }
+            (Provider::MicrosoftUsGov, Protocol::Smtp) => Some("smtp.office365.us"),
+            (Provider::MicrosoftChina, Protocol::Imap | Protocol::Pop) => {
+                Some("partner.outlook.cn")
+            }
+            (Provider::MicrosoftChina, Protocol::Smtp) => Some("smtp.partner.outlook.cn"),
             (Provider::Google, Protocol::Imap) => Some("imap.gmail.com"),
             (Provider::Google, Protocol::Pop) => Some("pop.gmail.com"),
             (Provider::Google, Protocol::Smtp) => Some("smtp.gmail.com"),
@@ -191,6 +204,76 @@ impl Check {
     }
 }
 
+/// How to obtain a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Flow {
+    /// Authorization code with PKCE and a loopback redirect (a browser on this machine).
+    Interactive,
+    /// RFC 8628: a code to enter on any device.
+    DeviceCode,
+    /// App-only, with a client secret or a certificate.
+    ClientCredentials,
+}
+
+impl Flow {
+    pub fn name(self) -> &'static str {
+        match self {
+            Flow::Interactive => "interactive",
+            Flow::DeviceCode => "device-code",
+            Flow::ClientCredentials => "client-credentials",
+        }
+    }
+}
+
+/// Where a client secret or a certificate password comes from; never a command-line argument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    Env(String),
+    File(PathBuf),
+    /// Asked for on the terminal, without echo.
+    Prompt,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientCredential {
+    Secret(SecretSource),
+    /// A PEM file with certificate and key, or a PKCS#12 file with its password.
+    Certificate {
+        path: PathBuf,
+        password: Option<SecretSource>,
+    },
+    /// PEM bytes (certificate and key) already in memory: library callers, the demo.
+    CertificatePem(crate::secret::Secret<Vec<u8>>),
+}
+
+/// Obtaining a token from an identity provider.
+#[derive(Debug, Clone)]
+pub struct OAuthPlan {
+    pub authority: crate::token::provider::Authority,
+    /// For the cache key and reports; empty for providers without tenants.
+    pub tenant: String,
+    pub client_id: String,
+    pub flow: Flow,
+    pub scopes: Vec<String>,
+    pub credential: Option<ClientCredential>,
+    /// The account to sign in as (login_hint; also part of the cache key).
+    pub login_hint: Option<String>,
+    /// Use the OS keyring cache.
+    pub cache: bool,
+    /// Try to open the sign-in page in a browser (the URL is always printed too).
+    pub open_browser: bool,
+    /// Longest wait for the user to sign in or approve a device code.
+    pub user_wait: Duration,
+}
+
+/// The token: given, or obtained by a flow.
+#[derive(Debug, Clone)]
+pub enum TokenPlan {
+    Given(TokenSource),
+    OAuth(Box<OAuthPlan>),
+}
+
 /// Everything a run needs: one identity and token, one or more checks.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -198,7 +281,7 @@ pub struct Plan {
     pub user: String,
     /// The mailbox to open; the user's own when `None`.
     pub mailbox: Option<String>,
-    pub token: TokenSource,
+    pub token: TokenPlan,
     pub mechanism: MechanismChoice,
     pub ca_files: Vec<PathBuf>,
     /// CAs given in memory (the demo's mock, library callers), trusted like `ca_files`.

@@ -69,6 +69,13 @@ pub struct Step {
 #[serde(rename_all = "snake_case")]
 pub enum FailureKind {
     TokenUnusable,
+    /// The identity provider answered with an error (AADSTS...).
+    TokenRejected,
+    /// The user did not finish signing in: declined, expired, timed out.
+    SignInIncomplete,
+    TokenEndpointUnreachable,
+    /// The client secret or certificate could not be read or used.
+    CredentialUnusable,
     ConnectFailed,
     Timeout,
     ConnectionClosed,
@@ -121,7 +128,10 @@ impl FailureKind {
     pub fn category(self) -> Category {
         use FailureKind::*;
         match self {
-            TokenUnusable => Category::Token,
+            TokenUnusable | TokenRejected | SignInIncomplete | CredentialUnusable => {
+                Category::Token
+            }
+            TokenEndpointUnreachable => Category::Network,
             ConnectFailed | Timeout | ConnectionClosed | TlsUntrusted | TlsNameMismatch
             | TlsExpired | TlsFailed | StarttlsNotOffered | StarttlsRefused | DataBeforeTls => {
                 Category::Network
@@ -201,6 +211,48 @@ pub struct Examined {
     pub uid_validity: Option<u32>,
 }
 
+/// The token a check used: where it came from and what it says.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenInfo {
+    pub origin: crate::token::Origin,
+    /// Decoded without verifying the signature (the server decides validity).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claims: Option<crate::token::claims::Claims>,
+    /// Why there are no claims (an opaque token), when there are none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claims_note: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+}
+
+impl TokenInfo {
+    pub fn describe(token: &crate::token::Token) -> TokenInfo {
+        let (claims, claims_note) = match crate::token::claims::decode(token.access.expose()) {
+            Ok(c) => (Some(c), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        let exp = token.expires_at.or(claims.as_ref().and_then(|c| c.exp));
+        TokenInfo {
+            origin: token.origin,
+            claims,
+            claims_note,
+            expires_at: exp.map(crate::transport::util::rfc3339),
+        }
+    }
+
+    pub fn summary(&self) -> String {
+        let origin = serde_json::to_value(self.origin)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        match (&self.claims, &self.claims_note) {
+            (Some(c), _) => format!("({origin}) {}", c.summary(crate::token::now())),
+            (None, Some(note)) => format!("({origin}) {note}"),
+            (None, None) => format!("({origin})"),
+        }
+    }
+}
+
 /// A sent test message was found again over IMAP.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Found {
@@ -258,6 +310,8 @@ pub struct Report {
     /// The mailbox opened (`user=` in XOAUTH2): the shared mailbox, or the user's own.
     pub mailbox: String,
     pub mechanism: Option<Mechanism>,
+    /// The token used: origin, decoded claims, expiry. `null` when none could be had.
+    pub token: Option<TokenInfo>,
     pub tls: Option<TlsInfo>,
     /// IMAP capabilities, POP3 CAPA lines or SMTP EHLO keywords in effect for authentication.
     pub capabilities: Vec<String>,
@@ -339,6 +393,11 @@ impl Report {
             "{protocol} check of {who} at {}:{} ({security})",
             self.target.host, self.target.port
         );
+        // A token obtained in this run has its own step; a given one is described here.
+        let token_step = self.steps.iter().any(|s| s.stage == Stage::Token);
+        if let (Some(token), false) = (&self.token, token_step) {
+            let _ = writeln!(out, "  token {}", token.summary());
+        }
         for step in &self.steps {
             let mark = if step.ok { "ok  " } else { "FAIL" };
             let line = format!(
@@ -480,6 +539,36 @@ impl Combined {
             })
             .collect();
         let _ = writeln!(out, "summary: {}", summary.join(", "));
+        out
+    }
+}
+
+/// `xoauth token`: the token's origin and claims, or why none could be had.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenReport {
+    pub outcome: Outcome,
+    pub exit_code: u8,
+    pub token: Option<TokenInfo>,
+    pub failure: Option<Failure>,
+    pub warnings: Vec<String>,
+}
+
+impl TokenReport {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+
+    pub fn render_human(&self) -> String {
+        let mut out = String::new();
+        if let Some(t) = &self.token {
+            let _ = writeln!(out, "token {}", t.summary());
+        }
+        for w in &self.warnings {
+            let _ = writeln!(out, "  warning: {w}");
+        }
+        if let Some(f) = &self.failure {
+            render_failure(&mut out, f, 0);
+        }
         out
     }
 }

@@ -2,15 +2,15 @@
 //! in that order and no other. The token is read once per run (standard input cannot be read
 //! twice) and the checks run one after another, so a sent message can be found again.
 
+use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::diagnose::{self, Evidence};
 use crate::plan::{Check, Plan};
 use crate::protocol::{self, Facts, Request, tls_summary, transport_failure};
-use crate::report::{Failure, FailureKind, Outcome, Recorder, Report, Stage, Target};
-use crate::secret::Secret;
+use crate::report::{Failure, Outcome, Recorder, Report, Stage, Target, TokenInfo};
 use crate::transport::tap::{Tap, Transcript};
 use crate::transport::tls::{self, CaFileError};
 use crate::transport::{self, Connection, Security, Upgrader};
@@ -20,27 +20,149 @@ use crate::transport::{self, Connection, Security, Upgrader};
 pub enum RunError {
     #[error(transparent)]
     CaFile(#[from] CaFileError),
+    #[error(transparent)]
+    Http(#[from] crate::token::http::HttpSetupError),
+}
+
+/// The trust settings of a plan, loaded once.
+struct Trust {
+    roots: Vec<rustls_pki_types::CertificateDer<'static>>,
+    config: Arc<rustls::ClientConfig>,
+}
+
+fn trust(plan: &Plan) -> Result<Trust, RunError> {
+    let mut roots = plan.extra_roots.clone();
+    for path in &plan.ca_files {
+        roots.extend(tls::load_ca_file(path)?);
+    }
+    let config = tls::client_config(&roots)?;
+    Ok(Trust { roots, config })
+}
+
+/// A token obtained for a plan, with what the report says about it.
+pub struct Obtained {
+    pub token: crate::token::Token,
+    pub info: TokenInfo,
+    pub elapsed: Duration,
+}
+
+/// Obtains the plan's token (reading it, or running its flow with the cache). `Ok(Err(f))` is
+/// a token failure to report; `Err` means the plan could not run.
+pub async fn obtain_token(plan: &Plan) -> Result<Result<Obtained, Failure>, RunError> {
+    obtain_token_with(plan, None).await
+}
+
+/// The same, calling `on_device_code` with a device-code flow's user code.
+pub async fn obtain_token_with(
+    plan: &Plan,
+    on_device_code: Option<&crate::token::DeviceCodeHook<'_>>,
+) -> Result<Result<Obtained, Failure>, RunError> {
+    let trust = trust(plan)?;
+    obtain_with(plan, &trust, on_device_code).await
+}
+
+async fn obtain_with(
+    plan: &Plan,
+    trust: &Trust,
+    on_device_code: Option<&crate::token::DeviceCodeHook<'_>>,
+) -> Result<Result<Obtained, Failure>, RunError> {
+    let http = crate::token::http::client(&trust.roots, plan.timeout)?;
+    let ctx = crate::token::Context {
+        http: &http,
+        progress: std::io::stderr().is_terminal(),
+        store: None,
+        on_device_code,
+    };
+    let t = Instant::now();
+    Ok(crate::token::obtain(&plan.token, &ctx)
+        .await
+        .map(|token| Obtained {
+            info: TokenInfo::describe(&token),
+            token,
+            elapsed: t.elapsed(),
+        }))
+}
+
+/// `xoauth token`: obtains the token and reports it; the raw token is returned for `--print`.
+pub async fn token(
+    plan: &Plan,
+) -> Result<
+    (
+        crate::report::TokenReport,
+        Option<crate::secret::Secret<String>>,
+    ),
+    RunError,
+> {
+    Ok(match obtain_token(plan).await? {
+        Ok(o) => (
+            crate::report::TokenReport {
+                outcome: Outcome::Pass,
+                exit_code: 0,
+                token: Some(o.info),
+                failure: None,
+                warnings: o.token.warnings,
+            },
+            Some(o.token.access),
+        ),
+        Err(mut f) => {
+            f.explanation = Some(Box::new(diagnose::explain(&Evidence {
+                kind: f.kind,
+                protocol: "",
+                user: &plan.user,
+                mailbox: plan.authzid(),
+                server_reply: &f.server_reply,
+                challenge: None,
+                claims: None,
+                client_id: client_id(plan),
+                exchange_online: false,
+                implicit_tls: false,
+            })));
+            (
+                crate::report::TokenReport {
+                    outcome: Outcome::Fail,
+                    exit_code: f.category.exit_code(),
+                    token: None,
+                    failure: Some(f),
+                    warnings: Vec::new(),
+                },
+                None,
+            )
+        }
+    })
+}
+
+fn client_id(plan: &Plan) -> Option<&str> {
+    match &plan.token {
+        crate::plan::TokenPlan::OAuth(o) => Some(o.client_id.as_str()),
+        crate::plan::TokenPlan::Given(_) => None,
+    }
 }
 
 /// Runs every check of `plan`, in order. A failed check is a report, not an error.
 pub async fn run(plan: &Plan) -> Result<Vec<Report>, RunError> {
-    let mut extra_roots = plan.extra_roots.clone();
-    for path in &plan.ca_files {
-        extra_roots.extend(tls::load_ca_file(path)?);
-    }
-    let config = tls::client_config(&extra_roots)?;
-
-    let t = Instant::now();
-    let token = crate::token::source::load(&plan.token);
+    let trust = trust(plan)?;
+    let token = obtain_with(plan, &trust, None).await?;
     let mut reports = Vec::with_capacity(plan.checks.len());
     for check in &plan.checks {
         let report = match &token {
-            Ok(token) => run_check(plan, check, token, config.clone()).await,
-            Err(e) => {
+            Ok(obtained) => run_check(plan, check, obtained, trust.config.clone()).await,
+            Err(failure) => {
                 let mut rec = Recorder::default();
-                rec.step(Stage::Token, t, false, e.to_string());
-                let failure = Failure::new(Stage::Token, FailureKind::TokenUnusable, e.to_string());
-                finish(plan, check, rec, Facts::default(), None, Err(failure), None)
+                rec.steps.push(crate::report::Step {
+                    stage: Stage::Token,
+                    ok: false,
+                    elapsed_ms: 0,
+                    detail: failure.message.clone(),
+                });
+                finish(
+                    plan,
+                    check,
+                    rec,
+                    Facts::default(),
+                    None,
+                    Err(failure.clone()),
+                    None,
+                )
             }
         };
         reports.push(report);
@@ -51,11 +173,24 @@ pub async fn run(plan: &Plan) -> Result<Vec<Report>, RunError> {
 async fn run_check(
     plan: &Plan,
     check: &Check,
-    token: &Secret<String>,
+    obtained: &Obtained,
     config: Arc<rustls::ClientConfig>,
 ) -> Report {
+    let token = &obtained.token.access;
     let mut rec = Recorder::default();
-    let mut facts = Facts::default();
+    let mut facts = Facts {
+        token: Some(obtained.info.clone()),
+        warnings: obtained.token.warnings.clone(),
+        ..Facts::default()
+    };
+    if !matches!(plan.token, crate::plan::TokenPlan::Given(_)) {
+        rec.steps.push(crate::report::Step {
+            stage: Stage::Token,
+            ok: true,
+            elapsed_ms: obtained.elapsed.as_millis() as u64,
+            detail: obtained.info.summary(),
+        });
+    }
     let mut address: Option<SocketAddr> = None;
     let transcript = Transcript::new();
     // The token never reaches the transcript, whatever path it takes.
@@ -162,6 +297,8 @@ fn finish(
             mailbox: plan.authzid(),
             server_reply: &f.server_reply,
             challenge: f.challenge.as_deref(),
+            claims: facts.token.as_ref().and_then(|t| t.claims.as_ref()),
+            client_id: client_id(plan),
             exchange_online: endpoint.is_exchange_online(),
             implicit_tls: endpoint.security == Security::ImplicitTls,
         })));
@@ -185,6 +322,7 @@ fn finish(
         user: plan.user.clone(),
         mailbox: plan.authzid().to_string(),
         mechanism: facts.mechanism,
+        token: facts.token,
         tls: facts.tls,
         capabilities: facts.capabilities,
         steps: rec.steps,

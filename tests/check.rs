@@ -7,7 +7,7 @@ async fn check_passes_for_all_three_protocols() {
     let mock = Mock::start().await;
     let run = xoauth(
         &with_token(mock.check_args(false), &["--json"]),
-        Some(ALICE_TOKEN),
+        Some(&mock.token(ALICE)),
         None,
     )
     .await;
@@ -23,7 +23,7 @@ async fn check_passes_for_all_three_protocols() {
     assert_eq!(protocols, ["imap", "pop", "smtp"]);
     let human = xoauth(
         &with_token(mock.check_args(true), &[]),
-        Some(ALICE_TOKEN),
+        Some(&mock.token(ALICE)),
         None,
     )
     .await;
@@ -41,7 +41,7 @@ async fn check_passes_for_all_three_protocols() {
 async fn check_with_send_finds_the_message_over_imap() {
     let mock = Mock::start().await;
     let args = with_token(mock.check_args(false), &["--send", "--to", ALICE, "--json"]);
-    let run = xoauth(&args, Some(ALICE_TOKEN), None).await;
+    let run = xoauth(&args, Some(&mock.token(ALICE)), None).await;
     assert_eq!(run.code, 0, "{}", run.all());
     let r = run.json();
     let checks = r["checks"].as_array().unwrap();
@@ -62,7 +62,7 @@ async fn check_reports_each_protocol_and_takes_the_worst_exit_code() {
     let args = as_user(mock.check_args(false), "bob@contoso.example");
     let run = xoauth(
         &with_token(args.clone(), &["--json"]),
-        Some("mock-access-token-bob-0002"),
+        Some(&mock.token("bob@contoso.example")),
         None,
     )
     .await;
@@ -89,7 +89,7 @@ async fn check_reports_each_protocol_and_takes_the_worst_exit_code() {
     only.extend(strings(&["--protocols", "imap,pop"]));
     let run = xoauth(
         &with_token(only, &[]),
-        Some("mock-access-token-bob-0002"),
+        Some(&mock.token("bob@contoso.example")),
         None,
     )
     .await;
@@ -100,7 +100,7 @@ async fn check_reports_each_protocol_and_takes_the_worst_exit_code() {
 #[tokio::test(flavor = "multi_thread")]
 async fn check_reads_a_piped_token_once_for_all_checks() {
     let mock = Mock::start().await;
-    let run = xoauth(&mock.check_args(false), None, Some(ALICE_TOKEN)).await;
+    let run = xoauth(&mock.check_args(false), None, Some(&mock.token(ALICE))).await;
     assert_eq!(run.code, 0, "{}", run.all());
 }
 
@@ -114,7 +114,7 @@ async fn check_flag_errors() {
     ] {
         let run = xoauth(
             &with_token(mock.check_args(false), extra),
-            Some(ALICE_TOKEN),
+            Some(&mock.token(ALICE)),
             None,
         )
         .await;

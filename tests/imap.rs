@@ -7,7 +7,7 @@ async fn own_mailbox_passes_and_lists_decoded_folders() {
     let mock = Mock::start().await;
     let run = xoauth(
         &with_token(mock.imap_args(), &["--json", "--examine"]),
-        Some(ALICE_TOKEN),
+        Some(&mock.token(ALICE)),
         None,
     )
     .await;
@@ -65,7 +65,12 @@ async fn own_mailbox_passes_and_lists_decoded_folders() {
 #[tokio::test(flavor = "multi_thread")]
 async fn human_output_shows_steps_folders_and_pass() {
     let mock = Mock::start().await;
-    let run = xoauth(&with_token(mock.imap_args(), &[]), Some(ALICE_TOKEN), None).await;
+    let run = xoauth(
+        &with_token(mock.imap_args(), &[]),
+        Some(&mock.token(ALICE)),
+        None,
+    )
+    .await;
     assert_eq!(run.code, 0, "{}", run.all());
     for wanted in [
         "connect",
@@ -121,7 +126,7 @@ async fn permitted_shared_mailbox_passes() {
         mock.imap_args(),
         &["--mailbox", "sales@contoso.example", "--json"],
     );
-    let run = xoauth(&args, Some(ALICE_TOKEN), None).await;
+    let run = xoauth(&args, Some(&mock.token(ALICE)), None).await;
     assert_eq!(run.code, 0, "{}", run.all());
     let r = run.json();
     assert_eq!(r["user"], ALICE);
@@ -139,7 +144,7 @@ async fn permitted_shared_mailbox_passes() {
 async fn forbidden_shared_mailbox_is_not_connected_and_explained() {
     let mock = Mock::start().await;
     let args = with_token(mock.imap_args(), &["--mailbox", "payroll@contoso.example"]);
-    let run = xoauth(&args, Some(ALICE_TOKEN), None).await;
+    let run = xoauth(&args, Some(&mock.token(ALICE)), None).await;
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(
         run.stdout
@@ -155,7 +160,7 @@ async fn forbidden_shared_mailbox_is_not_connected_and_explained() {
             mock.imap_args(),
             &["--mailbox", "payroll@contoso.example", "--json"],
         ),
-        Some(ALICE_TOKEN),
+        Some(&mock.token(ALICE)),
         None,
     )
     .await;
@@ -178,7 +183,7 @@ async fn starttls_path_upgrades_and_rereads_capabilities() {
     let mock = Mock::start().await;
     let run = xoauth(
         &with_token(mock.imap_starttls_args(), &["--json", "-v"]),
-        Some(ALICE_TOKEN),
+        Some(&mock.token(ALICE)),
         None,
     )
     .await;
@@ -222,7 +227,7 @@ async fn missing_starttls_is_an_error_and_no_auth_is_sent() {
     let mock = Mock::with(|c| c.server.starttls = false).await;
     let run = xoauth(
         &with_token(mock.imap_starttls_args(), &["--json"]),
-        Some(ALICE_TOKEN),
+        Some(&mock.token(ALICE)),
         None,
     )
     .await;
@@ -244,7 +249,7 @@ async fn untrusted_certificate_exits_4_with_a_clear_message() {
         .into_iter()
         .filter(|a| a != "--ca-file" && !a.ends_with("mock-ca.pem"))
         .collect();
-    let run = xoauth(&with_token(args, &[]), Some(ALICE_TOKEN), None).await;
+    let run = xoauth(&with_token(args, &[]), Some(&mock.token(ALICE)), None).await;
     assert_eq!(run.code, 4, "{}", run.all());
     assert!(run.stdout.contains("not trusted"), "{}", run.stdout);
     assert!(run.stdout.contains("--ca-file"), "{}", run.stdout);
@@ -276,7 +281,12 @@ async fn a_server_that_never_answers_times_out_with_exit_4() {
         "1",
         "--json",
     ]);
-    let run = xoauth(&with_token(args, &[]), Some(ALICE_TOKEN), None).await;
+    let run = xoauth(
+        &with_token(args, &[]),
+        Some("a-token-that-is-never-checked"),
+        None,
+    )
+    .await;
     hold.abort();
     assert_eq!(run.code, 4, "{}", run.all());
     let r = run.json();
@@ -308,7 +318,12 @@ async fn silent_greeting_after_tls_times_out() {
         "0.5",
         "--json",
     ]);
-    let run = xoauth(&with_token(args, &[]), Some(ALICE_TOKEN), None).await;
+    let run = xoauth(
+        &with_token(args, &[]),
+        Some("a-token-that-is-never-checked"),
+        None,
+    )
+    .await;
     hold.abort();
     assert_eq!(run.code, 4, "{}", run.all());
     assert_eq!(run.json()["failure"]["stage"], "greeting");
@@ -330,7 +345,12 @@ async fn connection_refused_exits_4() {
         ALICE,
         "--json",
     ]);
-    let run = xoauth(&with_token(args, &[]), Some(ALICE_TOKEN), None).await;
+    let run = xoauth(
+        &with_token(args, &[]),
+        Some("a-token-that-is-never-checked"),
+        None,
+    )
+    .await;
     assert_eq!(run.code, 4, "{}", run.all());
     assert_eq!(run.json()["failure"]["kind"], "connect_failed");
 }
@@ -373,7 +393,7 @@ async fn oauthbearer_passes_and_its_failure_is_acknowledged_with_aq() {
         mock.imap_args(),
         &["--mechanism", "oauthbearer", "--json", "-v"],
     );
-    let run = xoauth(&args, Some(ALICE_TOKEN), None).await;
+    let run = xoauth(&args, Some(&mock.token(ALICE)), None).await;
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(run.json()["mechanism"], "OAUTHBEARER");
 
@@ -394,7 +414,7 @@ async fn without_sasl_ir_the_response_follows_a_bare_continuation() {
     let mock = Mock::with(|c| c.server.sasl_ir = false).await;
     let run = xoauth(
         &with_token(mock.imap_args(), &["--json", "-v"]),
-        Some(ALICE_TOKEN),
+        Some(&mock.token(ALICE)),
         None,
     )
     .await;
@@ -418,7 +438,7 @@ async fn without_sasl_ir_the_response_follows_a_bare_continuation() {
 async fn mechanism_not_offered_is_a_check_failure() {
     let mock = Mock::start().await;
     let args = with_token(mock.imap_args(), &["--mechanism", "oauthbearer", "--json"]);
-    let run = xoauth(&args, Some(ALICE_TOKEN), None).await;
+    let run = xoauth(&args, Some(&mock.token(ALICE)), None).await;
     assert_eq!(run.code, 1, "{}", run.all());
     let f = &run.json()["failure"];
     assert_eq!(f["kind"], "mechanism_not_offered");
@@ -432,7 +452,7 @@ async fn mechanism_not_offered_is_a_check_failure() {
 async fn examine_of_a_missing_folder_fails_explained() {
     let mock = Mock::start().await;
     let args = with_token(mock.imap_args(), &["--examine", "Nope", "--json"]);
-    let run = xoauth(&args, Some(ALICE_TOKEN), None).await;
+    let run = xoauth(&args, Some(&mock.token(ALICE)), None).await;
     assert_eq!(run.code, 1, "{}", run.all());
     assert_eq!(run.json()["failure"]["kind"], "examine_failed");
 }
@@ -441,7 +461,7 @@ async fn examine_of_a_missing_folder_fails_explained() {
 async fn examine_encodes_non_ascii_folder_names() {
     let mock = Mock::start().await;
     let args = with_token(mock.imap_args(), &["--examine", "Entwürfe", "--json"]);
-    let run = xoauth(&args, Some(ALICE_TOKEN), None).await;
+    let run = xoauth(&args, Some(&mock.token(ALICE)), None).await;
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(run.json()["examined"]["folder"], "Entwürfe");
 }
@@ -449,11 +469,12 @@ async fn examine_encodes_non_ascii_folder_names() {
 #[tokio::test(flavor = "multi_thread")]
 async fn token_from_stdin_and_file() {
     let mock = Mock::start().await;
-    let run = xoauth(&mock.imap_args(), None, Some(&format!("{ALICE_TOKEN}\n"))).await;
+    let token = mock.token(ALICE);
+    let run = xoauth(&mock.imap_args(), None, Some(&format!("{token}\n"))).await;
     assert_eq!(run.code, 0, "{}", run.all());
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("token");
-    std::fs::write(&file, format!("Bearer {ALICE_TOKEN}\n")).unwrap();
+    std::fs::write(&file, format!("Bearer {token}\n")).unwrap();
     let mut args = mock.imap_args();
     args.extend(strings(&["--access-token-file", file.to_str().unwrap()]));
     let run = xoauth(&args, None, None).await;
@@ -465,7 +486,7 @@ async fn demo_shows_every_case_as_expected() {
     let run = xoauth(&strings(&["demo"]), None, None).await;
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(
-        run.stdout.contains("6/6 cases came out as expected"),
+        run.stdout.contains("7/7 cases came out as expected"),
         "{}",
         run.stdout
     );
@@ -476,7 +497,7 @@ async fn demo_shows_every_case_as_expected() {
     let run = xoauth(&strings(&["demo", "--json"]), None, None).await;
     let cases = run.json();
     let cases = cases.as_array().unwrap();
-    assert_eq!(cases.len(), 6);
+    assert_eq!(cases.len(), 7);
     assert!(cases.iter().all(|c| c["as_expected"] == true));
     assert_eq!(
         cases[2]["reports"][0]["failure"]["kind"],
@@ -487,4 +508,7 @@ async fn demo_shows_every_case_as_expected() {
         cases[5]["reports"][0]["failure"]["kind"],
         "smtp_auth_disabled"
     );
+    let app = &cases[6]["reports"][0];
+    assert_eq!(app["token"]["origin"], "client-credentials");
+    assert_eq!(app["outcome"], "pass");
 }

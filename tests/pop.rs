@@ -8,7 +8,7 @@ async fn pop_passes_with_stat_and_changes_nothing() {
     let before = mock.server.message_ids(ALICE, "Inbox");
     let run = xoauth(
         &with_token(mock.pop_args(), &["--json", "-v"]),
-        Some(ALICE_TOKEN),
+        Some(&mock.token(ALICE)),
         None,
     )
     .await;
@@ -48,7 +48,7 @@ async fn pop_passes_with_stat_and_changes_nothing() {
     assert_eq!(mock.server.message_ids(ALICE, "Inbox"), before);
     let again = xoauth(
         &with_token(mock.pop_args(), &["--json"]),
-        Some(ALICE_TOKEN),
+        Some(&mock.token(ALICE)),
         None,
     )
     .await;
@@ -60,7 +60,7 @@ async fn pop_over_stls() {
     let mock = Mock::start().await;
     let run = xoauth(
         &with_token(mock.pop_stls_args(), &["--json"]),
-        Some(ALICE_TOKEN),
+        Some(&mock.token(ALICE)),
         None,
     )
     .await;
@@ -92,7 +92,7 @@ async fn pop_without_stls_is_refused_before_auth() {
     let mock = Mock::with(|c| c.server.starttls = false).await;
     let run = xoauth(
         &with_token(mock.pop_stls_args(), &["--json"]),
-        Some(ALICE_TOKEN),
+        Some(&mock.token(ALICE)),
         None,
     )
     .await;
@@ -132,7 +132,7 @@ async fn pop_disabled_mailbox_fails_with_pop_candidates() {
     let args = as_user(mock.pop_args(), "carol@contoso.example");
     let run = xoauth(
         &with_token(args, &["--json"]),
-        Some("mock-access-token-carol-0003"),
+        Some(&mock.token("carol@contoso.example")),
         None,
     )
     .await;
@@ -155,14 +155,14 @@ async fn pop_shared_mailbox_permission_follows_full_access() {
         mock.pop_args(),
         &["--mailbox", "sales@contoso.example", "--json"],
     );
-    let run = xoauth(&ok, Some(ALICE_TOKEN), None).await;
+    let run = xoauth(&ok, Some(&mock.token(ALICE)), None).await;
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(run.json()["stat"]["messages"], 5);
     let denied = with_token(
         mock.pop_args(),
         &["--mailbox", "payroll@contoso.example", "--json"],
     );
-    let run = xoauth(&denied, Some(ALICE_TOKEN), None).await;
+    let run = xoauth(&denied, Some(&mock.token(ALICE)), None).await;
     assert_eq!(run.code, 1, "{}", run.all());
 }
 

@@ -7,7 +7,7 @@ async fn smtp_auth_passes_over_starttls_without_sending() {
     let mock = Mock::start().await;
     let run = xoauth(
         &with_token(mock.smtp_args(), &["--json", "-v"]),
-        Some(ALICE_TOKEN),
+        Some(&mock.token(ALICE)),
         None,
     )
     .await;
@@ -69,7 +69,7 @@ async fn smtp_auth_disabled_for_the_tenant_is_explained() {
     let mock = Mock::with(|c| c.tenant.smtp_auth_disabled = true).await;
     let run = xoauth(
         &with_token(mock.smtp_args(), &["--json"]),
-        Some(ALICE_TOKEN),
+        Some(&mock.token(ALICE)),
         None,
     )
     .await;
@@ -96,7 +96,7 @@ async fn smtp_auth_disabled_for_the_mailbox_is_explained() {
     let args = as_user(mock.smtp_args(), "bob@contoso.example");
     let run = xoauth(
         &with_token(args, &[]),
-        Some("mock-access-token-bob-0002"),
+        Some(&mock.token("bob@contoso.example")),
         None,
     )
     .await;
@@ -116,7 +116,7 @@ async fn smtp_security_defaults_are_named() {
     let mock = Mock::with(|c| c.tenant.security_defaults = true).await;
     let run = xoauth(
         &with_token(mock.smtp_args(), &["--json"]),
-        Some(ALICE_TOKEN),
+        Some(&mock.token(ALICE)),
         None,
     )
     .await;
@@ -168,7 +168,7 @@ async fn smtp_334_json_challenge_is_decoded_acknowledged_and_reported() {
 async fn send_delivers_a_message_that_imap_finds() {
     let mock = Mock::start().await;
     let args = with_token(mock.smtp_args(), &["--send", "--to", ALICE, "--json"]);
-    let run = xoauth(&args, Some(ALICE_TOKEN), None).await;
+    let run = xoauth(&args, Some(&mock.token(ALICE)), None).await;
     assert_eq!(run.code, 0, "{}", run.all());
     let r = run.json();
     let sub = &r["submission"];
@@ -205,7 +205,7 @@ async fn send_as_someone_else_is_refused_and_explained() {
             "--json",
         ],
     );
-    let run = xoauth(&args, Some(ALICE_TOKEN), None).await;
+    let run = xoauth(&args, Some(&mock.token(ALICE)), None).await;
     assert_eq!(run.code, 1, "{}", run.all());
     let f = &run.json()["failure"];
     assert_eq!(f["kind"], "send_as_denied");
@@ -234,7 +234,7 @@ async fn send_as_someone_else_is_refused_and_explained() {
             "--json",
         ],
     );
-    let run = xoauth(&args, Some(ALICE_TOKEN), None).await;
+    let run = xoauth(&args, Some(&mock.token(ALICE)), None).await;
     assert_eq!(run.code, 0, "{}", run.all());
 }
 
@@ -255,7 +255,7 @@ async fn implicit_tls_smtp_works_and_exchange_465_gets_a_warning() {
         ALICE,
         "--json",
     ]);
-    let run = xoauth(&with_token(args, &[]), Some(ALICE_TOKEN), None).await;
+    let run = xoauth(&with_token(args, &[]), Some(&mock.token(ALICE)), None).await;
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(run.json()["target"]["security"], "implicit-tls");
     assert!(
@@ -269,7 +269,7 @@ async fn send_flags_are_validated() {
     let mock = Mock::start().await;
     let run = xoauth(
         &with_token(mock.smtp_args(), &["--send"]),
-        Some(ALICE_TOKEN),
+        Some(&mock.token(ALICE)),
         None,
     )
     .await;
@@ -277,7 +277,7 @@ async fn send_flags_are_validated() {
     assert!(run.stderr.contains("--to"), "{}", run.stderr);
     let run = xoauth(
         &with_token(mock.smtp_args(), &["--to", ALICE]),
-        Some(ALICE_TOKEN),
+        Some(&mock.token(ALICE)),
         None,
     )
     .await;

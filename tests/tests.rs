@@ -4,6 +4,7 @@ mod util;
 
 mod check;
 mod imap;
+mod oauth;
 mod pop;
 mod redaction;
 mod smtp;

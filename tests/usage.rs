@@ -3,7 +3,7 @@
 use crate::util::*;
 
 async fn usage(args: &[&str]) -> Run {
-    xoauth(&strings(args), Some(ALICE_TOKEN), None).await
+    xoauth(&strings(args), Some("not-needed-for-usage-errors"), None).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -6,10 +6,9 @@ use std::path::PathBuf;
 use std::process::Stdio;
 
 use tokio::io::AsyncWriteExt as _;
-use xoauth_mock::{Config, MockServer};
+use xoauth_mock::{Config, MockServer, TokenSpec};
 
 pub const ALICE: &str = "alice@contoso.example";
-pub const ALICE_TOKEN: &str = "mock-access-token-alice-0001";
 /// A token the mock does not know, with a distinctive shape to search output for.
 pub const BAD_TOKEN: &str = "eyJ0eXAiOiJKV1QifQ.bogus-token-4f2a9c.c2lnbmF0dXJl";
 
@@ -38,6 +37,11 @@ impl Mock {
             ca_file,
             _dir: dir,
         }
+    }
+
+    /// A delegated token for `user` (all three Exchange scopes), signed by the mock.
+    pub fn token(&self, user: &str) -> String {
+        self.server.issue_token(&TokenSpec::user(user))
     }
 
     /// `imap --host 127.0.0.1 --port P --ca-file F --user alice` for the implicit-TLS listener.
@@ -167,16 +171,32 @@ impl Run {
 /// Runs `xoauth args` with `XOAUTH_TEST_TOKEN=token` in its environment (when given) and
 /// `stdin` on standard input (empty otherwise), without blocking the runtime the mock uses.
 pub async fn xoauth(args: &[String], token: Option<&str>, stdin: Option<&str>) -> Run {
+    let env: Vec<(&str, &str)> = token
+        .map(|t| ("XOAUTH_TEST_TOKEN", t))
+        .into_iter()
+        .collect();
+    xoauth_env(args, &env, stdin).await
+}
+
+fn command(args: &[String], env: &[(&str, &str)]) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(assert_cmd::cargo::cargo_bin("xoauth"));
     cmd.args(args)
         .env_remove("XOAUTH_TEST_TOKEN")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(t) = token {
-        cmd.env("XOAUTH_TEST_TOKEN", t);
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
     }
-    let mut child = cmd.spawn().expect("xoauth runs");
+    cmd
+}
+
+/// `xoauth args` with extra environment variables.
+pub async fn xoauth_env(args: &[String], env: &[(&str, &str)], stdin: Option<&str>) -> Run {
+    let mut child = command(args, env).spawn().expect("xoauth runs");
     let mut input = child.stdin.take().unwrap();
     if let Some(s) = stdin {
         input.write_all(s.as_bytes()).await.unwrap();
@@ -216,4 +236,142 @@ pub fn as_user(mut args: Vec<String>, user: &str) -> Vec<String> {
         args[i + 1] = user.to_string();
     }
     args
+}
+
+/// A running `xoauth` whose stderr is read line by line while it runs (to play the user's part
+/// in a device-code or browser sign-in).
+pub struct Live {
+    child: tokio::process::Child,
+    lines: tokio::sync::mpsc::UnboundedReceiver<String>,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    stdout: tokio::task::JoinHandle<String>,
+}
+
+pub fn spawn_xoauth(args: &[String], env: &[(&str, &str)]) -> Live {
+    use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _};
+    let mut child = command(args, env).spawn().expect("xoauth runs");
+    drop(child.stdin.take());
+    let mut out = child.stdout.take().unwrap();
+    let stdout = tokio::spawn(async move {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s).await;
+        s
+    });
+    let err = child.stderr.take().unwrap();
+    let (tx, lines) = tokio::sync::mpsc::unbounded_channel();
+    let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let all = stderr.clone();
+    tokio::spawn(async move {
+        let mut reader = tokio::io::BufReader::new(err);
+        let mut buf = Vec::new();
+        // Split on CR too: the device-code countdown rewrites its line.
+        while let Ok(n) = reader.read_until(b'\n', &mut buf).await {
+            if n == 0 {
+                break;
+            }
+            let text = String::from_utf8_lossy(&buf).into_owned();
+            all.lock().unwrap().push_str(&text);
+            for piece in text.split(['\r', '\n']).filter(|p| !p.is_empty()) {
+                let _ = tx.send(piece.to_string());
+            }
+            buf.clear();
+        }
+    });
+    Live {
+        child,
+        lines,
+        stderr,
+        stdout,
+    }
+}
+
+impl Live {
+    /// The first stderr line that `wanted` accepts, within 30 s.
+    pub async fn line(&mut self, wanted: impl Fn(&str) -> bool) -> String {
+        let deadline = std::time::Duration::from_secs(30);
+        tokio::time::timeout(deadline, async {
+            while let Some(line) = self.lines.recv().await {
+                if wanted(&line) {
+                    return line;
+                }
+            }
+            panic!(
+                "xoauth ended without the expected line:\n{}",
+                self.stderr.lock().unwrap()
+            );
+        })
+        .await
+        .expect("the expected line within 30 s")
+    }
+
+    pub async fn finish(mut self) -> Run {
+        let status = tokio::time::timeout(std::time::Duration::from_secs(60), self.child.wait())
+            .await
+            .expect("xoauth finishes within 60 s")
+            .unwrap();
+        let stdout = self.stdout.await.unwrap_or_default();
+        // Let the stderr reader drain.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let stderr = self.stderr.lock().unwrap().clone();
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout,
+            stderr,
+        }
+    }
+}
+
+/// The mock's demo apps.
+pub use xoauth_mock::{DEMO_DAEMON_CLIENT_ID as DAEMON, DEMO_PUBLIC_CLIENT_ID as PUBLIC};
+pub const DAEMON_SECRET: &str = "mock-secret-valid-0001";
+pub const EXPIRED_SECRET: &str = "mock-secret-expired-0002";
+
+impl Mock {
+    /// `args` plus the flags that point the OAuth module at the mock's identity platform, with
+    /// the cache off (cache tests add their own flags).
+    pub fn oauth(&self, mut args: Vec<String>, client_id: &str, extra: &[&str]) -> Vec<String> {
+        args.extend(strings(&[
+            "--client-id",
+            client_id,
+            "--tenant",
+            "contoso.example",
+            "--authority",
+            &self.server.idp_url(),
+        ]));
+        if !extra.contains(&"--cache") {
+            args.push("--no-cache".into());
+        }
+        args.extend(
+            extra
+                .iter()
+                .filter(|a| **a != "--cache")
+                .map(|a| a.to_string()),
+        );
+        args
+    }
+}
+
+/// A fixture file of the mock (certificates and keys for certificate credentials).
+pub fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("mock-server/fixtures")
+        .join(name)
+}
+
+/// Whether `text` holds something shaped like a JWT (`eyJ<b64url>.eyJ<b64url>.`), as opposed to
+/// a lone base64 JSON challenge, which also starts with `eyJ`.
+pub fn contains_jwt(text: &str) -> bool {
+    let b64url = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    text.match_indices("eyJ").any(|(at, _)| {
+        let rest = &text[at..];
+        let head = rest.chars().take_while(|&c| b64url(c)).count();
+        rest[head..].starts_with(".eyJ")
+    })
+}
+
+#[test]
+fn jwt_shape_detection() {
+    assert!(contains_jwt("x eyJhbGciOi.eyJzdWIiOi.c2ln y"));
+    assert!(!contains_jwt("+ eyJzdGF0dXMiOiI0MDAifQ=="));
+    assert!(!contains_jwt("nothing here"));
 }

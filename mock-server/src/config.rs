@@ -1,16 +1,19 @@
 //! The mock's scenario: server switches, tenant policies, mailboxes with folders and
-//! permissions, accepted tokens (TOML).
+//! permissions, the identity platform and its app registrations (TOML).
 //!
 //! Parsing is strict (`deny_unknown_fields`) and [`Config::validate`] rejects configs that
-//! would make the mock lie about itself (a token for nobody, a mailbox listed twice, a folder
-//! name that cannot go on the wire). Fields are public so tests can tweak `Config::demo()`.
+//! would make the mock lie about itself (a permission for nobody, a mailbox listed twice, a
+//! folder name that cannot go on the wire, a certificate that does not parse). Fields are
+//! public so tests can tweak `Config::demo()`.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-/// The whole scenario. TOML tables: `[server]`, `[tenant]`, `[[mailbox]]`, `[[token]]`.
+use crate::{clock, ids, keys};
+
+/// The whole scenario. TOML tables: `[server]`, `[tenant]`, `[idp]`, `[[mailbox]]`, `[[app]]`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -20,12 +23,15 @@ pub struct Config {
     /// `[tenant]`: organisation-wide policies.
     #[serde(default)]
     pub tenant: TenantConfig,
+    /// `[idp]`: the identity platform (tenant id and names, flow timings).
+    #[serde(default)]
+    pub idp: IdpConfig,
     /// `[[mailbox]]`: user and shared mailboxes.
     #[serde(default, rename = "mailbox")]
     pub mailboxes: Vec<MailboxConfig>,
-    /// `[[token]]`: access tokens the mock accepts, each bound to a principal.
-    #[serde(default, rename = "token")]
-    pub tokens: Vec<TokenConfig>,
+    /// `[[app]]`: app registrations (and their Exchange service principals).
+    #[serde(default, rename = "app")]
+    pub apps: Vec<AppConfig>,
 }
 
 /// `[server]`. Every field is optional; the defaults behave like Exchange Online.
@@ -73,6 +79,90 @@ pub struct TenantConfig {
     pub security_defaults: bool,
 }
 
+/// `[idp]`. Every field is optional.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdpConfig {
+    /// The tenant (directory) id: `tid` of issued tokens, accepted as `{tenant}` in URLs.
+    pub tenant_id: String,
+    /// Verified domain names, also accepted as `{tenant}` in URLs.
+    pub tenant_names: Vec<String>,
+    /// Who signs in at the authorize endpoint when the request has no `login_hint`; unset =
+    /// the first user mailbox.
+    pub default_user: Option<String>,
+    /// `interval` of device authorization responses.
+    pub device_code_interval_secs: u64,
+    /// `expires_in` of device authorization responses.
+    pub device_code_expires_secs: u64,
+    /// Answer `slow_down` (RFC 8628 §3.5) to polls closer together than the interval.
+    pub enforce_slow_down: bool,
+    /// Lifetime of issued access tokens (`expires_in`, `exp - iat`).
+    pub token_lifetime_secs: i64,
+}
+
+impl Default for IdpConfig {
+    fn default() -> Self {
+        IdpConfig {
+            tenant_id: "8f0c2a55-5b1e-4c2b-9d3a-0c1f2e3d4a5b".to_owned(),
+            tenant_names: Vec::new(),
+            default_user: None,
+            device_code_interval_secs: 5,
+            device_code_expires_secs: 900,
+            enforce_slow_down: true,
+            token_lifetime_secs: 3599,
+        }
+    }
+}
+
+/// `[[app]]`: an app registration in the tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppConfig {
+    /// Application (client) id, UUID-shaped.
+    pub client_id: String,
+    /// Display name (AADSTS65001 texts, `app_displayname` of app-only tokens).
+    pub name: String,
+    /// "Allow public client flows": no credential at the token endpoint, device code.
+    #[serde(default)]
+    pub public_client: bool,
+    /// Registered redirect URIs; `http://localhost` matches any port on localhost and
+    /// 127.0.0.1, anything else must match exactly.
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// Delegated permissions with (admin) consent, short names (`IMAP.AccessAsUser.All`).
+    #[serde(default)]
+    pub delegated_consent: Vec<String>,
+    /// Object id of the enterprise app (service principal); unset = derived from the
+    /// client id. `oid` of app-only tokens.
+    #[serde(default)]
+    pub service_principal_id: Option<String>,
+    /// `New-ServicePrincipal` was run in Exchange Online for this app: required for
+    /// app-only IMAP/POP/SMTP.
+    #[serde(default)]
+    pub exchange_service_principal: bool,
+    /// Application permissions on Office 365 Exchange Online with admin consent
+    /// (`IMAP.AccessAsApp`, `POP.AccessAsApp`, `SMTP.SendAsApp`).
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Client secrets.
+    #[serde(default)]
+    pub secrets: Vec<SecretConfig>,
+    /// Certificate credentials: a file name in `mock-server/fixtures` (embedded in the
+    /// binary) or inline PEM.
+    #[serde(default)]
+    pub certificates: Vec<String>,
+}
+
+/// One client secret of an app.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretConfig {
+    /// The secret value the client sends.
+    pub value: String,
+    /// Expiry date `YYYY-MM-DD` (midnight UTC); a date in the past gives AADSTS7000222.
+    pub expires: String,
+}
+
 /// `[[mailbox]]`: one mailbox (a user's own or a shared one).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -82,13 +172,17 @@ pub struct MailboxConfig {
     /// `"user"` (can sign in) or `"shared"` (opened through `full_access`).
     #[serde(default)]
     pub kind: MailboxKind,
-    /// Principals (addresses of other mailboxes) that may open this mailbox.
+    /// Principals that may open this mailbox (`Add-MailboxPermission -AccessRights
+    /// FullAccess`): addresses of user mailboxes or app client ids.
     #[serde(default)]
     pub full_access: Vec<String>,
-    /// Principals (addresses of other mailboxes) that may send as this mailbox
-    /// (`Add-RecipientPermission -AccessRights SendAs`).
+    /// Principals (addresses of other mailboxes, or app client ids) that may send as this
+    /// mailbox (`Add-RecipientPermission -AccessRights SendAs`).
     #[serde(default)]
     pub send_as: Vec<String>,
+    /// Directory object id (`oid` of the user's tokens); unset = derived from the address.
+    #[serde(default)]
+    pub object_id: Option<String>,
     /// Folders, Unicode names, `/` as the hierarchy delimiter. An `Inbox` is added when
     /// missing (every Exchange mailbox has one).
     #[serde(default)]
@@ -129,16 +223,6 @@ pub struct FolderConfig {
     /// Number of small synthetic messages the folder starts with.
     #[serde(default)]
     pub messages: u32,
-}
-
-/// `[[token]]`: a static access token and whose it is.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TokenConfig {
-    /// The bearer token exactly as the client sends it.
-    pub value: String,
-    /// Address of the mailbox (principal) the token was issued to.
-    pub principal: String,
 }
 
 /// Why a configuration could not be loaded or is inconsistent. Each message is complete on
@@ -226,6 +310,23 @@ impl Config {
             validate_folders(mailbox)?;
         }
 
+        let mut object_ids = HashSet::new();
+        for mailbox in &self.mailboxes {
+            if let Some(id) = &mailbox.object_id
+                && (!ids::is_uuid(id) || !object_ids.insert(id.to_ascii_lowercase()))
+            {
+                return invalid(format!(
+                    "mailbox {:?}: object_id {id:?} must be a UUID not used by another mailbox",
+                    mailbox.address
+                ));
+            }
+        }
+
+        let app_ids: HashSet<String> = self
+            .apps
+            .iter()
+            .map(|a| a.client_id.to_ascii_lowercase())
+            .collect();
         for mailbox in &self.mailboxes {
             let lists = [
                 ("full_access", &mailbox.full_access),
@@ -233,9 +334,11 @@ impl Config {
             ];
             for (key, principals) in lists {
                 for principal in principals {
-                    if !addresses.contains(&principal.to_ascii_lowercase()) {
+                    let p = principal.to_ascii_lowercase();
+                    if !addresses.contains(&p) && !app_ids.contains(&p) {
                         return invalid(format!(
-                            "mailbox {:?}: {key} names unknown principal {principal:?}",
+                            "mailbox {:?}: {key} names unknown principal {principal:?} \
+                             (neither a [[mailbox]] address nor an [[app]] client_id)",
                             mailbox.address
                         ));
                     }
@@ -243,25 +346,129 @@ impl Config {
             }
         }
 
-        let mut values = HashSet::new();
-        for token in &self.tokens {
-            if token.value.is_empty() || token.value.bytes().any(|b| b.is_ascii_control()) {
+        self.validate_idp()?;
+        Ok(())
+    }
+}
+
+impl Config {
+    fn validate_idp(&self) -> Result<(), ConfigError> {
+        let invalid = |msg: String| Err(ConfigError::Invalid(msg));
+        let idp = &self.idp;
+        if !ids::is_uuid(&idp.tenant_id) {
+            return invalid(format!(
+                "idp.tenant_id {:?} must be a UUID (8-4-4-4-12 hex digits)",
+                idp.tenant_id
+            ));
+        }
+        let mut names = HashSet::new();
+        for name in &idp.tenant_names {
+            let lower = name.to_ascii_lowercase();
+            let dns = !name.is_empty()
+                && name.contains('.')
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+            if !dns || !names.insert(lower) {
                 return invalid(format!(
-                    "token for {:?}: value must be non-empty without control characters",
-                    token.principal
+                    "idp.tenant_names: {name:?} must be a DNS name (like contoso.onmicrosoft.com), listed once"
                 ));
             }
-            if !values.insert(token.value.as_str()) {
+        }
+        if let Some(user) = &idp.default_user {
+            let is_user = self
+                .mailboxes
+                .iter()
+                .any(|m| m.kind == MailboxKind::User && m.address.eq_ignore_ascii_case(user));
+            if !is_user {
                 return invalid(format!(
-                    "token for {:?}: the same token value is listed twice",
-                    token.principal
+                    "idp.default_user {user:?} is not a [[mailbox]] of kind \"user\""
                 ));
             }
-            if !addresses.contains(&token.principal.to_ascii_lowercase()) {
+        }
+        let positive = [
+            ("device_code_interval_secs", idp.device_code_interval_secs),
+            ("device_code_expires_secs", idp.device_code_expires_secs),
+        ];
+        for (key, value) in positive {
+            if value == 0 || value > 86_400 {
+                return invalid(format!("idp.{key} must be between 1 and 86400"));
+            }
+        }
+        if !(1..=86_400).contains(&idp.token_lifetime_secs) {
+            return invalid("idp.token_lifetime_secs must be between 1 and 86400".to_owned());
+        }
+
+        let mut client_ids = HashSet::new();
+        let mut secret_values = HashSet::new();
+        for app in &self.apps {
+            let id = &app.client_id;
+            if !ids::is_uuid(id) {
+                return invalid(format!("app client_id {id:?} must be a UUID"));
+            }
+            if !client_ids.insert(id.to_ascii_lowercase()) {
+                return invalid(format!("app client_id {id:?} is listed twice"));
+            }
+            if app.name.trim().is_empty() || app.name.chars().any(char::is_control) {
+                return invalid(format!("app {id}: name must be non-empty text"));
+            }
+            if let Some(sp) = &app.service_principal_id
+                && !ids::is_uuid(sp)
+            {
                 return invalid(format!(
-                    "token points at unknown principal {:?} (no [[mailbox]] with that address)",
-                    token.principal
+                    "app {id}: service_principal_id {sp:?} must be a UUID"
                 ));
+            }
+            for uri in &app.redirect_uris {
+                let ok = (uri.contains("://") || uri.starts_with("urn:"))
+                    && !uri
+                        .bytes()
+                        .any(|b| b.is_ascii_whitespace() || b.is_ascii_control());
+                if !ok {
+                    return invalid(format!("app {id}: redirect URI {uri:?} is not a URI"));
+                }
+            }
+            let permission_lists = [
+                ("delegated_consent", &app.delegated_consent),
+                ("roles", &app.roles),
+            ];
+            for (key, list) in permission_lists {
+                for name in list {
+                    let ok =
+                        !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic() && b != b'/');
+                    if !ok {
+                        return invalid(format!(
+                            "app {id}: {key} entry {name:?} must be a short permission name like IMAP.AccessAsUser.All"
+                        ));
+                    }
+                }
+            }
+            if app.public_client && (!app.secrets.is_empty() || !app.certificates.is_empty()) {
+                return invalid(format!(
+                    "app {id}: a public client has no secrets or certificates"
+                ));
+            }
+            for secret in &app.secrets {
+                let value = &secret.value;
+                if value.is_empty() || value.chars().any(char::is_control) {
+                    return invalid(format!(
+                        "app {id}: a secret value is empty or has control characters"
+                    ));
+                }
+                if !secret_values.insert(value.as_str()) {
+                    return invalid(format!("app {id}: the same secret value is listed twice"));
+                }
+                if clock::parse_date(&secret.expires).is_none() {
+                    return invalid(format!(
+                        "app {id}: secret expires {:?} is not a date YYYY-MM-DD",
+                        secret.expires
+                    ));
+                }
+            }
+            for cert in &app.certificates {
+                if let Err(e) = keys::client_cert(cert) {
+                    return invalid(format!("app {id}: certificate: {e}"));
+                }
             }
         }
         Ok(())
@@ -320,10 +527,28 @@ mod tests {
         assert_eq!(parsed.server, ServerConfig::default());
         assert_eq!(parsed.tenant, TenantConfig::default());
         assert_eq!(parsed.mailboxes.len(), 5);
-        assert_eq!(parsed.tokens.len(), 3);
+        assert_eq!(parsed.apps.len(), 2);
         let sales = &parsed.mailboxes[2];
         assert_eq!(sales.kind, MailboxKind::Shared);
-        assert_eq!(sales.full_access, ["alice@contoso.example"]);
+        assert_eq!(
+            sales.full_access,
+            [
+                "alice@contoso.example",
+                "66666666-7777-8888-9999-000000000000"
+            ]
+        );
+        assert_eq!(parsed.mailboxes[3].full_access, ["bob@contoso.example"]);
+        assert_eq!(parsed.idp.tenant_id, "8f0c2a55-5b1e-4c2b-9d3a-0c1f2e3d4a5b");
+        assert_eq!(
+            parsed.idp.default_user.as_deref(),
+            Some("alice@contoso.example")
+        );
+        let (public, daemon) = (&parsed.apps[0], &parsed.apps[1]);
+        assert!(public.public_client && public.secrets.is_empty());
+        assert_eq!(public.redirect_uris, ["http://localhost"]);
+        assert!(!daemon.public_client && daemon.exchange_service_principal);
+        assert_eq!(daemon.secrets.len(), 2);
+        assert_eq!(daemon.certificates, ["app-cert.pem"]);
         assert_eq!(sales.send_as, ["alice@contoso.example"]);
         assert_eq!(parsed.mailboxes[1].smtp_auth_disabled, Some(true));
         assert_eq!(parsed.mailboxes[0].smtp_auth_disabled, None);
@@ -365,10 +590,55 @@ mod tests {
     }
 
     #[test]
-    fn token_for_unknown_principal_is_rejected() {
-        let e = err("[[token]]\nvalue = \"t\"\nprincipal = \"ghost@contoso.example\"\n");
+    fn permission_for_unknown_principal_is_rejected() {
+        let e = err(
+            "[[mailbox]]\naddress = \"a@b.c\"\nfull_access = [\"11111111-2222-3333-4444-000000000000\"]\n",
+        );
         assert!(e.contains("unknown principal"), "{e}");
-        assert!(e.contains("ghost@contoso.example"), "{e}");
+        assert!(e.contains("11111111-2222-3333-4444-000000000000"), "{e}");
+        // A registered app id is a valid principal.
+        let ok = "[[mailbox]]\naddress = \"a@b.c\"\nfull_access = [\"11111111-2222-3333-4444-000000000000\"]\n\
+                  [[app]]\nclient_id = \"11111111-2222-3333-4444-000000000000\"\nname = \"x\"\n";
+        assert!(Config::from_toml_str(ok).is_ok());
+    }
+
+    #[test]
+    fn idp_and_apps_are_validated() {
+        let app = |extra: &str| {
+            format!(
+                "[[app]]\nclient_id = \"11111111-2222-3333-4444-000000000000\"\nname = \"x\"\n{extra}"
+            )
+        };
+        assert!(err("[idp]\ntenant_id = \"contoso\"\n").contains("tenant_id"));
+        assert!(err("[idp]\ntenant_names = [\"common\"]\n").contains("tenant_names"));
+        assert!(err("[idp]\ndefault_user = \"x@y.z\"\n").contains("default_user"));
+        assert!(err("[idp]\ndevice_code_interval_secs = 0\n").contains("interval"));
+        assert!(err("[idp]\ntoken_lifetime_secs = -5\n").contains("token_lifetime_secs"));
+        assert!(err("[idp]\nfoo = 1\n").contains("foo"));
+        assert!(err("[[app]]\nclient_id = \"demo\"\nname = \"x\"\n").contains("UUID"));
+        assert!(err(&format!("{}{}", app(""), app(""))).contains("twice"));
+        assert!(
+            err(&app(
+                "public_client = true\nsecrets = [{value = \"s\", expires = \"2099-01-01\"}]\n"
+            ))
+            .contains("public client")
+        );
+        assert!(
+            err(&app("secrets = [{value = \"s\", expires = \"soon\"}]\n")).contains("YYYY-MM-DD")
+        );
+        assert!(err(&app("certificates = [\"missing.pem\"]\n")).contains("certificate"));
+        assert!(
+            err(&app(
+                "roles = [\"https://outlook.office365.com/IMAP.AccessAsApp\"]\n"
+            ))
+            .contains("roles")
+        );
+        assert!(err(&app("redirect_uris = [\"localhost\"]\n")).contains("redirect URI"));
+        assert!(err(&app("service_principal_id = \"sp\"\n")).contains("service_principal_id"));
+        assert!(err(&app("colour = 1\n")).contains("colour"));
+        let e = err("[[mailbox]]\naddress = \"a@b.c\"\nobject_id = \"x\"\n");
+        assert!(e.contains("object_id"), "{e}");
+        assert!(Config::from_toml_str(&app("certificates = [\"other-cert.pem\"]\n")).is_ok());
     }
 
     #[test]
@@ -380,8 +650,8 @@ mod tests {
         );
         assert!(e.contains("duplicate folder"), "{e}");
         let e = err(
-            "[[mailbox]]\naddress = \"a@b.c\"\n[[token]]\nvalue = \"t\"\nprincipal = \"a@b.c\"\n\
-             [[token]]\nvalue = \"t\"\nprincipal = \"a@b.c\"\n",
+            "[[app]]\nclient_id = \"11111111-2222-3333-4444-000000000000\"\nname = \"x\"\n\
+             secrets = [{value = \"s\", expires = \"2099-01-01\"}, {value = \"s\", expires = \"2099-01-01\"}]\n",
         );
         assert!(e.contains("listed twice"), "{e}");
     }
@@ -406,7 +676,12 @@ mod tests {
     #[test]
     fn demo_tweaks_are_validated() {
         let mut c = Config::demo();
-        c.tokens[0].principal = "nobody@contoso.example".to_owned();
+        c.mailboxes[2]
+            .full_access
+            .push("nobody@contoso.example".to_owned());
+        assert!(c.validate().is_err());
+        let mut c = Config::demo();
+        c.apps[1].certificates.push("nope.pem".to_owned());
         assert!(c.validate().is_err());
     }
 }

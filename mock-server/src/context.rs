@@ -1,13 +1,15 @@
-//! What every session of every protocol may read: server switches, the directory, the
-//! message store, the command log and the backend name. Built once per `MockServer`,
-//! shared via `Arc`.
+//! What every session of every protocol (and the identity platform) may read: server
+//! switches, the directory, the token verifier, the identity platform settings, the message
+//! store, the command log and the backend name. Built once per `MockServer`, shared via `Arc`.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
+use crate::bearer::Verifier;
 use crate::command_log::CommandLog;
-use crate::config::{Config, ServerConfig};
+use crate::config::{Config, IdpConfig, ServerConfig};
 use crate::directory::Directory;
+use crate::keys;
 use crate::store::Store;
 
 /// State shared by all sessions; only the log and the store change.
@@ -15,6 +17,10 @@ use crate::store::Store;
 pub(crate) struct Context {
     pub server: ServerConfig,
     pub directory: Directory,
+    /// Checks bearer tokens for IMAP, POP3 and SMTP.
+    pub bearer: Verifier,
+    /// `[idp]`.
+    pub idp: IdpConfig,
     pub store: Store,
     pub log: CommandLog,
     /// The "backend server" named in greetings, e.g. `MOCK01.outlook.office365.com`.
@@ -25,8 +31,15 @@ impl Context {
     /// From a validated config.
     pub fn new(config: &Config, log: CommandLog) -> Context {
         let directory = Directory::new(config);
+        // If the embedded key were unusable nothing would verify; `MockServer::start`
+        // refuses to start in that case, so sessions never see it.
+        let public_key = keys::idp_signing_key()
+            .map(|k| k.public_der.clone())
+            .unwrap_or_default();
         Context {
             server: config.server.clone(),
+            bearer: Verifier::new(public_key, &config.idp.tenant_id),
+            idp: config.idp.clone(),
             store: Store::new(&directory),
             directory,
             log,

@@ -1,9 +1,13 @@
-//! Who is who: token → principal, which mailboxes a principal may open or send as, the
-//! per-protocol switches, and each mailbox's folder tree (with implied parents).
-//! Protocol-agnostic; IMAP, POP3 and SMTP all ask the same questions. Messages live in
-//! `store`.
+//! Who is who: users, shared mailboxes and app registrations; which mailboxes a principal
+//! (a user's address or an app's client id) may open or send as; the per-protocol switches;
+//! each mailbox's folder tree (with implied parents). Protocol-agnostic; IMAP, POP3, SMTP
+//! and the identity platform all ask the same questions. Messages live in `store`; whether
+//! a token names a principal is `bearer`'s question.
 
-use crate::config::{Config, TenantConfig};
+use crate::clock;
+use crate::config::{Config, MailboxKind, TenantConfig};
+use crate::ids;
+use crate::keys::{self, ClientCert};
 
 /// One folder, with parents implied by `a/b` names made explicit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +25,10 @@ pub(crate) struct Folder {
 pub(crate) struct Mailbox {
     /// Address as configured.
     pub address: String,
+    /// A person's (can sign in) or shared.
+    pub kind: MailboxKind,
+    /// Directory object id: `oid` of the user's tokens.
+    pub object_id: String,
     full_access: Vec<String>,
     send_as: Vec<String>,
     /// Folders in config order, implied parents placed before their first child; always
@@ -35,11 +43,57 @@ pub(crate) struct Mailbox {
 }
 
 impl Mailbox {
+    /// A display name for tokens (`name`): the local part, first letter upper-case.
+    pub fn display_name(&self) -> String {
+        let local = self.address.split('@').next().unwrap_or_default();
+        let mut chars = local.chars();
+        match chars.next() {
+            Some(first) => first.to_uppercase().chain(chars).collect(),
+            None => self.address.clone(),
+        }
+    }
+
     /// The folder with this Unicode name (case-insensitive, like Exchange).
     pub fn folder(&self, name: &str) -> Option<&Folder> {
         self.folders
             .iter()
             .find(|f| f.name.to_lowercase() == name.to_lowercase())
+    }
+}
+
+/// An app registration as the identity platform and the mail services see it.
+#[derive(Debug, Clone)]
+pub(crate) struct App {
+    pub client_id: String,
+    pub name: String,
+    pub public_client: bool,
+    pub redirect_uris: Vec<String>,
+    /// Short names of delegated permissions with consent.
+    pub delegated_consent: Vec<String>,
+    /// Enterprise app object id: `oid` and `sub` of app-only tokens.
+    pub service_principal_id: String,
+    /// `New-ServicePrincipal` was run in Exchange Online.
+    pub exchange_service_principal: bool,
+    /// Application permissions on Exchange Online.
+    pub roles: Vec<String>,
+    pub secrets: Vec<AppSecret>,
+    pub certificates: Vec<ClientCert>,
+}
+
+/// A client secret and when it stops working.
+#[derive(Clone)]
+pub(crate) struct AppSecret {
+    pub value: String,
+    /// Unix seconds.
+    pub expires: i64,
+}
+
+impl std::fmt::Debug for AppSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppSecret")
+            .field("value", &"<redacted>")
+            .field("expires", &self.expires)
+            .finish()
     }
 }
 
@@ -54,12 +108,12 @@ pub(crate) enum SmtpAuthBlock {
     SecurityDefaults,
 }
 
-/// The tenant: policies, mailboxes and accepted tokens.
+/// The tenant: policies, mailboxes and app registrations.
 #[derive(Debug, Clone)]
 pub(crate) struct Directory {
     tenant: TenantConfig,
     mailboxes: Vec<Mailbox>,
-    tokens: Vec<(String, String)>,
+    apps: Vec<App>,
 }
 
 impl Directory {
@@ -70,6 +124,11 @@ impl Directory {
             .iter()
             .map(|m| Mailbox {
                 address: m.address.clone(),
+                kind: m.kind,
+                object_id: m.object_id.clone().map_or_else(
+                    || ids::derived_uuid(&format!("user:{}", m.address.to_ascii_lowercase())),
+                    |id| id.to_ascii_lowercase(),
+                ),
                 full_access: m.full_access.clone(),
                 send_as: m.send_as.clone(),
                 folders: folder_tree(m.folders.iter().map(|f| (f.name.as_str(), f.messages))),
@@ -78,29 +137,66 @@ impl Directory {
                 smtp_auth_disabled: m.smtp_auth_disabled,
             })
             .collect();
-        let tokens = config
-            .tokens
+        let apps = config
+            .apps
             .iter()
-            .map(|t| (t.value.clone(), t.principal.clone()))
+            .map(|a| App {
+                client_id: a.client_id.to_ascii_lowercase(),
+                name: a.name.clone(),
+                public_client: a.public_client,
+                redirect_uris: a.redirect_uris.clone(),
+                delegated_consent: a.delegated_consent.clone(),
+                service_principal_id: a.service_principal_id.clone().map_or_else(
+                    || ids::derived_uuid(&format!("sp:{}", a.client_id.to_ascii_lowercase())),
+                    |id| id.to_ascii_lowercase(),
+                ),
+                exchange_service_principal: a.exchange_service_principal,
+                roles: a.roles.clone(),
+                secrets: a
+                    .secrets
+                    .iter()
+                    .map(|s| AppSecret {
+                        value: s.value.clone(),
+                        // Validated; a bad date would make the secret already expired.
+                        expires: clock::parse_date(&s.expires).unwrap_or(0),
+                    })
+                    .collect(),
+                // Validated; a certificate that does not parse is simply not registered.
+                certificates: a
+                    .certificates
+                    .iter()
+                    .filter_map(|c| keys::client_cert(c).ok())
+                    .collect(),
+            })
             .collect();
         Directory {
             tenant: config.tenant.clone(),
             mailboxes,
-            tokens,
+            apps,
         }
+    }
+
+    /// The app registration with this client id (case-insensitive).
+    pub fn app(&self, client_id: &str) -> Option<&App> {
+        self.apps
+            .iter()
+            .find(|a| a.client_id.eq_ignore_ascii_case(client_id))
+    }
+
+    /// The user (not shared) mailbox with this address.
+    pub fn user(&self, address: &str) -> Option<&Mailbox> {
+        self.mailbox(address)
+            .filter(|m| m.kind == MailboxKind::User)
+    }
+
+    /// The first user mailbox in config order.
+    pub fn first_user(&self) -> Option<&Mailbox> {
+        self.mailboxes.iter().find(|m| m.kind == MailboxKind::User)
     }
 
     /// Every mailbox, in config order.
     pub fn mailboxes(&self) -> &[Mailbox] {
         &self.mailboxes
-    }
-
-    /// The principal a bearer token was issued to, if the token is known.
-    pub fn principal_for_token(&self, token: &str) -> Option<&str> {
-        self.tokens
-            .iter()
-            .find(|(value, _)| value == token)
-            .map(|(_, principal)| principal.as_str())
     }
 
     /// The mailbox with this address (case-insensitive).
@@ -110,10 +206,12 @@ impl Directory {
             .find(|m| m.address.eq_ignore_ascii_case(address))
     }
 
-    /// The mailbox `address`, if `principal` may open it (its own, or listed in `full_access`).
+    /// The mailbox `address`, if `principal` (a user's address or an app's client id) may
+    /// open it: a user's own mailbox, or one whose `full_access` lists the principal.
     pub fn open(&self, principal: &str, address: &str) -> Option<&Mailbox> {
         let mailbox = self.mailbox(address)?;
-        let own = mailbox.address.eq_ignore_ascii_case(principal);
+        let own =
+            mailbox.kind == MailboxKind::User && mailbox.address.eq_ignore_ascii_case(principal);
         let granted = mailbox
             .full_access
             .iter()
@@ -124,15 +222,26 @@ impl Directory {
     /// Whether the session authenticated as `authenticated` (by `principal`) may use
     /// `sender` as envelope sender or `From:`: its own address, or a mailbox whose
     /// `send_as` lists the authenticated mailbox or the signed-in principal.
+    ///
+    /// Apps (SMTP.SendAsApp): the mock keeps it simple and lets an app send as any mailbox
+    /// it has FullAccess to. Exchange really asks for SendAs on the sender (or an RBAC for
+    /// Applications role assignment); FullAccess is what IMAP/POP app access needs anyway.
     pub fn may_send_as(&self, principal: &str, authenticated: &str, sender: &str) -> bool {
         if sender.eq_ignore_ascii_case(authenticated) {
             return true;
         }
+        let is_app = self.app(principal).is_some();
         self.mailbox(sender).is_some_and(|m| {
-            m.send_as.iter().any(|trustee| {
-                trustee.eq_ignore_ascii_case(authenticated)
-                    || trustee.eq_ignore_ascii_case(principal)
-            })
+            let trustee = |list: &[String]| {
+                list.iter().any(|t| {
+                    t.eq_ignore_ascii_case(authenticated) || t.eq_ignore_ascii_case(principal)
+                })
+            };
+            trustee(&m.send_as)
+                || (is_app
+                    && m.full_access
+                        .iter()
+                        .any(|t| t.eq_ignore_ascii_case(principal)))
         })
     }
 
@@ -203,11 +312,15 @@ mod tests {
     #[test]
     fn access_rules_follow_full_access() {
         let d = Directory::new(&Config::demo());
-        assert_eq!(
-            d.principal_for_token("mock-access-token-alice-0001"),
-            Some("alice@contoso.example")
+        let daemon = "66666666-7777-8888-9999-000000000000";
+        assert!(d.open(daemon, "sales@contoso.example").is_some());
+        assert!(d.open(daemon, "payroll@contoso.example").is_none());
+        assert!(d.open(daemon, "alice@contoso.example").is_none());
+        // Shared mailboxes cannot sign in themselves.
+        assert!(
+            d.open("sales@contoso.example", "sales@contoso.example")
+                .is_none()
         );
-        assert_eq!(d.principal_for_token("nope"), None);
         assert!(
             d.open("alice@contoso.example", "alice@contoso.example")
                 .is_some()
@@ -231,6 +344,37 @@ mod tests {
         assert!(
             d.open("bob@contoso.example", "ghost@contoso.example")
                 .is_none()
+        );
+    }
+
+    #[test]
+    fn users_and_apps() {
+        let mut config = Config::demo();
+        let d = Directory::new(&config);
+        let alice = d.user("alice@contoso.example").expect("user");
+        assert!(ids::is_uuid(&alice.object_id));
+        assert_eq!(alice.display_name(), "Alice");
+        assert!(d.user("sales@contoso.example").is_none());
+        assert_eq!(
+            d.first_user().map(|m| m.address.as_str()),
+            Some("alice@contoso.example")
+        );
+        let daemon = d.app("66666666-7777-8888-9999-000000000000").expect("app");
+        assert_eq!(
+            daemon.service_principal_id,
+            "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+        );
+        assert_eq!(daemon.certificates.len(), 1);
+        assert!(daemon.secrets[1].expires < clock::now_secs());
+        let public = d.app("11111111-2222-3333-4444-555555555555").expect("app");
+        assert_eq!(public.delegated_consent.len(), 3);
+        assert!(ids::is_uuid(&public.service_principal_id));
+        config.mailboxes[0].object_id = Some("0000AAAA-0000-0000-0000-000000000001".to_owned());
+        let d = Directory::new(&config);
+        assert_eq!(
+            d.user("alice@contoso.example")
+                .map(|m| m.object_id.as_str()),
+            Some("0000aaaa-0000-0000-0000-000000000001")
         );
     }
 
@@ -260,6 +404,10 @@ mod tests {
         assert!(!d.may_send_as(alice, alice, "bob@contoso.example"));
         assert!(!d.may_send_as(alice, alice, "ghost@contoso.example"));
         assert!(!d.may_send_as("bob@contoso.example", "bob@contoso.example", sales));
+        let daemon = "66666666-7777-8888-9999-000000000000";
+        assert!(d.may_send_as(daemon, sales, sales));
+        assert!(d.may_send_as(daemon, "alice@contoso.example", sales));
+        assert!(!d.may_send_as(daemon, sales, "payroll@contoso.example"));
 
         let mailbox = |d: &Directory, a: &str| d.mailbox(a).cloned().expect("configured");
         assert_eq!(d.smtp_auth_block(&mailbox(&d, alice)), None);

@@ -1,24 +1,34 @@
 //! xoauth-mock: a local stand-in for Exchange Online's IMAP, POP3 and SMTP submission
-//! services (the token endpoint comes later), so the `xoauth` client can be tested offline.
+//! services and for the Microsoft identity platform that issues their tokens, so the
+//! `xoauth` client can be tested offline.
 //!
 //! # Architecture
 //!
 //! ```text
-//! Config ──validate──▶ Context (directory, store, switches, command log)   tls: CA + cert
-//!                         │                                                   │
-//!   listener (bind, accept, task per connection, shutdown) ◀─────────────────┘
+//! Config ──validate──▶ Context (directory, bearer verifier, store, switches, log)   tls: CA + cert
+//!                         │                                                            │
+//!   listener (bind, accept, task per connection, shutdown) ◀──────────────────────────┘
 //!                         │  async fn(TcpStream)
 //!                         ▼
 //!   imap::serve ── stream::Transport (plain ⇄ TLS) ── imap::framing (bounded messages)
 //!                         └── imap::session (pure state machine: bytes in → lines out)
 //!   pop3::serve / smtp::serve ── lines::drive (Transport, lines::reader: bounded lines)
 //!                         └── pop3::session / smtp::session (pure: line in → bytes out)
+//!   idp::http::serve ── TLS ── hyper HTTP/1.1 ── axum routes ── idp::{authorize, grants,
+//!                         device} (pure endpoint logic) ── idp::mint ── jwt + keys
+//!
+//! token flow:  idp::mint signs (keys: fixtures/idp-signing-key.pem) ──▶ client ──▶ SASL
+//!              ──▶ bearer::Verifier (signature, exp, aud, scp/roles) ──▶ directory::open
 //! ```
 //!
 //! Layer rules:
-//! - `listener`, `stream`, `lines`, `tls`, `directory`, `store`, `rfc5322`, `dot`, `sasl`
-//!   and `command_log` know no protocol; each protocol (`imap`, `pop3`, `smtp`) is one
-//!   module that plugs a `serve(TcpStream, ..)` into `listener::spawn`.
+//! - `listener`, `stream`, `lines`, `tls`, `directory`, `store`, `rfc5322`, `dot`, `sasl`,
+//!   `bearer`, `jwt`, `keys`, `ids`, `clock` and `command_log` know no mail protocol; each
+//!   protocol (`imap`, `pop3`, `smtp`, and the HTTPS `idp`) is one module that plugs a
+//!   `serve(TcpStream, ..)` into `listener::spawn`.
+//! - The identity platform and the mail services share only the directory, the config and
+//!   the signing key: mail services accept exactly the tokens the identity platform (or
+//!   [`MockServer::issue_token`]) minted, by checking them, not by remembering them.
 //! - All listeners share one message store: mail submitted over SMTP shows up in IMAP
 //!   counts and SEARCH and in POP3, and POP3 deletions are seen by IMAP.
 //! - Protocol state machines do no I/O; their drivers own the socket, cap every read and
@@ -26,12 +36,18 @@
 //! - The command log records command names only, never arguments or secrets.
 #![forbid(unsafe_code)]
 
+mod bearer;
+mod clock;
 mod command_log;
 mod config;
 mod context;
 mod directory;
 mod dot;
+mod idp;
+mod ids;
 mod imap;
+mod jwt;
+mod keys;
 mod lines;
 mod listener;
 mod pop3;
@@ -49,13 +65,17 @@ use rustls_pki_types::CertificateDer;
 use tokio::task::JoinHandle;
 
 pub use config::{
-    Config, ConfigError, FolderConfig, MailboxConfig, MailboxKind, ServerConfig, TenantConfig,
-    TokenConfig,
+    AppConfig, Config, ConfigError, FolderConfig, IdpConfig, MailboxConfig, MailboxKind,
+    SecretConfig, ServerConfig, TenantConfig,
 };
+pub use idp::mint::{DEMO_DAEMON_CLIENT_ID, DEMO_PUBLIC_CLIENT_ID, Subject, TokenSpec};
+pub use idp::records::{ClientAuth, TokenRequestRecord};
+pub use keys::KeyError;
 pub use tls::TlsError;
 
 use command_log::CommandLog;
 use context::Context;
+use idp::Idp;
 use listener::Shutdown;
 use store::Store;
 
@@ -75,6 +95,8 @@ pub struct Addrs {
     /// Implicit-TLS SMTP submission (like port 465; Exchange Online has none, the mock
     /// offers it so clients can be tested).
     pub smtps: SocketAddr,
+    /// The identity platform over HTTPS (like login.microsoftonline.com:443).
+    pub idp: SocketAddr,
 }
 
 impl Addrs {
@@ -88,6 +110,7 @@ impl Addrs {
             pop3_starttls: any,
             smtp_submission: any,
             smtps: any,
+            idp: any,
         }
     }
 }
@@ -108,10 +131,13 @@ pub enum MockError {
     /// Certificates or the TLS configuration could not be built.
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// The embedded token-signing key is unusable (a build defect).
+    #[error("identity platform signing key: {0}")]
+    Key(#[from] KeyError),
     /// A listener could not be bound.
     #[error("cannot listen for {listener} on {addr}: {error}")]
     Bind {
-        /// `"imaps"`, `"imap"`, `"pop3s"`, `"pop3"`, `"smtp"` or `"smtps"`.
+        /// `"imaps"`, `"imap"`, `"pop3s"`, `"pop3"`, `"smtp"`, `"smtps"` or `"idp"`.
         listener: &'static str,
         /// The requested address.
         addr: SocketAddr,
@@ -129,6 +155,7 @@ pub struct MockServer {
     ca_der: CertificateDer<'static>,
     log: CommandLog,
     store: Store,
+    idp: Arc<Idp>,
     shutdown: Shutdown,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -142,6 +169,7 @@ impl MockServer {
     /// Same, with explicit addresses (port 0 = ephemeral) — used by the binary.
     pub async fn start_on(config: Config, addrs: Addrs) -> Result<MockServer, MockError> {
         config.validate()?;
+        keys::idp_signing_key()?;
         let tls = tls::generate(&config.server.hostname)?;
         let log = CommandLog::default();
         let ctx = Arc::new(Context::new(&config, log.clone()));
@@ -161,6 +189,8 @@ impl MockServer {
         let (pop3, pop3_starttls_addr) = bind("pop3", addrs.pop3_starttls).await?;
         let (smtp, smtp_submission_addr) = bind("smtp", addrs.smtp_submission).await?;
         let (smtps, smtps_addr) = bind("smtps", addrs.smtps).await?;
+        let (idp_listener, idp_addr) = bind("idp", addrs.idp).await?;
+        let idp = Arc::new(Idp::new(Arc::clone(&ctx), format!("https://{idp_addr}")));
 
         let shutdown = Shutdown::new();
         let serve_imap = |mode: imap::Listener| {
@@ -185,6 +215,11 @@ impl MockServer {
             listener::spawn(pop3, &shutdown, serve_pop3(pop3::Listener::Plaintext)),
             listener::spawn(smtp, &shutdown, serve_smtp(smtp::Listener::StartTls)),
             listener::spawn(smtps, &shutdown, serve_smtp(smtp::Listener::ImplicitTls)),
+            listener::spawn(idp_listener, &shutdown, {
+                let router = idp::http::router(Arc::clone(&idp));
+                let acceptor = tls.acceptor.clone();
+                move |stream| idp::http::serve(stream, router.clone(), acceptor.clone())
+            }),
         ];
 
         Ok(MockServer {
@@ -195,11 +230,13 @@ impl MockServer {
                 pop3_starttls: pop3_starttls_addr,
                 smtp_submission: smtp_submission_addr,
                 smtps: smtps_addr,
+                idp: idp_addr,
             },
             ca_pem: tls.ca_pem,
             ca_der: tls.ca_der,
             log,
             store: ctx.store.clone(),
+            idp,
             shutdown,
             tasks,
         })
@@ -233,6 +270,47 @@ impl MockServer {
     /// Implicit-TLS SMTP submission (like port 465).
     pub fn smtps_addr(&self) -> SocketAddr {
         self.addrs.smtps
+    }
+
+    /// The identity platform's HTTPS listener.
+    pub fn idp_addr(&self) -> SocketAddr {
+        self.addrs.idp
+    }
+
+    /// Base URL of the identity platform, e.g. `"https://127.0.0.1:40123"` (no trailing
+    /// slash); endpoints are `{idp_url}/{tenant}/oauth2/v2.0/{authorize,token,devicecode}`.
+    pub fn idp_url(&self) -> String {
+        self.idp.base_url.clone()
+    }
+
+    /// The tenant id (`[idp] tenant_id`): `tid` of issued tokens, usable as `{tenant}`.
+    pub fn tenant_id(&self) -> String {
+        self.idp.ctx.idp.tenant_id.clone()
+    }
+
+    /// Mints a token exactly as the token endpoint would, for tests that do not exercise a
+    /// flow. Consent and credentials are not checked; the mail services judge the token
+    /// like any other (so a Graph-audience or expired spec gives a token they refuse).
+    pub fn issue_token(&self, spec: &TokenSpec) -> String {
+        self.idp.issue_token(spec)
+    }
+
+    /// Plays the user at /devicelogin: enters `user_code` and signs in as `user` (a user
+    /// mailbox). False if no pending, unexpired device code has that user code or `user`
+    /// is not a user mailbox.
+    pub fn approve_device_code(&self, user_code: &str, user: &str) -> bool {
+        self.idp.approve_device_code(user_code, user)
+    }
+
+    /// Plays the user at /devicelogin declining `user_code`.
+    pub fn decline_device_code(&self, user_code: &str) -> bool {
+        self.idp.decline_device_code(user_code)
+    }
+
+    /// What clients sent to the token and device-code endpoints, oldest first (no secret
+    /// values).
+    pub fn token_requests(&self) -> Vec<TokenRequestRecord> {
+        self.idp.records.snapshot()
     }
 
     /// Every bound address.

@@ -1,7 +1,8 @@
 //! `xoauth-mock`: run the Exchange Online stand-in from a shell.
 //!
-//! Prints one line per listener (`imaps listening on 127.0.0.1:40123`), optionally writes the
-//! CA certificate, then serves until Ctrl-C.
+//! Prints one line per listener (`imaps listening on 127.0.0.1:40123`, and
+//! `idp listening on https://127.0.0.1:40129` for the identity platform), optionally writes
+//! the CA certificate, then serves until Ctrl-C.
 //!
 //! Exit codes: 0 = stopped by Ctrl-C, 1 = could not start (bad config, port in use, ...),
 //! 2 = bad command line.
@@ -15,18 +16,22 @@ use anyhow::Context as _;
 use clap::Parser;
 use xoauth_mock::{Addrs, Config, MockServer};
 
-/// A local stand-in for Exchange Online's IMAP, POP3 and SMTP submission services, for
-/// testing OAuth (XOAUTH2 / OAUTHBEARER) clients offline.
+/// A local stand-in for Exchange Online's IMAP, POP3 and SMTP submission services and the
+/// Microsoft identity platform, for testing OAuth (XOAUTH2 / OAUTHBEARER) clients offline.
 ///
 /// It generates a throw-away CA at start; make your client trust it (see --ca-out).
-/// Without --config it serves the built-in demo tenant (contoso.example) with the tokens
-/// "mock-access-token-alice-0001", "mock-access-token-bob-0002" and
-/// "mock-access-token-carol-0003".
+/// Without --config it serves the built-in demo tenant (contoso.example, tenant id
+/// 8f0c2a55-5b1e-4c2b-9d3a-0c1f2e3d4a5b) with a public client
+/// 11111111-2222-3333-4444-555555555555 (authorization code + PKCE, device code) and a
+/// daemon app 66666666-7777-8888-9999-000000000000 (secret "mock-secret-valid-0001" or
+/// the certificate in mock-server/fixtures). Get tokens from the printed idp URL, e.g.
+/// POST {idp}/contoso.example/oauth2/v2.0/token; the mail services accept only tokens
+/// that URL issued.
 #[derive(Debug, Parser)]
 #[command(name = "xoauth-mock", version, about, long_about)]
 struct Cli {
-    /// Scenario file (TOML: [server], [tenant], [[mailbox]], [[token]]); default: built-in
-    /// demo tenant.
+    /// Scenario file (TOML: [server], [tenant], [idp], [[mailbox]], [[app]]); default:
+    /// built-in demo tenant.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
 
@@ -53,6 +58,11 @@ struct Cli {
     /// Port for implicit-TLS SMTP submission (like 465); 0 picks a free port.
     #[arg(long, value_name = "P", default_value_t = 0)]
     smtps_port: u16,
+
+    /// Port for the identity platform (HTTPS, like login.microsoftonline.com:443); 0 picks
+    /// a free port.
+    #[arg(long, value_name = "P", default_value_t = 0)]
+    idp_port: u16,
 
     /// Address to listen on.
     #[arg(long, value_name = "ADDR", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
@@ -94,6 +104,7 @@ async fn serve(cli: Cli, config: Config) -> anyhow::Result<()> {
         pop3_starttls: SocketAddr::new(cli.bind, cli.pop3_port),
         smtp_submission: SocketAddr::new(cli.bind, cli.smtp_port),
         smtps: SocketAddr::new(cli.bind, cli.smtps_port),
+        idp: SocketAddr::new(cli.bind, cli.idp_port),
     };
     let server = MockServer::start_on(config, addrs).await?;
     // Write the CA before announcing the listeners: whoever waits for those lines can
@@ -108,6 +119,7 @@ async fn serve(cli: Cli, config: Config) -> anyhow::Result<()> {
     println!("pop3 listening on {}", server.pop3_starttls_addr());
     println!("smtp listening on {}", server.smtp_submission_addr());
     println!("smtps listening on {}", server.smtps_addr());
+    println!("idp listening on {}", server.idp_url());
     if let Some(path) = &cli.ca_out {
         println!("ca written to {}", path.display());
     }
@@ -142,11 +154,14 @@ mod tests {
             "587",
             "--smtps-port",
             "465",
+            "--idp-port",
+            "8443",
         ])
         .expect("valid flags");
         assert_eq!(
             (cli.pop3s_port, cli.pop3_port, cli.smtp_port, cli.smtps_port),
             (995, 110, 587, 465)
         );
+        assert_eq!(cli.idp_port, 8443);
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use common::{ALICE_TOKEN, BOB_TOKEN, Client, start, xoauth2};
+use common::{Client, alice, bob, start, xoauth2};
 use tokio::net::TcpStream;
 use xoauth_mock::{Config, MockError, MockServer};
 
@@ -51,7 +51,7 @@ async fn sasl_ir_success_then_post_auth_capability() {
     let mut c = imaps(&server).await;
     c.c(&format!(
         "A1 AUTHENTICATE XOAUTH2 {}",
-        xoauth2("alice@contoso.example", ALICE_TOKEN)
+        xoauth2("alice@contoso.example", &alice(&server))
     ))
     .await;
     c.s("A1 OK AUTHENTICATE completed.").await;
@@ -96,7 +96,7 @@ async fn sasl_ir_success_then_post_auth_capability() {
             "IMAP EXAMINE"
         ]
     );
-    assert!(log.iter().all(|l| !l.contains(ALICE_TOKEN)));
+    assert!(log.iter().all(|l| !l.contains(&alice(&server))));
     server.shutdown().await;
 }
 
@@ -106,7 +106,7 @@ async fn two_step_success_with_bare_plus() {
     let mut c = imaps(&server).await;
     c.c("A1 AUTHENTICATE XOAUTH2").await;
     c.s("+").await;
-    c.c(&xoauth2("bob@contoso.example", BOB_TOKEN)).await;
+    c.c(&xoauth2("bob@contoso.example", &bob(&server))).await;
     c.s("A1 OK AUTHENTICATE completed.").await;
     c.c("A2 NAMESPACE").await;
     c.s("* NAMESPACE ((\"\" \"/\")) NIL NIL").await;
@@ -140,7 +140,7 @@ async fn shared_mailbox_with_full_access_lists() {
     let mut c = imaps(&server).await;
     c.c(&format!(
         "A1 AUTHENTICATE XOAUTH2 {}",
-        xoauth2("sales@contoso.example", ALICE_TOKEN)
+        xoauth2("sales@contoso.example", &alice(&server))
     ))
     .await;
     c.s("A1 OK AUTHENTICATE completed.").await;
@@ -165,7 +165,7 @@ async fn mailbox_without_permission_is_authenticated_but_not_connected() {
     let mut c = imaps(&server).await;
     c.c(&format!(
         "A1 AUTHENTICATE XOAUTH2 {}",
-        xoauth2("payroll@contoso.example", ALICE_TOKEN)
+        xoauth2("payroll@contoso.example", &alice(&server))
     ))
     .await;
     c.s("A1 OK AUTHENTICATE completed.").await;
@@ -190,7 +190,7 @@ async fn starttls_path() {
     plain
         .c(&format!(
             "A1 AUTHENTICATE XOAUTH2 {}",
-            xoauth2("alice@contoso.example", ALICE_TOKEN)
+            xoauth2("alice@contoso.example", &alice(&server))
         ))
         .await;
     plain.s("A1 BAD Command received in Invalid state.").await;
@@ -206,7 +206,7 @@ async fn starttls_path() {
     c.s("A4 BAD Command Error. 12").await;
     c.c(&format!(
         "A5 AUTHENTICATE XOAUTH2 {}",
-        xoauth2("alice@contoso.example", ALICE_TOKEN)
+        xoauth2("alice@contoso.example", &alice(&server))
     ))
     .await;
     c.s("A5 OK AUTHENTICATE completed.").await;
@@ -299,7 +299,7 @@ async fn gmail_style_error_challenge() {
     // A good token still works afterwards.
     c.c(&format!(
         "A2 AUTHENTICATE XOAUTH2 {}",
-        xoauth2("alice@contoso.example", ALICE_TOKEN)
+        xoauth2("alice@contoso.example", &alice(&server))
     ))
     .await;
     c.s("A2 OK AUTHENTICATE completed.").await;
@@ -332,8 +332,9 @@ async fn oauthbearer_error_challenge_and_success() {
     c.c("AQ==").await;
     c.s("A1 NO AUTHENTICATE failed.").await;
 
+    let alice_token = alice(&server);
     let good = STANDARD.encode(format!(
-        "n,a=alice@contoso.example,\x01host=localhost\x01port={port}\x01auth=Bearer {ALICE_TOKEN}\x01\x01"
+        "n,a=alice@contoso.example,\x01host=localhost\x01port={port}\x01auth=Bearer {alice_token}\x01\x01"
     ));
     c.c(&format!("A2 AUTHENTICATE OAUTHBEARER {good}")).await;
     c.s("A2 OK AUTHENTICATE completed.").await;
@@ -344,8 +345,9 @@ async fn oauthbearer_error_challenge_and_success() {
 async fn oauthbearer_is_refused_when_not_advertised() {
     let server = start(Config::demo()).await;
     let mut c = imaps(&server).await;
+    let alice_token = alice(&server);
     let msg = STANDARD.encode(format!(
-        "n,a=alice@contoso.example,\x01auth=Bearer {ALICE_TOKEN}\x01\x01"
+        "n,a=alice@contoso.example,\x01auth=Bearer {alice_token}\x01\x01"
     ));
     c.c(&format!("A1 AUTHENTICATE OAUTHBEARER {msg}")).await;
     c.s("A1 NO AUTHENTICATE failed.").await;
@@ -402,7 +404,9 @@ async fn shutdown_ends_open_sessions_and_listeners() {
 #[tokio::test]
 async fn invalid_config_is_refused_at_start() {
     let mut config = Config::demo();
-    config.tokens[0].principal = "ghost@contoso.example".to_owned();
+    config.mailboxes[2]
+        .full_access
+        .push("ghost@contoso.example".to_owned());
     match MockServer::start(config).await {
         Err(MockError::Config(e)) => assert!(e.to_string().contains("ghost@contoso.example")),
         other => panic!("expected a config error, got {:?}", other.map(|_| ())),

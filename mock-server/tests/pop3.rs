@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{ALICE_TOKEN, CAROL_TOKEN, Client, start, xoauth2};
+use common::{Client, alice, carol, start, xoauth2};
 use xoauth_mock::{Config, MockServer};
 
 const FAILED: &str = "-ERR Authentication failure: unknown user name or bad password.";
@@ -57,7 +57,7 @@ async fn stls_capa_and_two_step_auth() {
     auth(
         &mut c,
         "alice@contoso.example",
-        ALICE_TOKEN,
+        &alice(&server),
         "+OK User successfully authenticated.",
     )
     .await;
@@ -106,19 +106,19 @@ async fn auth_failures_are_exchange_style() {
     // Exchange refuses an initial response on the AUTH line.
     c.c(&format!(
         "AUTH XOAUTH2 {}",
-        xoauth2("alice@contoso.example", ALICE_TOKEN)
+        xoauth2("alice@contoso.example", &alice(&server))
     ))
     .await;
     c.s("-ERR Protocol error. 14").await;
     // Bad token; no FullAccess on payroll; POP disabled for carol.
     auth(&mut c, "alice@contoso.example", "expired-token", FAILED).await;
-    auth(&mut c, "payroll@contoso.example", ALICE_TOKEN, FAILED).await;
-    auth(&mut c, "carol@contoso.example", CAROL_TOKEN, FAILED).await;
+    auth(&mut c, "payroll@contoso.example", &alice(&server), FAILED).await;
+    auth(&mut c, "carol@contoso.example", &carol(&server), FAILED).await;
     // The session is still usable.
     auth(
         &mut c,
         "sales@contoso.example",
-        ALICE_TOKEN,
+        &alice(&server),
         "+OK User successfully authenticated.",
     )
     .await;
@@ -126,7 +126,7 @@ async fn auth_failures_are_exchange_style() {
     let stat = c.line().await;
     assert!(stat.starts_with("+OK 5 "), "{stat}");
     let log = server.command_log();
-    assert!(log.iter().all(|l| !l.contains(ALICE_TOKEN)));
+    assert!(log.iter().all(|l| !l.contains(&alice(&server))));
     assert_eq!(log.iter().filter(|l| *l == "POP3 AUTH XOAUTH2").count(), 5);
     server.shutdown().await;
 }
@@ -138,7 +138,7 @@ async fn retr_list_uidl_top() {
     auth(
         &mut c,
         "alice@contoso.example",
-        ALICE_TOKEN,
+        &alice(&server),
         "+OK User successfully authenticated.",
     )
     .await;
@@ -185,7 +185,7 @@ async fn dele_is_applied_at_quit_only() {
     auth(
         &mut c,
         "alice@contoso.example",
-        ALICE_TOKEN,
+        &alice(&server),
         "+OK User successfully authenticated.",
     )
     .await;
@@ -198,7 +198,7 @@ async fn dele_is_applied_at_quit_only() {
     auth(
         &mut c,
         "alice@contoso.example",
-        ALICE_TOKEN,
+        &alice(&server),
         "+OK User successfully authenticated.",
     )
     .await;
@@ -223,7 +223,7 @@ async fn dele_is_applied_at_quit_only() {
     auth(
         &mut c,
         "alice@contoso.example",
-        ALICE_TOKEN,
+        &alice(&server),
         "+OK User successfully authenticated.",
     )
     .await;

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{ALICE_TOKEN, BOB_TOKEN, Client, start, xoauth2};
+use common::{Client, alice, bob, start, xoauth2};
 use xoauth_mock::{Config, MockServer};
 
 const HOST: &str = "MOCK01.outlook.office365.com";
@@ -91,7 +91,7 @@ async fn starttls_then_auth_with_initial_response() {
     plain
         .c(&format!(
             "AUTH XOAUTH2 {}",
-            xoauth2("alice@contoso.example", ALICE_TOKEN)
+            xoauth2("alice@contoso.example", &alice(&server))
         ))
         .await;
     plain
@@ -107,7 +107,7 @@ async fn starttls_then_auth_with_initial_response() {
         .await;
     drop(plain);
 
-    let mut c = authed(&server, "alice@contoso.example", ALICE_TOKEN).await;
+    let mut c = authed(&server, "alice@contoso.example", &alice(&server)).await;
     c.c("NOOP").await;
     c.s("250 2.0.0 OK").await;
     c.c("QUIT").await;
@@ -125,7 +125,7 @@ async fn starttls_then_auth_with_initial_response() {
             "SMTP QUIT"
         ]
     );
-    assert!(log.iter().all(|l| !l.contains(ALICE_TOKEN)));
+    assert!(log.iter().all(|l| !l.contains(&alice(&server))));
     server.shutdown().await;
 }
 
@@ -143,7 +143,7 @@ async fn two_step_auth_and_bad_token() {
     // A valid token for a mailbox the principal may not open.
     c.c(&format!(
         "AUTH XOAUTH2 {}",
-        xoauth2("payroll@contoso.example", ALICE_TOKEN)
+        xoauth2("payroll@contoso.example", &alice(&server))
     ))
     .await;
     c.s(&format!("535 5.7.3 Authentication unsuccessful [{HOST}]"))
@@ -155,7 +155,8 @@ async fn two_step_auth_and_bad_token() {
     .await;
     c.c("auth xoauth2").await;
     c.s("334").await;
-    c.c(&xoauth2("alice@contoso.example", ALICE_TOKEN)).await;
+    c.c(&xoauth2("alice@contoso.example", &alice(&server)))
+        .await;
     c.s(AUTH_OK).await;
     server.shutdown().await;
 }
@@ -173,7 +174,7 @@ async fn smtp_auth_switches() {
     let mut c = submission(&server).await;
     c.c(&format!(
         "AUTH XOAUTH2 {}",
-        xoauth2("bob@contoso.example", BOB_TOKEN)
+        xoauth2("bob@contoso.example", &bob(&server))
     ))
     .await;
     c.s(&mailbox_off).await;
@@ -187,13 +188,13 @@ async fn smtp_auth_switches() {
     let mut c = submission(&server).await;
     c.c(&format!(
         "AUTH XOAUTH2 {}",
-        xoauth2("alice@contoso.example", ALICE_TOKEN)
+        xoauth2("alice@contoso.example", &alice(&server))
     ))
     .await;
     c.s(&tenant_off).await;
     c.c(&format!(
         "AUTH XOAUTH2 {}",
-        xoauth2("sales@contoso.example", ALICE_TOKEN)
+        xoauth2("sales@contoso.example", &alice(&server))
     ))
     .await;
     c.s(AUTH_OK).await;
@@ -205,7 +206,7 @@ async fn smtp_auth_switches() {
     let mut c = submission(&server).await;
     c.c(&format!(
         "AUTH XOAUTH2 {}",
-        xoauth2("alice@contoso.example", ALICE_TOKEN)
+        xoauth2("alice@contoso.example", &alice(&server))
     ))
     .await;
     c.s("535 5.7.139 Authentication unsuccessful, user is locked by your organization's security defaults policy. Contact your administrator.").await;
@@ -234,7 +235,7 @@ async fn gmail_style_error_challenge() {
     );
     c.c(&format!(
         "AUTH XOAUTH2 {}",
-        xoauth2("alice@contoso.example", ALICE_TOKEN)
+        xoauth2("alice@contoso.example", &alice(&server))
     ))
     .await;
     c.s(AUTH_OK).await;
@@ -244,7 +245,7 @@ async fn gmail_style_error_challenge() {
 #[tokio::test]
 async fn submitted_mail_reaches_the_inbox_and_imap_search() {
     let server = start(Config::demo()).await;
-    let mut c = authed(&server, "alice@contoso.example", ALICE_TOKEN).await;
+    let mut c = authed(&server, "alice@contoso.example", &alice(&server)).await;
     let id = "<submitted-1@client.example>";
     let reply = send(
         &mut c,
@@ -269,7 +270,7 @@ async fn submitted_mail_reaches_the_inbox_and_imap_search() {
     imap.line().await;
     imap.c(&format!(
         "A1 AUTHENTICATE XOAUTH2 {}",
-        xoauth2("alice@contoso.example", ALICE_TOKEN)
+        xoauth2("alice@contoso.example", &alice(&server))
     ))
     .await;
     imap.s("A1 OK AUTHENTICATE completed.").await;
@@ -285,7 +286,7 @@ async fn submitted_mail_reaches_the_inbox_and_imap_search() {
 #[tokio::test]
 async fn send_as_denied_and_permitted() {
     let server = start(Config::demo()).await;
-    let mut c = authed(&server, "alice@contoso.example", ALICE_TOKEN).await;
+    let mut c = authed(&server, "alice@contoso.example", &alice(&server)).await;
     let reply = send(
         &mut c,
         "alice@contoso.example",
@@ -334,7 +335,8 @@ async fn implicit_tls_listener() {
     c.s("500 5.3.3 Unrecognized command").await;
     c.c("AUTH XOAUTH2").await;
     c.s("334").await;
-    c.c(&xoauth2("alice@contoso.example", ALICE_TOKEN)).await;
+    c.c(&xoauth2("alice@contoso.example", &alice(&server)))
+        .await;
     c.s(AUTH_OK).await;
     // Pipelined envelope (PIPELINING), to someone outside the tenant: dropped silently.
     c.send_raw(b"MAIL FROM:<alice@contoso.example>\r\nRCPT TO:<x@elsewhere.example>\r\nDATA\r\n")

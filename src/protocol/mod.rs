@@ -31,6 +31,8 @@ pub struct Request<'a> {
 pub struct Facts {
     /// Set when TLS came from STARTTLS (implicit TLS is recorded by the caller).
     pub tls: Option<TlsInfo>,
+    /// The token used, as the report shows it.
+    pub token: Option<crate::report::TokenInfo>,
     pub capabilities: Vec<String>,
     pub mechanism: Option<Mechanism>,
     /// A decoded SASL error challenge, when the server sent one.

@@ -1,6 +1,184 @@
-//! Access tokens: where they come from. (Obtaining them by OAuth flows, caching them in the OS
-//! keyring and decoding their claims arrive with the OAuth issue.) Knows no mail protocol.
+//! Access tokens: given by the user, or obtained from an identity provider by a flow, cached in
+//! the OS keyring, and decoded for the report. Knows no mail protocol.
 
+pub mod assertion;
+pub mod cache;
+pub mod claims;
+pub mod flow;
+pub mod http;
+pub mod provider;
 pub mod source;
 
+use std::sync::Arc;
+
+use serde::Serialize;
+
 pub use source::{TokenError, TokenSource};
+
+use crate::plan::{OAuthPlan, TokenPlan};
+use crate::report::{Failure, FailureKind, Stage};
+use crate::secret::Secret;
+
+/// A cached token is reused only while it has this long left: a check takes seconds, but a
+/// token that expires mid-run makes a confusing failure.
+const FRESH_MARGIN_SECS: i64 = 300;
+
+/// Where the token in a report came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Origin {
+    Env,
+    File,
+    Stdin,
+    Caller,
+    Cache,
+    Refresh,
+    Interactive,
+    DeviceCode,
+    ClientCredentials,
+}
+
+pub struct Token {
+    pub access: Secret<String>,
+    pub origin: Origin,
+    /// Seconds since the epoch, when known from the token response or the cache.
+    pub expires_at: Option<i64>,
+    pub refresh: Option<Secret<String>>,
+    /// Things worth telling the user that did not stop the run (cache unavailable, ...).
+    pub warnings: Vec<String>,
+}
+
+/// What obtaining a token needs besides the plan.
+pub struct Context<'a> {
+    pub http: &'a reqwest::Client,
+    /// Show progress (device-code countdown) on stderr.
+    pub progress: bool,
+    /// The cache to use; `None` opens the OS keyring when the plan wants caching.
+    pub store: Option<Arc<dyn cache::TokenStore>>,
+    /// Called with the user code of a device-code flow, for callers that show or approve it
+    /// themselves (the demo approves it at the mock). The code is printed either way.
+    pub on_device_code: Option<&'a DeviceCodeHook<'a>>,
+}
+
+pub type DeviceCodeHook<'a> = dyn Fn(&str) + Send + Sync + 'a;
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// Gets the token the plan describes.
+pub async fn obtain(plan: &TokenPlan, ctx: &Context<'_>) -> Result<Token, Failure> {
+    match plan {
+        TokenPlan::Given(source) => {
+            let origin = match source {
+                TokenSource::Env(_) => Origin::Env,
+                TokenSource::File(_) => Origin::File,
+                TokenSource::Stdin => Origin::Stdin,
+                TokenSource::Value(_) => Origin::Caller,
+            };
+            let access = source::load(source).map_err(|e| {
+                Failure::new(Stage::Token, FailureKind::TokenUnusable, e.to_string())
+            })?;
+            Ok(Token {
+                access,
+                origin,
+                expires_at: None,
+                refresh: None,
+                warnings: Vec::new(),
+            })
+        }
+        TokenPlan::OAuth(oauth) => obtain_oauth(oauth, ctx).await,
+    }
+}
+
+pub fn cache_key(p: &OAuthPlan) -> cache::CacheKey {
+    cache::CacheKey {
+        provider: p.authority.name.to_string(),
+        tenant: p.tenant.clone(),
+        client_id: p.client_id.clone(),
+        flow: p.flow.name().to_string(),
+        user: p.login_hint.clone().unwrap_or_default(),
+        scopes: p.scopes.clone(),
+    }
+}
+
+/// Opens the OS keyring on tokio's blocking pool; `Err` says why none works.
+pub async fn open_store() -> Result<Arc<dyn cache::TokenStore>, String> {
+    match tokio::task::spawn_blocking(cache::open_default).await {
+        Ok(Ok(store)) => Ok(store),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(format!("the keyring probe failed: {e}")),
+    }
+}
+
+async fn obtain_oauth(p: &OAuthPlan, ctx: &Context<'_>) -> Result<Token, Failure> {
+    let mut warnings = Vec::new();
+    let store = match (&ctx.store, p.cache) {
+        (_, false) => None,
+        (Some(store), true) => Some(store.clone()),
+        (None, true) => match open_store().await {
+            Ok(store) => Some(store),
+            Err(e) => {
+                warnings.push(format!(
+                    "token cache unavailable, continuing without it: {e}"
+                ));
+                None
+            }
+        },
+    };
+    let key = cache_key(p);
+    let mut stale_refresh = None;
+    if let Some(store) = &store {
+        match cache::get(store.clone(), key.clone()).await {
+            Ok(Some(cached)) if cached.is_fresh(now(), FRESH_MARGIN_SECS) => {
+                return Ok(Token {
+                    access: cached.access_token,
+                    origin: Origin::Cache,
+                    expires_at: Some(cached.expires_at),
+                    refresh: cached.refresh_token,
+                    warnings,
+                });
+            }
+            Ok(Some(cached)) => stale_refresh = cached.refresh_token,
+            Ok(None) => {}
+            Err(e) => warnings.push(format!("ignoring the cached token: {e}")),
+        }
+    }
+    let mut obtained = None;
+    if let Some(refresh) = stale_refresh {
+        match flow::refresh(p, ctx.http, &refresh).await {
+            Ok(o) => obtained = Some((o, Origin::Refresh)),
+            Err(f) => warnings.push(format!(
+                "the cached refresh token did not work ({}); signing in again",
+                f.message
+            )),
+        }
+    }
+    let (obtained, origin) = match obtained {
+        Some(o) => o,
+        None => (
+            flow::run(p, ctx.http, ctx.progress, ctx.on_device_code).await?,
+            flow::origin(p.flow),
+        ),
+    };
+    if let Some(store) = &store {
+        let entry = cache::CachedToken {
+            access_token: obtained.access.clone(),
+            expires_at: obtained.expires_at.unwrap_or_else(|| now() + 3000),
+            refresh_token: obtained.refresh.clone(),
+        };
+        if let Err(e) = cache::put(store.clone(), key, entry).await {
+            warnings.push(format!("could not cache the token: {e}"));
+        }
+    }
+    Ok(Token {
+        access: obtained.access,
+        origin,
+        expires_at: obtained.expires_at,
+        refresh: obtained.refresh,
+        warnings,
+    })
+}

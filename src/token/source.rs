@@ -40,6 +40,8 @@ pub enum TokenError {
     },
     #[error("the access token from {0} is empty")]
     Empty(String),
+    #[error("the {0} is empty")]
+    SecretEmpty(String),
     #[error("the access token from {what} {reason}")]
     Invalid { what: String, reason: &'static str },
 }
@@ -114,6 +116,43 @@ pub fn clean(raw: String, what: String) -> Result<Secret<String>, TokenError> {
         });
     }
     Ok(Secret::new(token.to_string()))
+}
+
+/// Reads a client secret or a certificate password: from a variable, a file (trimmed), or a
+/// prompt on the terminal without echo.
+pub fn load_secret(
+    source: &crate::plan::SecretSource,
+    what: &str,
+) -> Result<Secret<String>, TokenError> {
+    use crate::plan::SecretSource;
+    let (value, from) = match source {
+        SecretSource::Env(var) => match std::env::var(var) {
+            Ok(v) => (v, format!("environment variable {var}")),
+            Err(_) => return Err(TokenError::EnvMissing(var.clone())),
+        },
+        SecretSource::File(path) => {
+            let from = format!("file {}", path.display());
+            let file = std::fs::File::open(path).map_err(|source| TokenError::Read {
+                what: from.clone(),
+                source,
+            })?;
+            (read_bounded(file, &from)?, from)
+        }
+        SecretSource::Prompt => {
+            let value = rpassword::prompt_password(format!("{what}: ")).map_err(|source| {
+                TokenError::Read {
+                    what: "the terminal".into(),
+                    source,
+                }
+            })?;
+            (value, "the terminal".to_string())
+        }
+    };
+    let value = value.trim().to_string();
+    if value.is_empty() {
+        return Err(TokenError::SecretEmpty(format!("{what} from {from}")));
+    }
+    Ok(Secret::new(value))
 }
 
 #[cfg(test)]

@@ -136,12 +136,15 @@ impl Transcript {
     fn record(&self, direction: Direction, raw: &[u8]) {
         let at_ms = self.elapsed_ms();
         let mut inner = self.lock();
-        let mut text = escape(raw);
+        // Secrets go before escaping: escaping truncates long lines, and a secret cut in half
+        // would no longer match and would leak its first part.
+        let mut raw_text = String::from_utf8_lossy(raw).into_owned();
         for secret in &inner.secrets {
-            if text.contains(secret.as_str()) {
-                text = text.replace(secret.as_str(), REDACTED);
+            if raw_text.contains(secret.as_str()) {
+                raw_text = raw_text.replace(secret.as_str(), REDACTED);
             }
         }
+        let mut text = escape(raw_text.as_bytes());
         match direction {
             Direction::Client => {
                 if inner.sasl_continuation && !is_harmless_sasl_answer(&text) {
@@ -402,6 +405,28 @@ mod tests {
             super::super::TransportError::from(result.unwrap_err()),
             super::super::TransportError::SessionTooLarge { limit: 1000 }
         ));
+    }
+
+    #[test]
+    fn a_secret_in_an_overlong_line_is_redacted_before_truncation() {
+        let t = Transcript::new();
+        let secret = "s".repeat(3000);
+        t.add_secret(&secret);
+        t.record(Direction::Server, format!("x {secret} y").as_bytes());
+        let text = &t.entries()[0].text;
+        assert_eq!(text, "x <redacted> y");
+        // And a line that is long without a secret is cut, but never leaks a secret prefix.
+        let t = Transcript::new();
+        t.add_secret("TOPSECRET");
+        t.record(
+            Direction::Server,
+            format!("{}TOPSECRET", "a".repeat(1995)).as_bytes(),
+        );
+        assert!(
+            !t.entries()[0].text.contains("TOPS"),
+            "{}",
+            t.entries()[0].text
+        );
     }
 
     #[test]

@@ -30,6 +30,8 @@ use imap_codec::{AuthenticateDataCodec, CommandCodec, IdleDoneCodec};
 
 use super::responses::{self as r, CapabilitySet};
 use super::{list, mutf7, search};
+use crate::bearer::Protocol;
+use crate::clock;
 use crate::context::Context;
 use crate::directory::{Folder, Mailbox};
 use crate::sasl::{self, BearerCredentials};
@@ -384,17 +386,23 @@ impl Session {
         Next::Read
     }
 
-    /// Accepts a known token. Connects to `user` if the principal may open it and IMAP is
-    /// enabled there (an OAUTHBEARER message without `a=` means the principal's own
-    /// mailbox).
+    /// Accepts a valid Exchange token with IMAP permission (`bearer`). Connects to `user`
+    /// if the principal may open it and IMAP is enabled there (an OAUTHBEARER message
+    /// without `a=` means the principal's own mailbox).
     fn sign_in(&mut self, credentials: BearerCredentials) -> bool {
         let directory = &self.ctx.directory;
-        let Some(principal) = directory.principal_for_token(&credentials.token) else {
+        let checked = self.ctx.bearer.principal(
+            &credentials.token,
+            Protocol::Imap,
+            directory,
+            clock::now_secs(),
+        );
+        let Ok(principal) = checked else {
             return false;
         };
-        let user = credentials.user.as_deref().unwrap_or(principal);
+        let user = credentials.user.as_deref().unwrap_or(&principal);
         let mailbox = directory
-            .open(principal, user)
+            .open(&principal, user)
             .filter(|m| m.imap_enabled)
             .map(|m| m.address.clone());
         self.state = State::Authenticated {

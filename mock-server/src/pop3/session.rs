@@ -25,6 +25,8 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::command::{self, Command, ParseError};
 use super::responses as r;
+use crate::bearer::Protocol;
+use crate::clock;
 use crate::context::Context;
 use crate::dot;
 use crate::lines::{LineSession, Next, Out, Step};
@@ -231,15 +233,22 @@ impl Session {
         Next::Read
     }
 
-    /// Opens the `user=` mailbox if the token is known, its principal may open it and POP
-    /// is enabled there; the maildrop is a snapshot of the Inbox.
+    /// Opens the `user=` mailbox if the token is a valid Exchange token with POP
+    /// permission (`bearer`), its principal may open the mailbox and POP is enabled there;
+    /// the maildrop is a snapshot of the Inbox.
     fn sign_in(&mut self, credentials: BearerCredentials) -> bool {
         let directory = &self.ctx.directory;
-        let Some(principal) = directory.principal_for_token(&credentials.token) else {
+        let checked = self.ctx.bearer.principal(
+            &credentials.token,
+            Protocol::Pop3,
+            directory,
+            clock::now_secs(),
+        );
+        let Ok(principal) = checked else {
             return false;
         };
-        let user = credentials.user.as_deref().unwrap_or(principal);
-        let Some(mailbox) = directory.open(principal, user).filter(|m| m.pop_enabled) else {
+        let user = credentials.user.as_deref().unwrap_or(&principal);
+        let Some(mailbox) = directory.open(&principal, user).filter(|m| m.pop_enabled) else {
             return false;
         };
         let drop = self

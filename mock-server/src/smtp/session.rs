@@ -13,7 +13,8 @@
 //! C: <message> .            S: 250 2.0.0 OK <message-id> [Hostname=MOCK01…]
 //! C: QUIT                   S: 221 2.0.0 Service closing transmission channel
 //! ```
-//! AUTH checks, in order: the token, the principal's access to the `user=` mailbox, the
+//! AUTH checks, in order: the token (`bearer`: signature, lifetime, audience, SMTP.Send or
+//! SMTP.SendAsApp), the principal's access to the `user=` mailbox, the
 //! SMTP AUTH switches (mailbox over tenant), security defaults. At the end of the data,
 //! the envelope sender and the `From:` must be the authenticated mailbox or one it may
 //! send as; the message then lands in the Inbox of every recipient that is a mock mailbox.
@@ -26,6 +27,8 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::command::{self, Command, ParseError};
 use super::responses as r;
+use crate::bearer::Protocol;
+use crate::clock;
 use crate::context::Context;
 use crate::directory::SmtpAuthBlock;
 use crate::dot::{self, DataLine};
@@ -42,7 +45,7 @@ enum Mechanism {
 /// Who the session authenticated as.
 #[derive(Debug)]
 struct Login {
-    /// The token's principal.
+    /// The token's principal: a user's address or an app's client id.
     principal: String,
     /// The `user=` mailbox (as configured).
     mailbox: String,
@@ -338,8 +341,17 @@ impl Session {
         };
 
         let directory = &self.ctx.directory;
-        let principal = directory.principal_for_token(&credentials.token);
-        let mailbox = principal.and_then(|p| {
+        let principal = self
+            .ctx
+            .bearer
+            .principal(
+                &credentials.token,
+                Protocol::Smtp,
+                directory,
+                clock::now_secs(),
+            )
+            .ok();
+        let mailbox = principal.as_deref().and_then(|p| {
             let user = credentials.user.as_deref().unwrap_or(p);
             directory.open(p, user)
         });
@@ -367,7 +379,7 @@ impl Session {
             Some(SmtpAuthBlock::SecurityDefaults) => out.line(r::SECURITY_DEFAULTS),
             None => {
                 self.login = Some(Login {
-                    principal: principal.to_owned(),
+                    principal,
                     mailbox: mailbox.address.clone(),
                 });
                 out.line(r::AUTH_OK);

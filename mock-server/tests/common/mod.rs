@@ -12,11 +12,24 @@ use rustls_pki_types::ServerName;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
-use xoauth_mock::{Config, MockServer};
+use xoauth_mock::{Config, MockServer, TokenSpec};
 
-pub const ALICE_TOKEN: &str = "mock-access-token-alice-0001";
-pub const BOB_TOKEN: &str = "mock-access-token-bob-0002";
-pub const CAROL_TOKEN: &str = "mock-access-token-carol-0003";
+/// A delegated token for `addr` (demo public client, IMAP + POP + SMTP scopes).
+pub fn user_token(server: &MockServer, addr: &str) -> String {
+    server.issue_token(&TokenSpec::user(addr))
+}
+
+pub fn alice(server: &MockServer) -> String {
+    user_token(server, "alice@contoso.example")
+}
+
+pub fn bob(server: &MockServer) -> String {
+    user_token(server, "bob@contoso.example")
+}
+
+pub fn carol(server: &MockServer) -> String {
+    user_token(server, "carol@contoso.example")
+}
 pub const TIMEOUT: Duration = Duration::from_secs(5);
 
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -172,4 +185,169 @@ pub fn backend_name(greeting: &str, prefix: &str) -> String {
         .map(|c| u16::from_le_bytes([c[0], c[1]]))
         .collect();
     String::from_utf16(&units).expect("UTF-16LE backend name")
+}
+
+/// An HTTP/1.1 response as read off the wire.
+#[derive(Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    /// Lower-cased names.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == &name.to_ascii_lowercase())
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// One request to the identity platform over TLS (trusting only the mock CA), with
+/// `Connection: close`; reads the head, then `Content-Length` bytes.
+pub async fn https(
+    server: &MockServer,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> HttpResponse {
+    let tcp = TcpStream::connect(server.idp_addr())
+        .await
+        .expect("connect");
+    let name = ServerName::try_from("127.0.0.1").expect("server name");
+    let mut tls = connector(server)
+        .connect(name, tcp)
+        .await
+        .expect("TLS handshake with the mock CA");
+    let mut request = format!(
+        "{method} {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        server.idp_addr(),
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    tls.write_all(request.as_bytes()).await.expect("write");
+    tls.flush().await.expect("flush");
+
+    let read = async {
+        let mut raw = Vec::new();
+        let mut buf = [0u8; 8192];
+        loop {
+            if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&raw[..end]).into_owned();
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        let (n, v) = l.split_once(':')?;
+                        n.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse::<usize>().ok())
+                            .flatten()
+                    })
+                    .unwrap_or(0);
+                if raw.len() >= end + 4 + length {
+                    return (head, raw[end + 4..end + 4 + length].to_vec());
+                }
+            }
+            let n = tls.read(&mut buf).await.expect("read");
+            assert!(n > 0, "connection closed mid-response: {raw:?}");
+            raw.extend_from_slice(&buf[..n]);
+        }
+    };
+    let (head, body) = tokio::time::timeout(TIMEOUT, read)
+        .await
+        .expect("response in time");
+    let mut lines = head.lines();
+    let status_line = lines.next().expect("status line");
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line {status_line}"));
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    HttpResponse {
+        status,
+        headers,
+        body: String::from_utf8(body).expect("UTF-8 body"),
+    }
+}
+
+/// `application/x-www-form-urlencoded` from pairs.
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(n, v)| format!("{}={}", urlencode(n), urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+pub fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            b => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// POST a form to `path` (e.g. `/contoso.example/oauth2/v2.0/token`).
+pub async fn post_form(server: &MockServer, path: &str, pairs: &[(&str, &str)]) -> HttpResponse {
+    https(
+        server,
+        "POST",
+        path,
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        &form(pairs),
+    )
+    .await
+}
+
+/// The claims of a JWT (no verification).
+pub fn jwt_claims(token: &str) -> serde_json::Value {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let payload = token.split('.').nth(1).expect("JWT has a payload");
+    let bytes = URL_SAFE_NO_PAD.decode(payload).expect("base64url payload");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
+
+/// Query parameter `name` of a URL (percent-decoded, `+` as space).
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    query.split('&').find_map(|pair| {
+        let (n, v) = pair.split_once('=')?;
+        (n == name).then(|| percent_decode(v))
+    })
+}
+
+pub fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).expect("ASCII");
+                out.push(u8::from_str_radix(hex, 16).expect("hex escape"));
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).expect("UTF-8")
 }

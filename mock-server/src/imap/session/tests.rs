@@ -1,10 +1,15 @@
 //! Known-answer dialogues for the session state machine, C:/S: as on the wire.
 
+use std::sync::LazyLock;
+
 use super::*;
 use crate::command_log::CommandLog;
 use crate::config::Config;
+use crate::idp::mint::TokenSpec;
+use crate::idp::test_token;
 
-const ALICE: &str = "mock-access-token-alice-0001";
+static ALICE: LazyLock<String> =
+    LazyLock::new(|| test_token(&TokenSpec::user("alice@contoso.example")));
 
 fn session_with(config: &Config, tls: bool) -> Session {
     let ctx = Arc::new(Context::new(config, CommandLog::default()));
@@ -44,7 +49,7 @@ fn sasl_ir_success_then_list() {
         &mut s1,
         &format!(
             "A1 AUTHENTICATE XOAUTH2 {}",
-            xoauth2("alice@contoso.example", ALICE)
+            xoauth2("alice@contoso.example", &ALICE)
         ),
         "A1 OK AUTHENTICATE completed.\r\n",
     );
@@ -75,7 +80,7 @@ fn two_step_and_cancel() {
     s(&mut s1, "A3 AUTHENTICATE XOAUTH2", "+\r\n");
     s(
         &mut s1,
-        &xoauth2("alice@contoso.example", ALICE),
+        &xoauth2("alice@contoso.example", &ALICE),
         "A3 OK AUTHENTICATE completed.\r\n",
     );
 }
@@ -132,7 +137,7 @@ fn not_connected_gets_bad_and_bye() {
         &mut s1,
         &format!(
             "A1 AUTHENTICATE XOAUTH2 {}",
-            xoauth2("payroll@contoso.example", ALICE)
+            xoauth2("payroll@contoso.example", &ALICE)
         ),
         "A1 OK AUTHENTICATE completed.\r\n",
     );
@@ -152,7 +157,7 @@ fn shared_mailbox_with_full_access() {
         &mut s1,
         &format!(
             "A1 AUTHENTICATE XOAUTH2 {}",
-            xoauth2("sales@contoso.example", ALICE)
+            xoauth2("sales@contoso.example", &ALICE)
         ),
         "A1 OK AUTHENTICATE completed.\r\n",
     );
@@ -201,7 +206,7 @@ fn mailbox_commands_for_alice() {
         &mut s1,
         &format!(
             "A1 AUTHENTICATE XOAUTH2 {}",
-            xoauth2("alice@contoso.example", ALICE)
+            xoauth2("alice@contoso.example", &ALICE)
         ),
     );
     s(
@@ -277,7 +282,7 @@ fn plaintext_listener_rules() {
         &mut s1,
         &format!(
             "A2 AUTHENTICATE XOAUTH2 {}",
-            xoauth2("alice@contoso.example", ALICE)
+            xoauth2("alice@contoso.example", &ALICE)
         ),
         "A2 BAD Command received in Invalid state.\r\n",
     );
@@ -357,7 +362,8 @@ fn oauthbearer_mode() {
     assert_eq!(json, sasl::OAUTHBEARER_ERROR_JSON.as_bytes());
     s(&mut s1, "AQ==", "A1 NO AUTHENTICATE failed.\r\n");
     let good = STANDARD.encode(format!(
-        "n,a=sales@contoso.example,\x01auth=Bearer {ALICE}\x01\x01"
+        "n,a=sales@contoso.example,\x01auth=Bearer {}\x01\x01",
+        *ALICE
     ));
     s(&mut s1, "A2 AUTHENTICATE OAUTHBEARER", "+\r\n");
     s(&mut s1, &good, "A2 OK AUTHENTICATE completed.\r\n");
@@ -377,7 +383,7 @@ fn command_log_has_names_only() {
     c(&mut s1, "A1 CAPABILITY");
     c(&mut s1, "A2 STARTTLS");
     s1.tls_established();
-    let secret = xoauth2("alice@contoso.example", ALICE);
+    let secret = xoauth2("alice@contoso.example", &ALICE);
     c(&mut s1, &format!("A3 AUTHENTICATE XOAUTH2 {secret}"));
     c(&mut s1, "A4 LIST \"\" *");
     c(&mut s1, "A5 UID FETCH 1 FLAGS");
@@ -433,7 +439,7 @@ fn random_input_never_panics() {
                 &mut s1,
                 &format!(
                     "A AUTHENTICATE XOAUTH2 {}",
-                    xoauth2("alice@contoso.example", ALICE)
+                    xoauth2("alice@contoso.example", &ALICE)
                 ),
             );
         }
@@ -463,7 +469,7 @@ fn search_reads_the_store() {
         &mut s1,
         &format!(
             "A1 AUTHENTICATE XOAUTH2 {}",
-            xoauth2("alice@contoso.example", ALICE)
+            xoauth2("alice@contoso.example", &ALICE)
         ),
     );
     s(
@@ -530,7 +536,7 @@ fn imap_disabled_is_authenticated_but_not_connected() {
         &mut s1,
         &format!(
             "A1 AUTHENTICATE XOAUTH2 {}",
-            xoauth2("alice@contoso.example", ALICE)
+            xoauth2("alice@contoso.example", &ALICE)
         ),
         "A1 OK AUTHENTICATE completed.\r\n",
     );

@@ -1,11 +1,17 @@
 //! Known-answer dialogues for the POP3 state machine, C:/S: as on the wire.
 
+use std::sync::LazyLock;
+
 use super::*;
 use crate::command_log::CommandLog;
 use crate::config::Config;
+use crate::idp::mint::TokenSpec;
+use crate::idp::test_token;
 
-const ALICE: &str = "mock-access-token-alice-0001";
-const CAROL: &str = "mock-access-token-carol-0003";
+static ALICE: LazyLock<String> =
+    LazyLock::new(|| test_token(&TokenSpec::user("alice@contoso.example")));
+static CAROL: LazyLock<String> =
+    LazyLock::new(|| test_token(&TokenSpec::user("carol@contoso.example")));
 const FAILED: &str = "-ERR Authentication failure: unknown user name or bad password.\r\n";
 
 fn session_with(config: &Config, tls: bool) -> (Session, Arc<Context>) {
@@ -108,7 +114,7 @@ fn auth_paths() {
     );
     s(
         &mut s1,
-        &format!("AUTH XOAUTH2 {}", xoauth2("alice@contoso.example", ALICE)),
+        &format!("AUTH XOAUTH2 {}", xoauth2("alice@contoso.example", &ALICE)),
         "-ERR Protocol error. 14\r\n",
     );
     s(&mut s1, "AUTH XOAUTH2", "+\r\n");
@@ -123,9 +129,9 @@ fn auth_paths() {
     s(&mut s1, "*", "-ERR Authentication cancelled.\r\n");
     // No FullAccess on payroll; POP disabled for carol.
     s(&mut s1, "AUTH XOAUTH2", "+\r\n");
-    s(&mut s1, &xoauth2("payroll@contoso.example", ALICE), FAILED);
+    s(&mut s1, &xoauth2("payroll@contoso.example", &ALICE), FAILED);
     s(&mut s1, "AUTH XOAUTH2", "+\r\n");
-    s(&mut s1, &xoauth2("carol@contoso.example", CAROL), FAILED);
+    s(&mut s1, &xoauth2("carol@contoso.example", &CAROL), FAILED);
     s(&mut s1, "AUTH CRAM-MD5", "-ERR Protocol error. 14\r\n");
     s(&mut s1, "AUTH OAUTHBEARER", "-ERR Protocol error. 14\r\n");
     s(&mut s1, "AUTH PLAIN", "+\r\n");
@@ -135,7 +141,7 @@ fn auth_paths() {
     s(&mut s1, "AUTH XOAUTH2", "+\r\n");
     s(
         &mut s1,
-        &xoauth2("sales@contoso.example", ALICE),
+        &xoauth2("sales@contoso.example", &ALICE),
         "+OK User successfully authenticated.\r\n",
     );
     s(&mut s1, "STAT", "+OK 5 1955\r\n");
@@ -171,7 +177,8 @@ fn gmail_and_oauthbearer_challenges() {
     assert_eq!(json, sasl::OAUTHBEARER_ERROR_JSON.as_bytes());
     s(&mut s1, "AQ==", FAILED);
     let good = STANDARD.encode(format!(
-        "n,a=alice@contoso.example,\x01auth=Bearer {ALICE}\x01\x01"
+        "n,a=alice@contoso.example,\x01auth=Bearer {}\x01\x01",
+        *ALICE
     ));
     s(
         &mut s1,
@@ -182,7 +189,7 @@ fn gmail_and_oauthbearer_challenges() {
 
 #[test]
 fn transaction_commands() {
-    let (mut s1, ctx) = signed_in("alice@contoso.example", ALICE);
+    let (mut s1, ctx) = signed_in("alice@contoso.example", &ALICE);
     let sizes: Vec<usize> = ctx
         .store
         .messages("alice@contoso.example", "Inbox")
@@ -289,7 +296,7 @@ fn command_log_has_names_only() {
     let mut s1 = Session::new(ctx, true, false);
     c(&mut s1, "CAPA");
     c(&mut s1, "AUTH XOAUTH2");
-    c(&mut s1, &xoauth2("alice@contoso.example", ALICE));
+    c(&mut s1, &xoauth2("alice@contoso.example", &ALICE));
     c(&mut s1, "STAT");
     c(&mut s1, "RETR 1");
     c(&mut s1, "DELE 1");
@@ -345,7 +352,7 @@ fn random_input_never_panics() {
     ];
     for round in 0..1_000 {
         let (mut s1, _) = if round % 2 == 0 {
-            signed_in("alice@contoso.example", ALICE)
+            signed_in("alice@contoso.example", &ALICE)
         } else {
             session_with(&Config::demo(), round % 3 == 0)
         };

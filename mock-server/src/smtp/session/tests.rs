@@ -2,12 +2,18 @@
 
 use std::net::Ipv4Addr;
 
+use std::sync::LazyLock;
+
 use super::*;
 use crate::command_log::CommandLog;
 use crate::config::Config;
+use crate::idp::mint::TokenSpec;
+use crate::idp::test_token;
 
-const ALICE: &str = "mock-access-token-alice-0001";
-const BOB: &str = "mock-access-token-bob-0002";
+static ALICE: LazyLock<String> =
+    LazyLock::new(|| test_token(&TokenSpec::user("alice@contoso.example")));
+static BOB: LazyLock<String> =
+    LazyLock::new(|| test_token(&TokenSpec::user("bob@contoso.example")));
 const HOST: &str = "MOCK01.outlook.office365.com";
 
 fn session_with(config: &Config, tls: bool) -> (Session, Arc<Context>) {
@@ -69,7 +75,7 @@ fn banner_ehlo_starttls() {
     );
     s(
         &mut s1,
-        &format!("AUTH XOAUTH2 {}", xoauth2("alice@contoso.example", ALICE)),
+        &format!("AUTH XOAUTH2 {}", xoauth2("alice@contoso.example", &ALICE)),
         &format!("504 5.7.4 Unrecognized authentication type [{HOST}]\r\n"),
     );
     s(
@@ -118,7 +124,10 @@ fn auth_variants() {
     s(&mut s1, "AUTH XOAUTH2 !!!", &failed);
     s(
         &mut s1,
-        &format!("AUTH XOAUTH2 {}", xoauth2("payroll@contoso.example", ALICE)),
+        &format!(
+            "AUTH XOAUTH2 {}",
+            xoauth2("payroll@contoso.example", &ALICE)
+        ),
         &failed,
     );
     s(&mut s1, "AUTH XOAUTH2", "334\r\n");
@@ -144,7 +153,7 @@ fn auth_variants() {
     );
     s(
         &mut s1,
-        &format!("AUTH XOAUTH2 {}", xoauth2("bob@contoso.example", BOB)),
+        &format!("AUTH XOAUTH2 {}", xoauth2("bob@contoso.example", &BOB)),
         &format!(
             "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Mailbox. Visit https://aka.ms/smtp_auth_disabled for more information. [{HOST}]\r\n"
         ),
@@ -152,7 +161,7 @@ fn auth_variants() {
     s(&mut s1, "AUTH XOAUTH2", "334\r\n");
     s(
         &mut s1,
-        &xoauth2("sales@contoso.example", ALICE),
+        &xoauth2("sales@contoso.example", &ALICE),
         "235 2.7.0 Authentication successful\r\n",
     );
     s(
@@ -170,14 +179,14 @@ fn tenant_switches_and_override() {
     let (mut s1, _) = greeted(&config);
     s(
         &mut s1,
-        &format!("AUTH XOAUTH2 {}", xoauth2("alice@contoso.example", ALICE)),
+        &format!("AUTH XOAUTH2 {}", xoauth2("alice@contoso.example", &ALICE)),
         &format!(
             "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information. [{HOST}]\r\n"
         ),
     );
     s(
         &mut s1,
-        &format!("AUTH XOAUTH2 {}", xoauth2("sales@contoso.example", ALICE)),
+        &format!("AUTH XOAUTH2 {}", xoauth2("sales@contoso.example", &ALICE)),
         "235 2.7.0 Authentication successful\r\n",
     );
 
@@ -186,7 +195,7 @@ fn tenant_switches_and_override() {
     let (mut s1, _) = greeted(&config);
     s(
         &mut s1,
-        &format!("AUTH XOAUTH2 {}", xoauth2("alice@contoso.example", ALICE)),
+        &format!("AUTH XOAUTH2 {}", xoauth2("alice@contoso.example", &ALICE)),
         "535 5.7.139 Authentication unsuccessful, user is locked by your organization's security defaults policy. Contact your administrator.\r\n",
     );
 }
@@ -220,7 +229,8 @@ fn gmail_and_oauthbearer_challenges() {
         &format!("535 5.7.3 Authentication unsuccessful [{HOST}]\r\n"),
     );
     let good = STANDARD.encode(format!(
-        "n,a=alice@contoso.example,\x01auth=Bearer {ALICE}\x01\x01"
+        "n,a=alice@contoso.example,\x01auth=Bearer {}\x01\x01",
+        *ALICE
     ));
     s(&mut s1, "AUTH OAUTHBEARER", "334\r\n");
     s(&mut s1, &good, "235 2.7.0 Authentication successful\r\n");
@@ -228,7 +238,7 @@ fn gmail_and_oauthbearer_challenges() {
 
 #[test]
 fn submission_delivers_and_checks_send_as() {
-    let (mut s1, ctx) = authed("alice@contoso.example", ALICE);
+    let (mut s1, ctx) = authed("alice@contoso.example", &ALICE);
     s(
         &mut s1,
         "RCPT TO:<bob@contoso.example>",
@@ -357,7 +367,7 @@ fn submission_delivers_and_checks_send_as() {
 
 #[test]
 fn limits() {
-    let (mut s1, ctx) = authed("alice@contoso.example", ALICE);
+    let (mut s1, ctx) = authed("alice@contoso.example", &ALICE);
     s(
         &mut s1,
         "MAIL FROM:<alice@contoso.example> SIZE=157286401",
@@ -402,7 +412,7 @@ fn limits() {
 
 #[test]
 fn bdat_chunks() {
-    let (mut s1, ctx) = authed("alice@contoso.example", ALICE);
+    let (mut s1, ctx) = authed("alice@contoso.example", &ALICE);
     let (out, next) = c(&mut s1, "BDAT 3");
     assert_eq!(
         (out.as_str(), next),
@@ -486,7 +496,7 @@ fn command_log_has_names_only() {
     c(&mut s1, "EHLO x");
     c(
         &mut s1,
-        &format!("AUTH XOAUTH2 {}", xoauth2("alice@contoso.example", ALICE)),
+        &format!("AUTH XOAUTH2 {}", xoauth2("alice@contoso.example", &ALICE)),
     );
     c(&mut s1, "MAIL FROM:<alice@contoso.example>");
     c(&mut s1, "RCPT TO:<bob@contoso.example>");
@@ -541,7 +551,7 @@ fn random_input_never_panics() {
     for round in 0..1_000 {
         config.server.xoauth2_error_challenge = round % 2 == 0;
         let (mut s1, _) = if round % 3 == 0 {
-            authed("alice@contoso.example", ALICE)
+            authed("alice@contoso.example", &ALICE)
         } else {
             session_with(&config, round % 5 != 0)
         };

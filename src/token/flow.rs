@@ -1,0 +1,379 @@
+//! The OAuth 2.0 flows, with the oauth2 crate doing the protocol work:
+//!
+//! - client credentials (RFC 6749 §4.4) with a secret, or with a certificate assertion
+//!   (RFC 7523; oauth2 has no private_key_jwt, so the assertion goes in as extra parameters);
+//! - device code (RFC 8628), polling at the server's interval and honouring `slow_down`;
+//! - authorization code with PKCE S256 (RFC 7636) and a loopback redirect (RFC 8252 §7.3);
+//! - refresh (RFC 6749 §6).
+//!
+//! Every failure becomes a report failure that carries the provider's own words (the `error`
+//! and the `AADSTSnnnn:` description), which `diagnose` turns into a cause and a fix.
+
+use std::time::Duration;
+
+use oauth2::basic::{BasicClient, BasicErrorResponse, BasicTokenResponse};
+use oauth2::{
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
+    DeviceAuthorizationUrl, DeviceCodeErrorResponse, DeviceCodeErrorResponseType, HttpClientError,
+    PkceCodeChallenge, RedirectUrl, RefreshToken, RequestTokenError, Scope,
+    StandardDeviceAuthorizationResponse, StandardErrorResponse, TokenResponse, TokenUrl,
+};
+
+use super::Origin;
+use super::assertion::CertificateCredential;
+use crate::plan::{ClientCredential, Flow, OAuthPlan};
+use crate::report::{Failure, FailureKind, Stage};
+use crate::secret::Secret;
+use crate::transport::util::escape;
+
+mod loopback;
+
+/// What a flow produced.
+pub struct Obtained {
+    pub access: Secret<String>,
+    pub expires_at: Option<i64>,
+    pub refresh: Option<Secret<String>>,
+}
+
+pub fn origin(flow: Flow) -> Origin {
+    match flow {
+        Flow::Interactive => Origin::Interactive,
+        Flow::DeviceCode => Origin::DeviceCode,
+        Flow::ClientCredentials => Origin::ClientCredentials,
+    }
+}
+
+/// Runs the plan's flow.
+pub async fn run(
+    p: &OAuthPlan,
+    http: &reqwest::Client,
+    progress: bool,
+    on_device_code: Option<&super::DeviceCodeHook<'_>>,
+) -> Result<Obtained, Failure> {
+    match p.flow {
+        Flow::ClientCredentials => client_credentials(p, http).await,
+        Flow::DeviceCode => device_code(p, http, progress, on_device_code).await,
+        Flow::Interactive => interactive(p, http).await,
+    }
+}
+
+fn failure(kind: FailureKind, message: impl Into<String>) -> Failure {
+    Failure::new(Stage::Token, kind, message)
+}
+
+fn scopes(p: &OAuthPlan) -> Vec<Scope> {
+    p.scopes.iter().cloned().map(Scope::new).collect()
+}
+
+fn token_url(p: &OAuthPlan) -> TokenUrl {
+    TokenUrl::from_url(p.authority.token_url.clone())
+}
+
+fn obtained(resp: &BasicTokenResponse) -> Obtained {
+    Obtained {
+        access: Secret::new(resp.access_token().secret().clone()),
+        expires_at: resp.expires_in().map(|d| super::now() + d.as_secs() as i64),
+        refresh: resp
+            .refresh_token()
+            .map(|r| Secret::new(r.secret().clone())),
+    }
+}
+
+async fn client_credentials(p: &OAuthPlan, http: &reqwest::Client) -> Result<Obtained, Failure> {
+    let client = BasicClient::new(ClientId::new(p.client_id.clone()))
+        .set_auth_type(AuthType::RequestBody)
+        .set_token_uri(token_url(p));
+    let resp = match &p.credential {
+        Some(ClientCredential::Secret(source)) => {
+            let secret = super::source::load_secret(source, "client secret")
+                .map_err(|e| failure(FailureKind::CredentialUnusable, e.to_string()))?;
+            let client = client.set_client_secret(ClientSecret::new(secret.expose().clone()));
+            client
+                .exchange_client_credentials()
+                .add_scopes(scopes(p))
+                .request_async(http)
+                .await
+        }
+        Some(ClientCredential::Certificate { path, password }) => {
+            let password = password
+                .as_ref()
+                .map(|s| super::source::load_secret(s, "certificate password"))
+                .transpose()
+                .map_err(|e| failure(FailureKind::CredentialUnusable, e.to_string()))?;
+            let cred = CertificateCredential::load(path, password.as_ref())
+                .map_err(|e| failure(FailureKind::CredentialUnusable, e.to_string()))?;
+            let assertion = cred
+                .assertion(&p.client_id, p.authority.token_url.as_str(), super::now())
+                .map_err(|e| failure(FailureKind::CredentialUnusable, e.to_string()))?;
+            client
+                .exchange_client_credentials()
+                .add_scopes(scopes(p))
+                .add_extra_param(
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                )
+                .add_extra_param("client_assertion", assertion.expose().clone())
+                .request_async(http)
+                .await
+        }
+        Some(ClientCredential::CertificatePem(pem)) => {
+            let cred = CertificateCredential::from_pem(pem.expose(), "the certificate")
+                .map_err(|e| failure(FailureKind::CredentialUnusable, e.to_string()))?;
+            let assertion = cred
+                .assertion(&p.client_id, p.authority.token_url.as_str(), super::now())
+                .map_err(|e| failure(FailureKind::CredentialUnusable, e.to_string()))?;
+            client
+                .exchange_client_credentials()
+                .add_scopes(scopes(p))
+                .add_extra_param(
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                )
+                .add_extra_param("client_assertion", assertion.expose().clone())
+                .request_async(http)
+                .await
+        }
+        None => {
+            return Err(failure(
+                FailureKind::CredentialUnusable,
+                "client credentials need --client-secret-env, --client-secret-file, \
+                 --client-secret-prompt or --certificate",
+            ));
+        }
+    };
+    resp.map(|r| obtained(&r))
+        .map_err(|e| endpoint_failure("client-credentials token request", e))
+}
+
+async fn device_code(
+    p: &OAuthPlan,
+    http: &reqwest::Client,
+    progress: bool,
+    on_device_code: Option<&super::DeviceCodeHook<'_>>,
+) -> Result<Obtained, Failure> {
+    let device_url = p.authority.device_url.clone().ok_or_else(|| {
+        failure(
+            FailureKind::CredentialUnusable,
+            "this provider has no device-code endpoint (--device-url)",
+        )
+    })?;
+    let client = BasicClient::new(ClientId::new(p.client_id.clone()))
+        .set_auth_type(AuthType::RequestBody)
+        .set_device_authorization_url(DeviceAuthorizationUrl::from_url(device_url))
+        .set_token_uri(token_url(p));
+    let details: StandardDeviceAuthorizationResponse = client
+        .exchange_device_code()
+        .add_scopes(scopes(p))
+        .request_async(http)
+        .await
+        .map_err(|e| endpoint_failure("device-code request", e))?;
+    eprintln!(
+        "To sign in, open {} and enter the code {} (it expires in {} min).",
+        details.verification_uri().as_str(),
+        details.user_code().secret(),
+        details.expires_in().as_secs() / 60
+    );
+    if let Some(hook) = on_device_code {
+        hook(details.user_code().secret());
+    }
+    let started = std::time::Instant::now();
+    let sleep = |d: Duration| async move {
+        if progress {
+            eprint!(
+                "\rwaiting for approval ... {} s      ",
+                started.elapsed().as_secs()
+            );
+        }
+        tokio::time::sleep(d).await;
+    };
+    let result = client
+        .exchange_device_access_token(&details)
+        .request_async(http, sleep, Some(p.user_wait))
+        .await;
+    if progress {
+        eprintln!();
+    }
+    result.map(|r| obtained(&r)).map_err(device_failure)
+}
+
+async fn interactive(p: &OAuthPlan, http: &reqwest::Client) -> Result<Obtained, Failure> {
+    let authorize = p.authority.authorize_url.clone().ok_or_else(|| {
+        failure(
+            FailureKind::CredentialUnusable,
+            "this provider has no authorize endpoint (--authorize-url)",
+        )
+    })?;
+    let listener = loopback::Listener::bind()
+        .await
+        .map_err(|e| failure(FailureKind::CredentialUnusable, e.to_string()))?;
+    let redirect = RedirectUrl::new(listener.redirect_uri())
+        .map_err(|e| failure(FailureKind::CredentialUnusable, e.to_string()))?;
+    let client = BasicClient::new(ClientId::new(p.client_id.clone()))
+        .set_auth_type(AuthType::RequestBody)
+        .set_auth_uri(AuthUrl::from_url(authorize))
+        .set_token_uri(token_url(p))
+        .set_redirect_uri(redirect);
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let mut request = client
+        .authorize_url(CsrfToken::new_random)
+        .add_scopes(scopes(p))
+        .set_pkce_challenge(challenge);
+    if let Some(hint) = &p.login_hint {
+        request = request.add_extra_param("login_hint", hint.clone());
+    }
+    let (url, state) = request.url();
+    eprintln!("To sign in, open this page in a browser on this machine:\n  {url}");
+    if p.open_browser && open::that_detached(url.as_str()).is_err() {
+        eprintln!("(no browser could be opened here; use the link above)");
+    }
+    let code = listener
+        .wait(state.secret(), p.user_wait)
+        .await
+        .map_err(|e| e.into_failure())?;
+    let resp = client
+        .exchange_code(AuthorizationCode::new(code.expose().clone()))
+        .set_pkce_verifier(verifier)
+        .request_async(http)
+        .await
+        .map_err(|e| endpoint_failure("authorization-code redemption", e))?;
+    Ok(obtained(&resp))
+}
+
+/// Exchanges a refresh token; public clients only (a confidential client's credentials are
+/// not kept between runs).
+pub async fn refresh(
+    p: &OAuthPlan,
+    http: &reqwest::Client,
+    refresh: &Secret<String>,
+) -> Result<Obtained, Failure> {
+    let client = BasicClient::new(ClientId::new(p.client_id.clone()))
+        .set_auth_type(AuthType::RequestBody)
+        .set_token_uri(token_url(p));
+    let rt = RefreshToken::new(refresh.expose().clone());
+    let resp = client
+        .exchange_refresh_token(&rt)
+        .add_scopes(scopes(p))
+        .request_async(http)
+        .await
+        .map_err(|e| endpoint_failure("refresh", e))?;
+    let mut out = obtained(&resp);
+    // Some providers do not rotate refresh tokens; keep the one that worked.
+    if out.refresh.is_none() {
+        out.refresh = Some(refresh.clone());
+    }
+    Ok(out)
+}
+
+/// The provider's words, one line each: `error`, the description (Entra puts the AADSTS code
+/// and text first, then trace ids), and the error URI.
+fn provider_reply<T: oauth2::ErrorResponseType + AsRef<str>>(
+    e: &StandardErrorResponse<T>,
+) -> Vec<String> {
+    let mut lines = vec![format!("error: {}", e.error().as_ref())];
+    if let Some(d) = e.error_description() {
+        lines.extend(
+            d.split(['\r', '\n'])
+                .filter(|l| !l.trim().is_empty())
+                .take(8)
+                .map(|l| escape(l.as_bytes())),
+        );
+    }
+    if let Some(uri) = e.error_uri() {
+        lines.push(escape(uri.as_bytes()));
+    }
+    lines
+}
+
+fn transport_error(what: &str, e: HttpClientError<reqwest::Error>) -> Failure {
+    let detail = match &e {
+        HttpClientError::Reqwest(inner) => {
+            let mut s = inner.to_string();
+            let mut source = std::error::Error::source(inner.as_ref());
+            while let Some(cause) = source {
+                s.push_str(": ");
+                s.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            s
+        }
+        other => other.to_string(),
+    };
+    failure(
+        FailureKind::TokenEndpointUnreachable,
+        format!("the {what} did not reach the identity provider: {detail}"),
+    )
+}
+
+/// A reply that could not be parsed. It is quoted only when it cannot hold a token: a success
+/// response the parser rejected (a string `expires_in`, say) contains the access token.
+fn parse_failure(what: &str, err: impl std::fmt::Display, body: &[u8]) -> Failure {
+    let text = String::from_utf8_lossy(body);
+    let mut f = failure(
+        FailureKind::TokenRejected,
+        format!(
+            "the identity provider's answer to the {what} is not a valid OAuth response: {err}"
+        ),
+    );
+    if !text.contains("access_token") && !text.contains("refresh_token") {
+        f.server_reply = vec![escape(&body[..body.len().min(600)])];
+    }
+    f
+}
+
+fn endpoint_failure(
+    what: &str,
+    e: RequestTokenError<HttpClientError<reqwest::Error>, BasicErrorResponse>,
+) -> Failure {
+    match e {
+        RequestTokenError::ServerResponse(r) => failure(
+            FailureKind::TokenRejected,
+            format!(
+                "the identity provider refused the {what}: {}",
+                r.error().as_ref()
+            ),
+        )
+        .with_reply(provider_reply(&r)),
+        RequestTokenError::Request(e) => transport_error(what, e),
+        RequestTokenError::Parse(err, body) => parse_failure(what, err, &body),
+        RequestTokenError::Other(s) => failure(FailureKind::TokenRejected, format!("{what}: {s}")),
+    }
+}
+
+fn device_failure(
+    e: RequestTokenError<HttpClientError<reqwest::Error>, DeviceCodeErrorResponse>,
+) -> Failure {
+    match e {
+        RequestTokenError::ServerResponse(r) => {
+            let (kind, message) = match r.error() {
+                DeviceCodeErrorResponseType::AccessDenied => (
+                    FailureKind::SignInIncomplete,
+                    "the sign-in was declined".to_string(),
+                ),
+                DeviceCodeErrorResponseType::ExpiredToken => (
+                    FailureKind::SignInIncomplete,
+                    "the device code expired before anyone approved it".to_string(),
+                ),
+                DeviceCodeErrorResponseType::Basic(b) if b.as_ref() == "authorization_declined" => {
+                    (
+                        FailureKind::SignInIncomplete,
+                        "the sign-in was declined".to_string(),
+                    )
+                }
+                other => (
+                    FailureKind::TokenRejected,
+                    format!(
+                        "the identity provider refused the device code: {}",
+                        other.as_ref()
+                    ),
+                ),
+            };
+            failure(kind, message).with_reply(provider_reply(&r))
+        }
+        RequestTokenError::Request(e) => transport_error("device-code poll", e),
+        RequestTokenError::Parse(err, body) => parse_failure("device-code poll", err, &body),
+        RequestTokenError::Other(s) => failure(
+            FailureKind::SignInIncomplete,
+            format!("nobody approved the device code in time ({s})"),
+        ),
+    }
+}

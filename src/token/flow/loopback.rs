@@ -1,0 +1,300 @@
+//! The loopback redirect of the interactive flow (RFC 8252 §7.3): a one-shot HTTP listener on
+//! 127.0.0.1 and a free port that waits for the browser to come back with `code` and `state`.
+//!
+//! ```text
+//! browser: GET /?code=0.AX...&state=Xy7... HTTP/1.1      → 200 "you can close this window"
+//! browser: GET /favicon.ico                               → 404, keep waiting
+//! browser: GET /?error=consent_required&error_description=AADSTS65001...&state=...
+//! ```
+//! The `state` must match (it binds the answer to this request: RFC 6749 §10.12). Requests are
+//! size-capped and each read has a timeout; the whole wait is bounded by `--login-wait`.
+
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::report::{Failure, FailureKind, Stage};
+use crate::secret::Secret;
+use crate::transport::util::escape;
+
+const MAX_REQUEST: usize = 16 * 1024;
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoopbackError {
+    #[error("cannot listen for the sign-in redirect on 127.0.0.1: {0}")]
+    Bind(std::io::Error),
+    #[error("nobody completed the sign-in within {} s", .0.as_secs())]
+    TimedOut(Duration),
+    #[error(
+        "the sign-in redirect carried a different state than this request sent (a stale or \
+         forged redirect); nothing was exchanged"
+    )]
+    StateMismatch,
+    #[error("the identity provider returned an error to the redirect: {error}")]
+    Provider {
+        error: String,
+        description: Option<String>,
+    },
+}
+
+impl LoopbackError {
+    pub fn into_failure(self) -> Failure {
+        let kind = match &self {
+            LoopbackError::Bind(_) => FailureKind::CredentialUnusable,
+            LoopbackError::TimedOut(_) => FailureKind::SignInIncomplete,
+            LoopbackError::StateMismatch | LoopbackError::Provider { .. } => {
+                FailureKind::TokenRejected
+            }
+        };
+        let reply = match &self {
+            LoopbackError::Provider { error, description } => {
+                let mut lines = vec![format!("error: {}", escape(error.as_bytes()))];
+                if let Some(d) = description {
+                    lines.extend(
+                        d.split(['\r', '\n'])
+                            .filter(|l| !l.trim().is_empty())
+                            .map(|l| escape(l.as_bytes())),
+                    );
+                }
+                lines
+            }
+            _ => Vec::new(),
+        };
+        Failure::new(Stage::Token, kind, self.to_string()).with_reply(reply)
+    }
+}
+
+pub struct Listener {
+    listener: TcpListener,
+    port: u16,
+}
+
+impl Listener {
+    pub async fn bind() -> Result<Listener, LoopbackError> {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(LoopbackError::Bind)?;
+        let port = listener.local_addr().map_err(LoopbackError::Bind)?.port();
+        Ok(Listener { listener, port })
+    }
+
+    /// `http://localhost:PORT`: Entra matches a registered `http://localhost` on any port.
+    pub fn redirect_uri(&self) -> String {
+        format!("http://localhost:{}", self.port)
+    }
+
+    /// Waits for the redirect and returns the authorization code.
+    pub async fn wait(self, state: &str, wait: Duration) -> Result<Secret<String>, LoopbackError> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let accepted = tokio::time::timeout(left, self.listener.accept()).await;
+            let Ok(Ok((stream, _))) = accepted else {
+                if Instant::now() >= deadline {
+                    return Err(LoopbackError::TimedOut(wait));
+                }
+                continue;
+            };
+            if let Some(answer) = handle(stream, state).await {
+                return answer;
+            }
+        }
+    }
+}
+
+/// Serves one request; `None` when it was not the redirect (keep waiting).
+async fn handle(
+    mut stream: TcpStream,
+    state: &str,
+) -> Option<Result<Secret<String>, LoopbackError>> {
+    let head = read_head(&mut stream).await?;
+    let target = parse_target(&head)?;
+    let query = target.split_once('?').map(|(_, q)| q).unwrap_or("");
+    let mut code = None;
+    let mut got_state = None;
+    let mut error = None;
+    let mut description = None;
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        match k.as_ref() {
+            "code" => code = Some(v.into_owned()),
+            "state" => got_state = Some(v.into_owned()),
+            "error" => error = Some(v.into_owned()),
+            "error_description" => description = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    if code.is_none() && error.is_none() {
+        respond(&mut stream, "404 Not Found", "Not the sign-in redirect.").await;
+        return None;
+    }
+    if got_state.as_deref() != Some(state) {
+        respond(&mut stream, "400 Bad Request", "State mismatch: ignored.").await;
+        return Some(Err(LoopbackError::StateMismatch));
+    }
+    if let Some(error) = error {
+        respond(
+            &mut stream,
+            "200 OK",
+            "Sign-in failed. xoauth shows the reason; you can close this window.",
+        )
+        .await;
+        return Some(Err(LoopbackError::Provider { error, description }));
+    }
+    respond(
+        &mut stream,
+        "200 OK",
+        "Signed in. You can close this window and return to xoauth.",
+    )
+    .await;
+    code.map(|c| Ok(Secret::new(c)))
+}
+
+async fn read_head(stream: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 2048];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = tokio::time::timeout(READ_TIMEOUT, stream.read(&mut chunk))
+            .await
+            .ok()?
+            .ok()?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if buf.len() > MAX_REQUEST {
+            respond(stream, "431 Request Header Fields Too Large", "Too large.").await;
+            return None;
+        }
+    }
+    Some(buf)
+}
+
+/// The request target of `GET <target> HTTP/1.x`.
+fn parse_target(head: &[u8]) -> Option<String> {
+    let line = head.split(|&b| b == b'\n').next()?;
+    let line = std::str::from_utf8(line).ok()?.trim_end();
+    let mut parts = line.split(' ');
+    let (method, target, version) = (parts.next()?, parts.next()?, parts.next()?);
+    (method == "GET" && version.starts_with("HTTP/1.")).then(|| target.to_string())
+}
+
+async fn respond(stream: &mut TcpStream, status: &str, text: &str) {
+    let body = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>xoauth</title></head>\
+         <body><p>{text}</p></body></html>"
+    );
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\
+         Connection: close\r\nCache-Control: no-store\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tokio::time::timeout(READ_TIMEOUT, stream.write_all(response.as_bytes())).await;
+    let _ = stream.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn get(port: u16, target: &str) -> String {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        s.write_all(format!("GET {target} HTTP/1.1\r\nHost: localhost\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        out
+    }
+
+    #[tokio::test]
+    async fn returns_the_code_after_ignoring_other_requests() {
+        let l = Listener::bind().await.unwrap();
+        let port: u16 = l
+            .redirect_uri()
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let waiter = tokio::spawn(async move { l.wait("st-1", Duration::from_secs(5)).await });
+        assert!(get(port, "/favicon.ico").await.starts_with("HTTP/1.1 404"));
+        assert!(
+            get(port, "/?code=abc%2Fdef&state=st-1")
+                .await
+                .starts_with("HTTP/1.1 200")
+        );
+        assert_eq!(waiter.await.unwrap().unwrap().expose(), "abc/def");
+    }
+
+    #[tokio::test]
+    async fn rejects_a_wrong_state_and_reports_provider_errors() {
+        let l = Listener::bind().await.unwrap();
+        let port: u16 = l
+            .redirect_uri()
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let waiter = tokio::spawn(async move { l.wait("st-1", Duration::from_secs(5)).await });
+        get(port, "/?code=abc&state=forged").await;
+        assert!(matches!(
+            waiter.await.unwrap(),
+            Err(LoopbackError::StateMismatch)
+        ));
+
+        let l = Listener::bind().await.unwrap();
+        let port: u16 = l
+            .redirect_uri()
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let waiter = tokio::spawn(async move { l.wait("s", Duration::from_secs(5)).await });
+        get(
+            port,
+            "/?error=consent_required&error_description=AADSTS65001%3A+no&state=s",
+        )
+        .await;
+        let f = waiter.await.unwrap().unwrap_err().into_failure();
+        assert_eq!(f.kind, FailureKind::TokenRejected);
+        assert_eq!(
+            f.server_reply,
+            vec!["error: consent_required", "AADSTS65001: no"]
+        );
+    }
+
+    #[tokio::test]
+    async fn times_out_and_survives_garbage() {
+        let l = Listener::bind().await.unwrap();
+        let port: u16 = l
+            .redirect_uri()
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let waiter = tokio::spawn(async move { l.wait("s", Duration::from_millis(800)).await });
+        let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        s.write_all(&[b'x'; 20_000]).await.unwrap();
+        drop(s);
+        assert!(matches!(
+            waiter.await.unwrap(),
+            Err(LoopbackError::TimedOut(_))
+        ));
+    }
+
+    #[test]
+    fn request_line_parsing() {
+        assert_eq!(
+            parse_target(b"GET /?a=b HTTP/1.1\r\n"),
+            Some("/?a=b".into())
+        );
+        assert_eq!(parse_target(b"POST / HTTP/1.1\r\n"), None);
+        assert_eq!(parse_target(b"GET /\r\n"), None);
+        assert_eq!(parse_target(&[0xff, 0xfe]), None);
+    }
+}
