@@ -2,6 +2,7 @@
 
 mod util;
 
+mod cache;
 mod check;
 mod imap;
 mod oauth;

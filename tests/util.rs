@@ -10,6 +10,7 @@ use xoauth_mock::{Config, MockServer, TokenSpec};
 
 pub const ALICE: &str = "alice@contoso.example";
 /// A token the mock does not know, with a distinctive shape to search output for.
+pub const BOB: &str = "bob@contoso.example";
 pub const BAD_TOKEN: &str = "eyJ0eXAiOiJKV1QifQ.bogus-token-4f2a9c.c2lnbmF0dXJl";
 
 /// A running mock with its CA written to a file for `--ca-file`.
