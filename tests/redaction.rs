@@ -118,3 +118,66 @@ async fn a_token_given_as_an_argument_is_refused_and_not_echoed() {
     assert!(run.stderr.contains("--access-token-env"), "{}", run.stderr);
     assert!(!run.all().contains(BAD_TOKEN));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oauth_runs_show_no_secret_assertion_or_token() {
+    let mock = Mock::with(|c| c.idp.device_code_interval_secs = 1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("app.pem");
+    let mut bytes = std::fs::read(fixture("app-cert.pem")).unwrap();
+    bytes.extend(std::fs::read(fixture("app-key.pem")).unwrap());
+    std::fs::write(&pem, &bytes).unwrap();
+    let shared = as_user(mock.imap_args(), "sales@contoso.example");
+    let runs = vec![
+        xoauth_env(
+            &mock.oauth(shared.clone(), DAEMON, &["-v", "--client-secret-env", "S"]),
+            &[("S", DAEMON_SECRET)],
+            None,
+        )
+        .await,
+        xoauth_env(
+            &mock.oauth(
+                shared.clone(),
+                DAEMON,
+                &["-v", "--json", "--client-secret-env", "S"],
+            ),
+            &[("S", "a-wrong-secret-123")],
+            None,
+        )
+        .await,
+        xoauth(
+            &mock.oauth(
+                shared.clone(),
+                DAEMON,
+                &["-v", "--certificate", pem.to_str().unwrap()],
+            ),
+            None,
+            None,
+        )
+        .await,
+        {
+            let args = mock.oauth(mock.imap_args(), PUBLIC, &["-v", "--flow", "device-code"]);
+            let mut live = spawn_xoauth(&args, &[]);
+            let line = live.line(|l| l.contains("enter the code")).await;
+            let code = line
+                .split("enter the code ")
+                .nth(1)
+                .unwrap()
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_string();
+            assert!(mock.server.approve_device_code(&code, ALICE));
+            live.finish().await
+        },
+    ];
+    for run in runs {
+        let all = run.all();
+        assert!(all.contains("token"), "{all}");
+        for secret in [DAEMON_SECRET, "a-wrong-secret-123"] {
+            assert!(!all.contains(secret), "client secret leaked:\n{all}");
+        }
+        assert!(!contains_jwt(&all), "a token or assertion leaked:\n{all}");
+        assert!(!all.contains("PRIVATE KEY"), "{all}");
+    }
+}

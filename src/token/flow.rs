@@ -80,58 +80,35 @@ fn obtained(resp: &BasicTokenResponse) -> Obtained {
 }
 
 async fn client_credentials(p: &OAuthPlan, http: &reqwest::Client) -> Result<Obtained, Failure> {
+    let unusable =
+        |e: &dyn std::fmt::Display| failure(FailureKind::CredentialUnusable, e.to_string());
     let client = BasicClient::new(ClientId::new(p.client_id.clone()))
         .set_auth_type(AuthType::RequestBody)
         .set_token_uri(token_url(p));
-    let resp = match &p.credential {
+    let certificate = match &p.credential {
         Some(ClientCredential::Secret(source)) => {
-            let secret = super::source::load_secret(source, "client secret")
-                .map_err(|e| failure(FailureKind::CredentialUnusable, e.to_string()))?;
-            let client = client.set_client_secret(ClientSecret::new(secret.expose().clone()));
-            client
+            let secret =
+                super::source::load_secret(source, "client secret").map_err(|e| unusable(&e))?;
+            return client
+                .set_client_secret(ClientSecret::new(secret.expose().clone()))
                 .exchange_client_credentials()
                 .add_scopes(scopes(p))
                 .request_async(http)
                 .await
+                .map(|r| obtained(&r))
+                .map_err(|e| endpoint_failure("client-credentials token request", e));
         }
         Some(ClientCredential::Certificate { path, password }) => {
             let password = password
                 .as_ref()
                 .map(|s| super::source::load_secret(s, "certificate password"))
                 .transpose()
-                .map_err(|e| failure(FailureKind::CredentialUnusable, e.to_string()))?;
-            let cred = CertificateCredential::load(path, password.as_ref())
-                .map_err(|e| failure(FailureKind::CredentialUnusable, e.to_string()))?;
-            let assertion = cred
-                .assertion(&p.client_id, p.authority.token_url.as_str(), super::now())
-                .map_err(|e| failure(FailureKind::CredentialUnusable, e.to_string()))?;
-            client
-                .exchange_client_credentials()
-                .add_scopes(scopes(p))
-                .add_extra_param(
-                    "client_assertion_type",
-                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                )
-                .add_extra_param("client_assertion", assertion.expose().clone())
-                .request_async(http)
-                .await
+                .map_err(|e| unusable(&e))?;
+            CertificateCredential::load(path, password.as_ref()).map_err(|e| unusable(&e))?
         }
         Some(ClientCredential::CertificatePem(pem)) => {
-            let cred = CertificateCredential::from_pem(pem.expose(), "the certificate")
-                .map_err(|e| failure(FailureKind::CredentialUnusable, e.to_string()))?;
-            let assertion = cred
-                .assertion(&p.client_id, p.authority.token_url.as_str(), super::now())
-                .map_err(|e| failure(FailureKind::CredentialUnusable, e.to_string()))?;
-            client
-                .exchange_client_credentials()
-                .add_scopes(scopes(p))
-                .add_extra_param(
-                    "client_assertion_type",
-                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                )
-                .add_extra_param("client_assertion", assertion.expose().clone())
-                .request_async(http)
-                .await
+            CertificateCredential::from_pem(pem.expose(), "the certificate")
+                .map_err(|e| unusable(&e))?
         }
         None => {
             return Err(failure(
@@ -141,7 +118,20 @@ async fn client_credentials(p: &OAuthPlan, http: &reqwest::Client) -> Result<Obt
             ));
         }
     };
-    resp.map(|r| obtained(&r))
+    let assertion = certificate
+        .assertion(&p.client_id, p.authority.token_url.as_str(), super::now())
+        .map_err(|e| unusable(&e))?;
+    client
+        .exchange_client_credentials()
+        .add_scopes(scopes(p))
+        .add_extra_param(
+            "client_assertion_type",
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        )
+        .add_extra_param("client_assertion", assertion.expose().clone())
+        .request_async(http)
+        .await
+        .map(|r| obtained(&r))
         .map_err(|e| endpoint_failure("client-credentials token request", e))
 }
 
