@@ -43,6 +43,8 @@ pub enum Command {
     /// The token cache in the OS keyring.
     #[command(subcommand)]
     Cache(CacheCmd),
+    /// Print the Exchange Online PowerShell and Entra steps that give an app access to mailboxes.
+    SetupScript(SetupArgs),
     /// Run the checks against a built-in mock of Exchange Online (no tenant, no network).
     Demo(DemoArgs),
 }
@@ -184,6 +186,57 @@ pub struct TokenCmdArgs {
     pub print: bool,
     #[command(flatten)]
     pub common: Common,
+}
+
+#[derive(Args, Debug)]
+pub struct SetupArgs {
+    /// The app's Application (client) id.
+    #[arg(long, value_name = "GUID")]
+    pub app_id: String,
+    /// Directory (tenant) id or domain.
+    #[arg(long)]
+    pub tenant: String,
+    /// The Enterprise Application's object id (the token's oid) [default: looked up in the script].
+    #[arg(long, value_name = "GUID")]
+    pub service_principal_id: Option<String>,
+    /// A mailbox the app must open (repeatable).
+    #[arg(long, value_name = "ADDR", required = true)]
+    pub mailbox: Vec<String>,
+    /// Which protocols to grant.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "imap,pop,smtp"
+    )]
+    pub protocols: Vec<ProtocolArg>,
+    /// Grant SMTP through RBAC for Applications instead of SMTP.SendAsApp + FullAccess.
+    #[arg(long)]
+    pub smtp_rbac: bool,
+}
+
+impl SetupArgs {
+    pub fn request(self) -> Result<xoauth::setup_script::SetupRequest, UsageError> {
+        let mailboxes = self
+            .mailbox
+            .iter()
+            .map(|m| plan::check_address("--mailbox", m))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut protocols: Vec<Protocol> = Vec::new();
+        for p in self.protocols.into_iter().map(protocol) {
+            if !protocols.contains(&p) {
+                protocols.push(p);
+            }
+        }
+        Ok(xoauth::setup_script::SetupRequest {
+            app_id: self.app_id,
+            tenant: self.tenant,
+            service_principal_id: self.service_principal_id,
+            mailboxes,
+            protocols,
+            smtp_rbac: self.smtp_rbac,
+        })
+    }
 }
 
 #[derive(Subcommand, Debug)]

@@ -8,12 +8,15 @@
 //! CLI (binary only) → plan → token → transport → protocol driver → report
 //! ```
 //! - [`plan`]: resolved, validated checks; no I/O.
-//! - [`token`]: where access tokens come from; knows no mail protocol.
+//! - [`token`]: access tokens: given, or obtained by an OAuth flow, cached in the OS keyring,
+//!   decoded into claims; knows no mail protocol.
 //! - [`transport`]: TCP, TLS (rustls + webpki-roots, TLS 1.2+), STARTTLS upgrade, bounded line
 //!   I/O and the redacted transcript; knows no IMAP/POP/SMTP.
 //! - [`protocol`]: one driver per protocol; receives a stream and a token, never a token source.
 //! - [`report`]: report rows and their rendering; only renders.
-//! - [`diagnose`]: from a failure's evidence to a cause and a fix.
+//! - [`diagnose`]: from a failure's evidence (server words, token claims) to a cause, a fix
+//!   and the evidence; the same claims checks run as a pre-flight before connecting.
+//! - [`setup_script`]: the PowerShell that grants an app access; pure text, no I/O.
 //! - [`run`]: the only module that knows every layer.
 //!
 //! Rules: the library never uses clap or anyhow (errors are typed per layer); a failed check is
@@ -29,5 +32,6 @@ pub mod report;
 pub mod run;
 pub mod sasl;
 pub mod secret;
+pub mod setup_script;
 pub mod token;
 pub mod transport;

@@ -93,6 +93,19 @@ fn main() -> ExitCode {
                 }
             }
             Command::Cache(cmd) => cache(cmd).await,
+            Command::SetupScript(args) => {
+                match args
+                    .request()
+                    .map_err(anyhow::Error::from)
+                    .and_then(|r| xoauth::setup_script::render(&r).map_err(anyhow::Error::from))
+                {
+                    Ok(script) => {
+                        print!("{script}");
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => fail(e),
+                }
+            }
             Command::Demo(args) => demo::run(&args.output).await,
         }
     })

@@ -312,6 +312,10 @@ pub struct Report {
     pub mechanism: Option<Mechanism>,
     /// The token used: origin, decoded claims, expiry. `null` when none could be had.
     pub token: Option<TokenInfo>,
+    /// What the token's claims say about this check, found before connecting: `blocking`
+    /// findings mean it cannot work whatever the server says.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub preflight: Vec<crate::diagnose::Finding>,
     pub tls: Option<TlsInfo>,
     /// IMAP capabilities, POP3 CAPA lines or SMTP EHLO keywords in effect for authentication.
     pub capabilities: Vec<String>,
@@ -397,6 +401,10 @@ impl Report {
         let token_step = self.steps.iter().any(|s| s.stage == Stage::Token);
         if let (Some(token), false) = (&self.token, token_step) {
             let _ = writeln!(out, "  token {}", token.summary());
+        }
+        for f in &self.preflight {
+            let level = if f.blocking { "BLOCKING" } else { "warning" };
+            let _ = writeln!(out, "  pre-flight {level}: {}", f.message);
         }
         for step in &self.steps {
             let mark = if step.ok { "ok  " } else { "FAIL" };

@@ -116,6 +116,7 @@ pub async fn token(
                 client_id: client_id(plan),
                 exchange_online: false,
                 implicit_tls: false,
+                now: crate::token::now(),
             })));
             (
                 crate::report::TokenReport {
@@ -178,9 +179,23 @@ async fn run_check(
 ) -> Report {
     let token = &obtained.token.access;
     let mut rec = Recorder::default();
+    let preflight = obtained
+        .info
+        .claims
+        .as_ref()
+        .map(|c| {
+            diagnose::preflight(
+                check.protocol().name(),
+                c,
+                plan.authzid(),
+                crate::token::now(),
+            )
+        })
+        .unwrap_or_default();
     let mut facts = Facts {
         token: Some(obtained.info.clone()),
         warnings: obtained.token.warnings.clone(),
+        preflight,
         ..Facts::default()
     };
     if !matches!(plan.token, crate::plan::TokenPlan::Given(_)) {
@@ -301,6 +316,7 @@ fn finish(
             client_id: client_id(plan),
             exchange_online: endpoint.is_exchange_online(),
             implicit_tls: endpoint.security == Security::ImplicitTls,
+            now: crate::token::now(),
         })));
         f
     });
@@ -323,6 +339,7 @@ fn finish(
         mailbox: plan.authzid().to_string(),
         mechanism: facts.mechanism,
         token: facts.token,
+        preflight: facts.preflight,
         tls: facts.tls,
         capabilities: facts.capabilities,
         steps: rec.steps,

@@ -8,5 +8,6 @@ mod imap;
 mod oauth;
 mod pop;
 mod redaction;
+mod scenarios;
 mod smtp;
 mod usage;

@@ -7,7 +7,7 @@
 //! ```text
 //! token ─decode─▶ RS256 with the IdP key ─▶ exp > now ≥ nbf − 60 s ─▶ tid ─▶ aud ∈ Exchange
 //!       ─▶ scp ∋ IMAP.AccessAsUser.All → upn          (delegated)
-//!       ─▶ roles ∋ IMAP.AccessAsApp + New-ServicePrincipal → appid   (app-only)
+//!       ─▶ roles ∋ IMAP.AccessAsApp + New-ServicePrincipal -ObjectId = oid → appid  (app-only)
 //! ```
 
 use serde_json::Value;
@@ -72,7 +72,8 @@ pub(crate) enum Rejection {
     Audience,
     /// `scp` / `roles` lacks the protocol's permission.
     Permission,
-    /// App-only, but the app is unknown or has no Exchange service principal.
+    /// App-only, but the app is unknown, has no Exchange service principal, or that service
+    /// principal was registered with another object id than the token's `oid`.
     ServicePrincipal,
     /// Delegated without `upn`.
     NoUser,
@@ -147,10 +148,16 @@ impl Verifier {
             if !has_role {
                 return Err(Rejection::Permission);
             }
+            // Exchange finds the service principal by the token's `oid`: one registered with
+            // another object id (the app registration's, say) is as good as none.
+            let oid = jws.claim_str("oid").unwrap_or_default();
             let app = jws
                 .claim_str("appid")
                 .and_then(|id| directory.app(id))
-                .filter(|app| app.exchange_service_principal)
+                .filter(|app| {
+                    app.exchange_service_principal
+                        && app.exchange_object_id.eq_ignore_ascii_case(oid)
+                })
                 .ok_or(Rejection::ServicePrincipal)?;
             Ok(app.client_id.clone())
         } else {
@@ -256,6 +263,18 @@ mod tests {
             check_with(&config, &daemon, Protocol::Imap),
             Err(Rejection::ServicePrincipal)
         );
+        // New-ServicePrincipal with the app registration's object id instead of the
+        // enterprise app's (the token's oid).
+        let mut config = Config::demo();
+        config.apps[1].exchange_service_principal_object_id =
+            Some("12345678-1234-1234-1234-123456789abc".to_owned());
+        assert_eq!(
+            check_with(&config, &daemon, Protocol::Imap),
+            Err(Rejection::ServicePrincipal)
+        );
+        config.apps[1].exchange_service_principal_object_id =
+            Some("AAAAAAAA-bbbb-cccc-dddd-eeeeeeeeeeee".to_owned());
+        assert!(check_with(&config, &daemon, Protocol::Imap).is_ok());
         // Role not granted (no roles claim at all).
         let mut config = Config::demo();
         config.apps[1].roles = vec!["SMTP.SendAsApp".to_owned()];
@@ -272,6 +291,7 @@ mod tests {
             appidacr: "1",
             lifetime_secs: 600,
             now: crate::clock::now_secs(),
+            delegated_audience: None,
         };
         let key = idp_signing_key().expect("key");
         let smtp_only = crate::idp::mint::access_token(&d, TID, key, &issue).expect("signs");

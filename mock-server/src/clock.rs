@@ -1,6 +1,7 @@
 //! Wall-clock time for the identity platform and the token checks: Unix seconds and
 //! milliseconds, the `YYYY-MM-DD` dates of secret expiry in the config, and the
-//! `YYYY-MM-DD hh:mm:ssZ` timestamps of Microsoft's error bodies.
+//! `YYYY-MM-DD hh:mm:ssZ` timestamps of Microsoft's error bodies (and the other date forms
+//! inside AADSTS texts).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -45,6 +46,15 @@ pub(crate) fn aad_timestamp(unix_secs: i64) -> String {
     )
 }
 
+/// Unix seconds → `2026-11-23T18:22:00.0000000Z`, as Entra prints dates inside AADSTS texts.
+pub(crate) fn iso_timestamp(unix_secs: i64) -> String {
+    let aad = aad_timestamp(unix_secs);
+    format!(
+        "{}.0000000Z",
+        aad.trim_end_matches('Z').replacen(' ', "T", 1)
+    )
+}
+
 /// Unix seconds → `11/23/2026 18:22:00`, as Entra prints key validity in AADSTS50013.
 pub(crate) fn us_datetime(unix_secs: i64) -> String {
     let t = OffsetDateTime::from_unix_timestamp(unix_secs).unwrap_or(OffsetDateTime::UNIX_EPOCH);
@@ -73,6 +83,7 @@ mod tests {
         assert_eq!(parse_date("tomorrow"), None);
         assert_eq!(aad_timestamp(1_795_458_120), "2026-11-23 18:22:00Z");
         assert_eq!(us_datetime(1_795_458_120), "11/23/2026 18:22:00");
+        assert_eq!(iso_timestamp(1_795_458_120), "2026-11-23T18:22:00.0000000Z");
         assert!(now_secs() > 1_700_000_000);
     }
 }

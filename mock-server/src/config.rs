@@ -11,9 +11,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::faults::{self, FaultsConfig};
 use crate::{clock, ids, keys};
 
-/// The whole scenario. TOML tables: `[server]`, `[tenant]`, `[idp]`, `[[mailbox]]`, `[[app]]`.
+/// The whole scenario. TOML tables: `[server]`, `[tenant]`, `[idp]`, `[[mailbox]]`, `[[app]]`,
+/// `[faults]`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -32,6 +34,10 @@ pub struct Config {
     /// `[[app]]`: app registrations (and their Exchange service principals).
     #[serde(default, rename = "app")]
     pub apps: Vec<AppConfig>,
+    /// `[faults]`: injected failure modes (throttling, wrong audience, AADSTS refusals);
+    /// the default injects none.
+    #[serde(default)]
+    pub faults: FaultsConfig,
 }
 
 /// `[server]`. Every field is optional; the defaults behave like Exchange Online.
@@ -96,7 +102,8 @@ pub struct IdpConfig {
     pub device_code_expires_secs: u64,
     /// Answer `slow_down` (RFC 8628 §3.5) to polls closer together than the interval.
     pub enforce_slow_down: bool,
-    /// Lifetime of issued access tokens (`expires_in`, `exp - iat`).
+    /// Lifetime of issued access tokens (`expires_in`, `exp - iat`); negative = tokens
+    /// that are already expired when issued (`exp` that many seconds in the past).
     pub token_lifetime_secs: i64,
 }
 
@@ -140,6 +147,11 @@ pub struct AppConfig {
     /// app-only IMAP/POP/SMTP.
     #[serde(default)]
     pub exchange_service_principal: bool,
+    /// The `-ObjectId` `New-ServicePrincipal` was given; unset = the service principal id
+    /// (right). Another id (say the app registration's object id) makes Exchange refuse the
+    /// app's tokens as if no service principal were registered.
+    #[serde(default)]
+    pub exchange_service_principal_object_id: Option<String>,
     /// Application permissions on Office 365 Exchange Online with admin consent
     /// (`IMAP.AccessAsApp`, `POP.AccessAsApp`, `SMTP.SendAsApp`).
     #[serde(default)]
@@ -251,7 +263,7 @@ impl From<toml::de::Error> for ConfigError {
     }
 }
 
-const DEMO_TOML: &str = include_str!("../config/contoso.toml");
+pub(crate) const DEMO_TOML: &str = include_str!("../config/contoso.toml");
 
 impl Config {
     /// Parses and validates a TOML config.
@@ -347,6 +359,7 @@ impl Config {
         }
 
         self.validate_idp()?;
+        faults::validate(self)?;
         Ok(())
     }
 }
@@ -395,8 +408,13 @@ impl Config {
                 return invalid(format!("idp.{key} must be between 1 and 86400"));
             }
         }
-        if !(1..=86_400).contains(&idp.token_lifetime_secs) {
-            return invalid("idp.token_lifetime_secs must be between 1 and 86400".to_owned());
+        let lifetime = idp.token_lifetime_secs;
+        if lifetime == 0 || !(-86_400..=86_400).contains(&lifetime) {
+            return invalid(
+                "idp.token_lifetime_secs must be between 1 and 86400, or between -86400 and -1 \
+                 for already-expired tokens"
+                    .to_owned(),
+            );
         }
 
         let mut client_ids = HashSet::new();
@@ -418,6 +436,19 @@ impl Config {
                 return invalid(format!(
                     "app {id}: service_principal_id {sp:?} must be a UUID"
                 ));
+            }
+            if let Some(object_id) = &app.exchange_service_principal_object_id {
+                if !ids::is_uuid(object_id) {
+                    return invalid(format!(
+                        "app {id}: exchange_service_principal_object_id {object_id:?} must be a UUID"
+                    ));
+                }
+                if !app.exchange_service_principal {
+                    return invalid(format!(
+                        "app {id}: exchange_service_principal_object_id needs \
+                         exchange_service_principal = true"
+                    ));
+                }
             }
             for uri in &app.redirect_uris {
                 let ok = (uri.contains("://") || uri.starts_with("urn:"))
@@ -613,7 +644,9 @@ mod tests {
         assert!(err("[idp]\ntenant_names = [\"common\"]\n").contains("tenant_names"));
         assert!(err("[idp]\ndefault_user = \"x@y.z\"\n").contains("default_user"));
         assert!(err("[idp]\ndevice_code_interval_secs = 0\n").contains("interval"));
-        assert!(err("[idp]\ntoken_lifetime_secs = -5\n").contains("token_lifetime_secs"));
+        assert!(err("[idp]\ntoken_lifetime_secs = 0\n").contains("token_lifetime_secs"));
+        assert!(err("[idp]\ntoken_lifetime_secs = -86401\n").contains("token_lifetime_secs"));
+        assert!(Config::from_toml_str("[idp]\ntoken_lifetime_secs = -600\n").is_ok());
         assert!(err("[idp]\nfoo = 1\n").contains("foo"));
         assert!(err("[[app]]\nclient_id = \"demo\"\nname = \"x\"\n").contains("UUID"));
         assert!(err(&format!("{}{}", app(""), app(""))).contains("twice"));
@@ -635,6 +668,14 @@ mod tests {
         );
         assert!(err(&app("redirect_uris = [\"localhost\"]\n")).contains("redirect URI"));
         assert!(err(&app("service_principal_id = \"sp\"\n")).contains("service_principal_id"));
+        let e = err(&app(
+            "exchange_service_principal_object_id = \"11111111-2222-3333-4444-000000000001\"\n",
+        ));
+        assert!(e.contains("needs exchange_service_principal"), "{e}");
+        let e = err(&app(
+            "exchange_service_principal = true\nexchange_service_principal_object_id = \"x\"\n",
+        ));
+        assert!(e.contains("must be a UUID"), "{e}");
         assert!(err(&app("colour = 1\n")).contains("colour"));
         let e = err("[[mailbox]]\naddress = \"a@b.c\"\nobject_id = \"x\"\n");
         assert!(e.contains("object_id"), "{e}");

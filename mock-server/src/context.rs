@@ -1,6 +1,7 @@
 //! What every session of every protocol (and the identity platform) may read: server
-//! switches, the directory, the token verifier, the identity platform settings, the message
-//! store, the command log and the backend name. Built once per `MockServer`, shared via `Arc`.
+//! switches, injected faults, the directory, the token verifier, the identity platform
+//! settings, the message store, the command log and the backend name. Built once per
+//! `MockServer`, shared via `Arc`.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -9,6 +10,7 @@ use crate::bearer::Verifier;
 use crate::command_log::CommandLog;
 use crate::config::{Config, IdpConfig, ServerConfig};
 use crate::directory::Directory;
+use crate::faults::FaultsConfig;
 use crate::keys;
 use crate::store::Store;
 
@@ -21,6 +23,8 @@ pub(crate) struct Context {
     pub bearer: Verifier,
     /// `[idp]`.
     pub idp: IdpConfig,
+    /// `[faults]`: injected failure modes.
+    pub faults: FaultsConfig,
     pub store: Store,
     pub log: CommandLog,
     /// The "backend server" named in greetings, e.g. `MOCK01.outlook.office365.com`.
@@ -40,6 +44,7 @@ impl Context {
             server: config.server.clone(),
             bearer: Verifier::new(public_key, &config.idp.tenant_id),
             idp: config.idp.clone(),
+            faults: config.faults.clone(),
             store: Store::new(&directory),
             directory,
             log,

@@ -74,6 +74,9 @@ pub(crate) struct App {
     pub service_principal_id: String,
     /// `New-ServicePrincipal` was run in Exchange Online.
     pub exchange_service_principal: bool,
+    /// The object id Exchange's service principal was registered with: a token's `oid`
+    /// must equal it (normally the service principal id).
+    pub exchange_object_id: String,
     /// Application permissions on Exchange Online.
     pub roles: Vec<String>,
     pub secrets: Vec<AppSecret>,
@@ -140,33 +143,41 @@ impl Directory {
         let apps = config
             .apps
             .iter()
-            .map(|a| App {
-                client_id: a.client_id.to_ascii_lowercase(),
-                name: a.name.clone(),
-                public_client: a.public_client,
-                redirect_uris: a.redirect_uris.clone(),
-                delegated_consent: a.delegated_consent.clone(),
-                service_principal_id: a.service_principal_id.clone().map_or_else(
+            .map(|a| {
+                let service_principal_id = a.service_principal_id.clone().map_or_else(
                     || ids::derived_uuid(&format!("sp:{}", a.client_id.to_ascii_lowercase())),
                     |id| id.to_ascii_lowercase(),
-                ),
-                exchange_service_principal: a.exchange_service_principal,
-                roles: a.roles.clone(),
-                secrets: a
-                    .secrets
-                    .iter()
-                    .map(|s| AppSecret {
-                        value: s.value.clone(),
-                        // Validated; a bad date would make the secret already expired.
-                        expires: clock::parse_date(&s.expires).unwrap_or(0),
-                    })
-                    .collect(),
-                // Validated; a certificate that does not parse is simply not registered.
-                certificates: a
-                    .certificates
-                    .iter()
-                    .filter_map(|c| keys::client_cert(c).ok())
-                    .collect(),
+                );
+                let exchange_object_id = a
+                    .exchange_service_principal_object_id
+                    .as_deref()
+                    .map_or_else(|| service_principal_id.clone(), str::to_ascii_lowercase);
+                App {
+                    client_id: a.client_id.to_ascii_lowercase(),
+                    name: a.name.clone(),
+                    public_client: a.public_client,
+                    redirect_uris: a.redirect_uris.clone(),
+                    delegated_consent: a.delegated_consent.clone(),
+                    service_principal_id,
+                    exchange_service_principal: a.exchange_service_principal,
+                    exchange_object_id,
+                    roles: a.roles.clone(),
+                    secrets: a
+                        .secrets
+                        .iter()
+                        .map(|s| AppSecret {
+                            value: s.value.clone(),
+                            // Validated; a bad date would make the secret already expired.
+                            expires: clock::parse_date(&s.expires).unwrap_or(0),
+                        })
+                        .collect(),
+                    // Validated; a certificate that does not parse is simply not registered.
+                    certificates: a
+                        .certificates
+                        .iter()
+                        .filter_map(|c| keys::client_cert(c).ok())
+                        .collect(),
+                }
             })
             .collect();
         Directory {

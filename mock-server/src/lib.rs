@@ -5,7 +5,8 @@
 //! # Architecture
 //!
 //! ```text
-//! Config ──validate──▶ Context (directory, bearer verifier, store, switches, log)   tls: CA + cert
+//! Scenario (demo + overrides) ─▶ Config ──validate──▶ Context (directory, bearer
+//!                   verifier, store, switches, faults, log)                tls: CA + cert
 //!                         │                                                            │
 //!   listener (bind, accept, task per connection, shutdown) ◀──────────────────────────┘
 //!                         │  async fn(TcpStream)
@@ -23,9 +24,9 @@
 //!
 //! Layer rules:
 //! - `listener`, `stream`, `lines`, `tls`, `directory`, `store`, `rfc5322`, `dot`, `sasl`,
-//!   `bearer`, `jwt`, `keys`, `ids`, `clock` and `command_log` know no mail protocol; each
-//!   protocol (`imap`, `pop3`, `smtp`, and the HTTPS `idp`) is one module that plugs a
-//!   `serve(TcpStream, ..)` into `listener::spawn`.
+//!   `bearer`, `jwt`, `keys`, `ids`, `clock`, `command_log`, `faults` and `scenario` know
+//!   no mail protocol; each protocol (`imap`, `pop3`, `smtp`, and the HTTPS `idp`) is one
+//!   module that plugs a `serve(TcpStream, ..)` into `listener::spawn`.
 //! - The identity platform and the mail services share only the directory, the config and
 //!   the signing key: mail services accept exactly the tokens the identity platform (or
 //!   [`MockServer::issue_token`]) minted, by checking them, not by remembering them.
@@ -43,6 +44,7 @@ mod config;
 mod context;
 mod directory;
 mod dot;
+mod faults;
 mod idp;
 mod ids;
 mod imap;
@@ -53,6 +55,7 @@ mod listener;
 mod pop3;
 mod rfc5322;
 mod sasl;
+mod scenario;
 mod smtp;
 mod store;
 mod stream;
@@ -68,9 +71,11 @@ pub use config::{
     AppConfig, Config, ConfigError, FolderConfig, IdpConfig, MailboxConfig, MailboxKind,
     SecretConfig, ServerConfig, TenantConfig,
 };
+pub use faults::{FaultsConfig, MailService, TOKEN_ERROR_CODES, TokenErrorConfig};
 pub use idp::mint::{DEMO_DAEMON_CLIENT_ID, DEMO_PUBLIC_CLIENT_ID, Subject, TokenSpec};
 pub use idp::records::{ClientAuth, TokenRequestRecord};
 pub use keys::KeyError;
+pub use scenario::{SCENARIOS, Scenario};
 pub use tls::TlsError;
 
 use command_log::CommandLog;

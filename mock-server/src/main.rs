@@ -1,6 +1,7 @@
 //! `xoauth-mock`: run the Exchange Online stand-in from a shell.
 //!
-//! Prints one line per listener (`imaps listening on 127.0.0.1:40123`, and
+//! Prints `scenario NAME: description` when serving a failure scenario (`--scenario`), one
+//! line per listener (`imaps listening on 127.0.0.1:40123`, and
 //! `idp listening on https://127.0.0.1:40129` for the identity platform), optionally writes
 //! the CA certificate, then serves until Ctrl-C.
 //!
@@ -8,13 +9,14 @@
 //! 2 = bad command line.
 #![forbid(unsafe_code)]
 
+use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
-use xoauth_mock::{Addrs, Config, MockServer};
+use xoauth_mock::{Addrs, Config, MockServer, SCENARIOS, Scenario};
 
 /// A local stand-in for Exchange Online's IMAP, POP3 and SMTP submission services and the
 /// Microsoft identity platform, for testing OAuth (XOAUTH2 / OAUTHBEARER) clients offline.
@@ -32,8 +34,17 @@ use xoauth_mock::{Addrs, Config, MockServer};
 struct Cli {
     /// Scenario file (TOML: [server], [tenant], [idp], [[mailbox]], [[app]]); default:
     /// built-in demo tenant.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "scenario")]
     config: Option<PathBuf>,
+
+    /// A failure scenario: a scenario file (TOML overlay on the demo tenant), or the name of
+    /// a bundled one (see --list-scenarios), e.g. `wrong-audience`.
+    #[arg(long, value_name = "FILE|NAME")]
+    scenario: Option<String>,
+
+    /// Print the bundled scenarios (name and description) and exit.
+    #[arg(long)]
+    list_scenarios: bool,
 
     /// Port for implicit-TLS IMAP (like 993); 0 picks a free port.
     #[arg(long, value_name = "P", default_value_t = 0)]
@@ -85,15 +96,46 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = match &cli.config {
-        Some(path) => Config::from_file(path)?,
-        None => Config::demo(),
+    if cli.list_scenarios {
+        // Written, not println!: a closed pipe (`| head`) must not panic.
+        let mut out = std::io::stdout().lock();
+        for name in SCENARIOS {
+            if let Some(s) = Scenario::bundled(name)
+                && writeln!(out, "{name}: {}", s.description).is_err()
+            {
+                break;
+            }
+        }
+        return Ok(());
+    }
+    let scenario = cli.scenario.as_deref().map(load_scenario).transpose()?;
+    let config = match (&cli.config, &scenario) {
+        (_, Some(scenario)) => scenario.config.clone(),
+        (Some(path), None) => Config::from_file(path)?,
+        (None, None) => Config::demo(),
     };
+    if let Some(scenario) = &scenario {
+        println!("scenario {}: {}", scenario.name, scenario.description);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the tokio runtime")?;
     runtime.block_on(serve(cli, config))
+}
+
+/// `--scenario`: an existing file, else a bundled name.
+fn load_scenario(arg: &str) -> anyhow::Result<Scenario> {
+    let path = std::path::Path::new(arg);
+    if path.exists() || arg.contains('/') || arg.ends_with(".toml") {
+        return Ok(Scenario::from_file(path)?);
+    }
+    Scenario::bundled(arg).ok_or_else(|| {
+        anyhow::anyhow!(
+            "unknown scenario {arg:?}: give a scenario file or one of {}",
+            SCENARIOS.join(", ")
+        )
+    })
 }
 
 async fn serve(cli: Cli, config: Config) -> anyhow::Result<()> {
@@ -163,5 +205,21 @@ mod tests {
             (995, 110, 587, 465)
         );
         assert_eq!(cli.idp_port, 8443);
+        let cli = Cli::try_parse_from(["xoauth-mock", "--scenario", "throttled"]).expect("valid");
+        assert_eq!(cli.scenario.as_deref(), Some("throttled"));
+        assert!(
+            Cli::try_parse_from(["xoauth-mock", "--scenario", "x", "--config", "c.toml"]).is_err()
+        );
+    }
+
+    #[test]
+    fn scenarios_load_by_name_or_path() {
+        let s = load_scenario("imap-disabled").expect("bundled");
+        assert_eq!(s.name, "imap-disabled");
+        let e = load_scenario("no-such").expect_err("unknown").to_string();
+        assert!(e.contains("no-such") && e.contains("wrong-audience"), "{e}");
+        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/throttled.toml");
+        assert_eq!(load_scenario(file).expect("file").name, "throttled");
+        assert!(load_scenario("/nonexistent/x.toml").is_err());
     }
 }

@@ -33,6 +33,8 @@ pub struct Facts {
     pub tls: Option<TlsInfo>,
     /// The token used, as the report shows it.
     pub token: Option<crate::report::TokenInfo>,
+    /// What the token's claims say about this check, found before connecting.
+    pub preflight: Vec<crate::diagnose::Finding>,
     pub capabilities: Vec<String>,
     pub mechanism: Option<Mechanism>,
     /// A decoded SASL error challenge, when the server sent one.

@@ -522,6 +522,55 @@ pub(crate) fn grant_for_other_client() -> AadError {
     )
 }
 
+// ---- policy refusals ([faults] token_error) -----------------------------------------------
+
+/// Reference E1 ([AADSTS] table, BlockedByConditionalAccess); `error` as given by the brief.
+pub(crate) fn blocked_by_conditional_access() -> AadError {
+    AadError::new(
+        "invalid_grant",
+        53003,
+        "Access has been blocked by Conditional Access policies. The access policy does not \
+         allow token issuance.",
+    )
+}
+
+/// Reference E1 ([AADSTS] table, BlockedBySecurityDefaults). The `error` value is
+/// UNCONFIRMED (the table has none); `invalid_grant` like the other policy refusals.
+pub(crate) fn blocked_by_security_defaults() -> AadError {
+    AadError::new(
+        "invalid_grant",
+        530035,
+        "Access has been blocked by security defaults. This is due to the request using legacy \
+         auth or being deemed unsafe by security defaults policies.",
+    )
+}
+
+/// Entra's AADSTS50076 text (as given by the brief); `resource` is the resource's app id,
+/// e.g. `00000002-0000-0ff1-ce00-000000000000` for Exchange Online.
+pub(crate) fn mfa_required(resource: &str) -> AadError {
+    AadError::new(
+        "invalid_grant",
+        50076,
+        format!(
+            "Due to a configuration change made by your administrator, or because you moved to a \
+             new location, you must use multi-factor authentication to access '{resource}'."
+        ),
+    )
+}
+
+/// Entra's usual AADSTS700082 wording (UNCONFIRMED verbatim); `issued` like
+/// `2026-02-20T18:22:00.0000000Z`.
+pub(crate) fn refresh_token_expired(issued: &str) -> AadError {
+    AadError::new(
+        "invalid_grant",
+        700082,
+        format!(
+            "The refresh token has expired due to inactivity. The token was issued on {issued} \
+             and was inactive for 90.00:00:00."
+        ),
+    )
+}
+
 // ---- device code -------------------------------------------------------------------------
 
 /// Reference A2 (learn.microsoft.com answers 981553).

@@ -10,7 +10,8 @@
 //! → {"token_type":"Bearer","scope":…,"expires_in":3599,"ext_expires_in":3599,
 //!    "access_token":…[,"refresh_token":…][,"id_token":…]}
 //! ```
-//! Order of checks: tenant, grant type, client (700016), credential, then the grant.
+//! Order of checks: tenant, grant type, client (700016), credential, then the grant, then
+//! the injected `[[faults.token_error]]` refusals (`faults.rs`).
 
 use serde_json::Value;
 
@@ -18,6 +19,7 @@ use super::authorize::scope_error;
 use super::client_auth::{self, Authenticated, Presented};
 use super::device::Poll;
 use super::errors::{self, AadError};
+use super::faults::{self, Grant, Redemption};
 use super::mint::{self, Issue, Subject};
 use super::params::Params;
 use super::pkce;
@@ -121,7 +123,14 @@ fn authorization_code(
             return Err(errors::code_verifier_mismatch());
         }
     }
-    delegated(idp, req, client, &redeemed.user, &redeemed.scope)
+    delegated(
+        idp,
+        req,
+        client,
+        Grant::AuthorizationCode,
+        &redeemed.user,
+        &redeemed.scope,
+    )
 }
 
 fn device_code(
@@ -147,7 +156,7 @@ fn device_code(
                     &client.app.name,
                 ));
             }
-            delegated(idp, req, client, &user, &scope)
+            delegated(idp, req, client, Grant::DeviceCode, &user, &scope)
         }
     }
 }
@@ -192,7 +201,14 @@ fn refresh_token(
     {
         with_offline.push_str(" offline_access");
     }
-    delegated(idp, req, client, &grant.user, &with_offline)
+    delegated(
+        idp,
+        req,
+        client,
+        Grant::RefreshToken,
+        &grant.user,
+        &with_offline,
+    )
 }
 
 fn client_credentials(
@@ -211,6 +227,20 @@ fn client_credentials(
     }
     let requested = Requested::parse(scope)
         .map_err(|e| scope_error(e, scope, &idp.directory_name(req.tenant)))?;
+    let injected = faults::refusal(
+        &idp.ctx.faults,
+        &Redemption {
+            grant: Grant::ClientCredentials,
+            client_id: &client.app.client_id,
+            user: None,
+            requested: &requested,
+            tenant_name: &idp.directory_name(req.tenant),
+            now: req.now_ms / 1000,
+        },
+    );
+    if let Some(e) = injected {
+        return Err(e);
+    }
     let subject = Subject::App {
         client_id: client.app.client_id.clone(),
     };
@@ -223,11 +253,26 @@ fn delegated(
     idp: &Idp,
     req: &TokenRequest<'_>,
     client: &Authenticated<'_>,
+    grant: Grant,
     user: &str,
     scope: &str,
 ) -> Result<String, AadError> {
-    let requested = Requested::parse(scope)
-        .map_err(|e| scope_error(e, scope, &idp.directory_name(req.tenant)))?;
+    let tenant_name = idp.directory_name(req.tenant);
+    let requested = Requested::parse(scope).map_err(|e| scope_error(e, scope, &tenant_name))?;
+    let injected = faults::refusal(
+        &idp.ctx.faults,
+        &Redemption {
+            grant,
+            client_id: &client.app.client_id,
+            user: Some(user),
+            requested: &requested,
+            tenant_name: &tenant_name,
+            now: req.now_ms / 1000,
+        },
+    );
+    if let Some(e) = injected {
+        return Err(e);
+    }
     let subject = Subject::User {
         address: user.to_owned(),
         client_id: client.app.client_id.clone(),
@@ -304,6 +349,7 @@ pub(crate) fn issue<'a>(
         appidacr,
         lifetime_secs,
         now,
+        delegated_audience: None,
     }
 }
 

@@ -93,6 +93,8 @@ pub(crate) struct Issue<'a> {
     pub lifetime_secs: i64,
     /// Unix seconds.
     pub now: i64,
+    /// `[faults] delegated_audience`: the `aud` of a delegated token whatever was requested.
+    pub delegated_audience: Option<&'a str>,
 }
 
 /// The claims of an access token (pure; `uti` is random).
@@ -108,7 +110,11 @@ pub(crate) fn access_claims(directory: &Directory, tenant_id: &str, issue: &Issu
     let mut put = |k: &str, v: Value| {
         claims.insert(k.to_owned(), v);
     };
-    put("aud", json!(issue.requested.audience));
+    let aud = match issue.subject {
+        Subject::User { .. } => issue.delegated_audience.unwrap_or(issue.requested.audience),
+        Subject::App { .. } => issue.requested.audience,
+    };
+    put("aud", json!(aud));
     put(
         "iss",
         json!(format!("https://sts.windows.net/{tenant_id}/")),
@@ -235,6 +241,7 @@ mod tests {
                 appidacr,
                 lifetime_secs: spec.lifetime_secs,
                 now: 1_795_458_120,
+                delegated_audience: None,
             },
         )
     }
@@ -258,6 +265,33 @@ mod tests {
         assert_eq!(c["ver"], "1.0");
         assert!(crate::ids::is_uuid(c["oid"].as_str().expect("oid")));
         assert!(c.get("roles").is_none() && c.get("idtyp").is_none());
+    }
+
+    #[test]
+    fn delegated_audience_fault() {
+        let d = Directory::new(&Config::demo());
+        let requested = Requested::parse("https://outlook.office.com/IMAP.AccessAsUser.All")
+            .expect("valid scopes");
+        let user = TokenSpec::user("alice@contoso.example").subject;
+        let app = TokenSpec::app(DEMO_DAEMON_CLIENT_ID).subject;
+        let claims = |subject: &Subject| {
+            access_claims(
+                &d,
+                TID,
+                &Issue {
+                    subject,
+                    requested: &requested,
+                    appidacr: "0",
+                    lifetime_secs: 60,
+                    now: 1_795_458_120,
+                    delegated_audience: Some("https://graph.microsoft.com"),
+                },
+            )
+        };
+        assert_eq!(claims(&user)["aud"], "https://graph.microsoft.com");
+        assert_eq!(claims(&user)["scp"], "IMAP.AccessAsUser.All");
+        // App-only tokens keep the requested audience.
+        assert_eq!(claims(&app)["aud"], "https://outlook.office.com");
     }
 
     #[test]

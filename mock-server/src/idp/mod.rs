@@ -6,7 +6,8 @@
 //! ```text
 //! GET  /{tenant}/oauth2/v2.0/authorize   authorize.rs  → 302 {redirect_uri}?code=…&state=…
 //! POST /{tenant}/oauth2/v2.0/token       grants.rs     → token JSON | AADSTS error JSON
-//!        client_auth.rs (secret, Basic, assertion.rs), pkce.rs, device.rs, mint.rs
+//!        client_auth.rs (secret, Basic, assertion.rs), pkce.rs, device.rs, mint.rs,
+//!        faults.rs (injected AADSTS refusals)
 //! POST /{tenant}/oauth2/v2.0/devicecode  device.rs     → user_code, device_code, …
 //! GET  /devicelogin, POST /mock/devicecode/{approve,decline}   test hooks
 //! http.rs: axum routes, one hyper HTTP/1.1 connection per TLS stream, bounded bodies
@@ -20,6 +21,7 @@ mod authorize;
 mod client_auth;
 mod device;
 pub(crate) mod errors;
+mod faults;
 mod grants;
 pub(crate) mod http;
 pub(crate) mod mint;
@@ -141,7 +143,8 @@ impl Idp {
         now_ms: i64,
     ) -> Result<String, AadError> {
         let key = keys::idp_signing_key().map_err(|e| errors::server_error(&e.to_string()))?;
-        let issue = grants::issue(subject, requested, appidacr, self.lifetime(), now_ms / 1000);
+        let mut issue = grants::issue(subject, requested, appidacr, self.lifetime(), now_ms / 1000);
+        issue.delegated_audience = self.ctx.faults.delegated_audience.as_deref();
         mint::access_token(&self.ctx.directory, &self.ctx.idp.tenant_id, key, &issue)
             .map_err(|e| errors::server_error(&e.to_string()))
     }
@@ -168,7 +171,8 @@ impl Idp {
             return String::new();
         };
         let now = crate::clock::now_secs();
-        let issue = grants::issue(&spec.subject, &requested, appidacr, spec.lifetime_secs, now);
+        let mut issue = grants::issue(&spec.subject, &requested, appidacr, spec.lifetime_secs, now);
+        issue.delegated_audience = self.ctx.faults.delegated_audience.as_deref();
         mint::access_token(&self.ctx.directory, &self.ctx.idp.tenant_id, key, &issue)
             .unwrap_or_default()
     }

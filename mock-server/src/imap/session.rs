@@ -14,6 +14,10 @@
 //! authenticated but not connected.` and `* BYE Connection closed. 14`. Counts and SEARCH
 //! read the shared message store, so they see mail delivered over SMTP.
 //!
+//! With `[faults] throttle = ["imap"]` the first command after a successful AUTHENTICATE
+//! gets `<tag> BAD Request is throttled. Suggested Backoff Time: 299961 milliseconds` and the
+//! connection closes.
+//!
 //! Commands are parsed with imap-codec; a small hand parser only pulls the tag (and
 //! recognises AUTHENTICATE) out of lines imap-codec rejects, to answer them Exchange-style.
 
@@ -34,6 +38,7 @@ use crate::bearer::Protocol;
 use crate::clock;
 use crate::context::Context;
 use crate::directory::{Folder, Mailbox};
+use crate::faults::MailService;
 use crate::sasl::{self, BearerCredentials};
 use crate::store::Store;
 
@@ -119,6 +124,9 @@ pub(crate) struct Session {
     offer_starttls: bool,
     state: State,
     expect: Expect,
+    /// `[faults] throttle` includes IMAP and AUTHENTICATE just succeeded: the next
+    /// command (LOGOUT excepted) gets the throttling reply.
+    throttle_pending: bool,
 }
 
 impl Session {
@@ -131,6 +139,7 @@ impl Session {
             offer_starttls: offer_starttls && !tls,
             state: State::NotAuthenticated,
             expect: Expect::Command,
+            throttle_pending: false,
         }
     }
 
@@ -225,6 +234,10 @@ impl Session {
             | CommandBody::Search { uid: true, .. }
             | CommandBody::ExpungeUid { .. } => self.log(&format!("UID {}", body.name())),
             _ => self.log(body.name()),
+        }
+        if std::mem::take(&mut self.throttle_pending) && !matches!(body, CommandBody::Logout) {
+            out.tagged(tag, r::THROTTLED);
+            return Next::Close;
         }
 
         match body {
@@ -409,6 +422,7 @@ impl Session {
             mailbox,
             selected: None,
         };
+        self.throttle_pending = self.ctx.faults.throttles(MailService::Imap);
         true
     }
 

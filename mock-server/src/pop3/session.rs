@@ -16,7 +16,9 @@
 //! ```
 //! Unlike IMAP, POP3 opens the mailbox at AUTH: a valid token whose principal may not open
 //! the `user=` mailbox, or a mailbox with POP disabled, fails AUTH itself. The maildrop is
-//! the Inbox as it was at AUTH; deletions reach the store only at QUIT.
+//! the Inbox as it was at AUTH; deletions reach the store only at QUIT. With
+//! `[faults] throttle = ["pop"]` a successful AUTH is answered `-ERR Request is throttled. …`
+//! instead, and the session stays in the authorization state.
 
 use std::sync::Arc;
 
@@ -29,6 +31,7 @@ use crate::bearer::Protocol;
 use crate::clock;
 use crate::context::Context;
 use crate::dot;
+use crate::faults::MailService;
 use crate::lines::{LineSession, Next, Out, Step};
 use crate::rfc5322;
 use crate::sasl::{self, BearerCredentials};
@@ -220,7 +223,13 @@ impl Session {
             return Next::Read;
         };
         if self.sign_in(credentials) {
-            out.line(r::AUTH_OK);
+            if self.ctx.faults.throttles(MailService::Pop) {
+                // The token was good, but the backend refuses the session.
+                self.state = State::Authorization;
+                out.line(r::THROTTLED);
+            } else {
+                out.line(r::AUTH_OK);
+            }
             return Next::Read;
         }
         match challenge {

@@ -15,7 +15,8 @@
 //! ```
 //! AUTH checks, in order: the token (`bearer`: signature, lifetime, audience, SMTP.Send or
 //! SMTP.SendAsApp), the principal's access to the `user=` mailbox, the
-//! SMTP AUTH switches (mailbox over tenant), security defaults. At the end of the data,
+//! SMTP AUTH switches (mailbox over tenant), security defaults, then `[faults] throttle`
+//! (`432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded`). At the end of the data,
 //! the envelope sender and the `From:` must be the authenticated mailbox or one it may
 //! send as; the message then lands in the Inbox of every recipient that is a mock mailbox.
 
@@ -32,6 +33,7 @@ use crate::clock;
 use crate::context::Context;
 use crate::directory::SmtpAuthBlock;
 use crate::dot::{self, DataLine};
+use crate::faults::MailService;
 use crate::lines::{LineSession, Next, Out, Step};
 use crate::rfc5322;
 use crate::sasl;
@@ -377,6 +379,7 @@ impl Session {
             Some(SmtpAuthBlock::Tenant) => out.line(&r::smtp_auth_disabled("Tenant", &host)),
             Some(SmtpAuthBlock::Mailbox) => out.line(&r::smtp_auth_disabled("Mailbox", &host)),
             Some(SmtpAuthBlock::SecurityDefaults) => out.line(r::SECURITY_DEFAULTS),
+            None if self.ctx.faults.throttles(MailService::Smtp) => out.line(r::THROTTLED),
             None => {
                 self.login = Some(Login {
                     principal,

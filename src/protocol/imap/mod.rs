@@ -294,10 +294,20 @@ async fn mailbox_checks(
     rec: &mut Recorder,
     facts: &mut Facts,
 ) -> Result<(), Failure> {
-    // Post-auth capabilities are informative only; a failure here shows up again at LIST.
-    if let Ok(Ok(caps)) = tokio::time::timeout(req.timeout, session.capabilities()).await
-        && tagged_ok(transcript)
-    {
+    // Post-auth capabilities are informative only, unless the refusal is one Exchange gives to
+    // the first command after AUTHENTICATE whatever it is (throttling, "not connected"): then
+    // the session is over and that reply is the finding.
+    let capabilities = tokio::time::timeout(req.timeout, session.capabilities()).await;
+    if !tagged_ok(transcript) {
+        let refusal = classify_refusal(Stage::List, transcript);
+        if matches!(
+            refusal.kind,
+            FailureKind::Throttled | FailureKind::AuthenticatedNotConnected
+        ) {
+            rec.step(Stage::List, Instant::now(), false, refusal.message.clone());
+            return Err(refusal);
+        }
+    } else if let Ok(Ok(caps)) = capabilities {
         let mut words: Vec<String> = caps
             .iter()
             .map(|c| match c {

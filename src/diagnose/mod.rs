@@ -1,8 +1,16 @@
-//! From the evidence of a failure to a cause and a fix. Each failure kind has one row; where
-//! the evidence cannot tell causes apart the row lists candidates in order of likelihood rather
-//! than pretending to know. (The token-claims and AADSTS rows arrive with the OAuth module.)
+//! From the evidence of a failure to a cause and a fix (reference E1, E2).
+//!
+//! Two layers. Facts first: what the token's claims prove (`token`: expired, wrong audience,
+//! missing scope or role) overrides every guess, and so does evidence that rules causes out
+//! (own mailbox, app-only token, the server's throttling words). Then one row per failure kind;
+//! where the evidence cannot tell causes apart the row lists candidates in order of likelihood
+//! rather than pretending to know. Every explanation carries the evidence it rests on.
+
+pub mod token;
 
 use serde::Serialize;
+
+pub use token::Finding;
 
 use crate::report::FailureKind;
 use crate::sasl::ErrorChallenge;
@@ -16,6 +24,9 @@ pub struct Explanation {
     pub candidates: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
+    /// The facts the explanation rests on: the server's words, the token's claims, the mailbox.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
 }
 
 /// What is known when a check fails.
@@ -36,6 +47,8 @@ pub struct Evidence<'a> {
     /// The host is Exchange Online's, so its known behaviour applies.
     pub exchange_online: bool,
     pub implicit_tls: bool,
+    /// Seconds since the epoch, for judging `exp`.
+    pub now: i64,
 }
 
 fn one(cause: impl Into<String>, fix: Option<String>) -> Explanation {
@@ -43,10 +56,198 @@ fn one(cause: impl Into<String>, fix: Option<String>) -> Explanation {
         cause: cause.into(),
         candidates: Vec::new(),
         fix,
+        evidence: Vec::new(),
     }
 }
 
+/// What the claims say about using the token for `protocol` on `mailbox`, before connecting.
+pub fn preflight(protocol: &str, claims: &Claims, mailbox: &str, now: i64) -> Vec<Finding> {
+    token::findings(protocol, claims, mailbox, now)
+}
+
+/// The cause, candidates and fix for a failure, with the evidence they rest on.
 pub fn explain(e: &Evidence<'_>) -> Explanation {
+    let mut ex = from_facts(e).unwrap_or_else(|| by_kind(e));
+    ex.evidence = gather(e);
+    ex
+}
+
+/// The facts that settle a cause, or `None` to fall back to the row of the failure kind.
+fn from_facts(e: &Evidence<'_>) -> Option<Explanation> {
+    use FailureKind::*;
+    let proto = e.protocol.to_uppercase();
+    match e.kind {
+        AuthRejected | AuthenticatedNotConnected | StatFailed => {
+            let c = e.claims?;
+            let blocking: Vec<Finding> = token::findings(e.protocol, c, e.mailbox, e.now)
+                .into_iter()
+                .filter(|f| f.blocking)
+                .collect();
+            if let Some(first) = blocking.first() {
+                let all: Vec<&str> = blocking.iter().map(|f| f.message.as_str()).collect();
+                return Some(one(
+                    format!("the token cannot work for {proto}: {}", all.join("; ")),
+                    first.fix.clone(),
+                ));
+            }
+            if !token::is_microsoft(c) {
+                return None;
+            }
+            if c.is_app_only() {
+                return Some(app_only_refused(e, c, &proto));
+            }
+            let own = c.user().is_some_and(|u| u.eq_ignore_ascii_case(e.mailbox));
+            if own && (e.kind == AuthenticatedNotConnected || e.protocol == "pop") {
+                let switch = if e.protocol == "pop" {
+                    "PopEnabled"
+                } else {
+                    "ImapEnabled"
+                };
+                return Some(Explanation {
+                    cause: format!(
+                        "the token is valid for {proto} (audience, scope and expiry checked) and {} is opening its own mailbox, so {proto} is most likely disabled for it",
+                        e.mailbox
+                    ),
+                    candidates: vec![
+                        format!("{proto} is disabled for {} ({switch} is $false)", e.mailbox),
+                        format!(
+                            "the mailbox {} is not licensed for Exchange Online",
+                            e.mailbox
+                        ),
+                        "too many connections in a short time (Exchange throttles chatty clients)"
+                            .into(),
+                    ],
+                    fix: Some(format!(
+                        "Set-CASMailbox -Identity {} -{switch} $true",
+                        e.mailbox
+                    )),
+                    evidence: Vec::new(),
+                });
+            }
+            None
+        }
+        Throttled => Some(throttled(e)),
+        ConnectFailed if e.protocol == "smtp" && e.implicit_tls && e.exchange_online => Some(one(
+            "Exchange Online does not offer SMTP with implicit TLS (port 465)",
+            Some("use port 587 with STARTTLS (the default for smtp)".into()),
+        )),
+        _ => None,
+    }
+}
+
+/// An app-only token with the right role that Exchange still refused: the service principal.
+fn app_only_refused(e: &Evidence<'_>, c: &Claims, proto: &str) -> Explanation {
+    let app = c.app_id().or(e.client_id).unwrap_or("<application id>");
+    let oid = c
+        .oid
+        .as_deref()
+        .unwrap_or("<Enterprise Application object id>");
+    let role = token::app_role(e.protocol);
+    let mut candidates = Vec::new();
+    let not_connected = e.kind == FailureKind::AuthenticatedNotConnected;
+    if not_connected {
+        candidates.push(format!(
+            "the service principal {oid} has no FullAccess on {}",
+            e.mailbox
+        ));
+    }
+    candidates.push(format!(
+        "the app's service principal is not registered in Exchange Online (New-ServicePrincipal was never run for {app})"
+    ));
+    candidates.push(format!(
+        "it was registered with the App Registration's object id instead of the Enterprise Application's ({oid}, the token's oid)"
+    ));
+    if !not_connected && e.protocol != "imap" {
+        candidates.push(format!(
+            "the service principal has no FullAccess on {} ({proto} checks it at AUTH)",
+            e.mailbox
+        ));
+    }
+    candidates.push(format!("{proto} is disabled for the mailbox {}", e.mailbox));
+    let register = format!(
+        "New-ServicePrincipal -AppId {app} -ObjectId {oid} (if Get-ServicePrincipal -Identity {app} shows another ObjectId, Remove-ServicePrincipal it first)"
+    );
+    let grant = format!(
+        "Add-MailboxPermission -Identity {} -User {oid} -AccessRights FullAccess",
+        e.mailbox
+    );
+    let fix = if not_connected {
+        format!("{grant}; if that exists already: {register}")
+    } else {
+        format!("{register}; then {grant}")
+    };
+    Explanation {
+        cause: if not_connected {
+            format!(
+                "the app authenticated (its token has {role}) but may not open {}",
+                e.mailbox
+            )
+        } else {
+            format!(
+                "Exchange refused an app-only token that does have {role}: the app's service principal is not (correctly) registered in Exchange, or lacks the mailbox"
+            )
+        },
+        candidates,
+        fix: Some(fix),
+        evidence: Vec::new(),
+    }
+}
+
+/// Exchange says how long to wait; say it in minutes.
+fn throttled(e: &Evidence<'_>) -> Explanation {
+    let text = e.server_reply.join(" ");
+    let backoff_ms: Option<u64> = text
+        .split("Suggested Backoff Time:")
+        .nth(1)
+        .and_then(|rest| {
+            rest.split_whitespace()
+                .next()
+                .and_then(|n| n.trim_end_matches('.').parse().ok())
+        });
+    if let Some(ms) = backoff_ms {
+        return one(
+            format!(
+                "Exchange is throttling this mailbox or client and asks to wait {} s (about {} min)",
+                ms / 1000,
+                (ms / 60_000).max(1)
+            ),
+            Some("wait that long, then open fewer connections per minute".into()),
+        );
+    }
+    if text.contains("sender thread limit exceeded") {
+        return one(
+            "more than 3 SMTP connections at once for this mailbox (Exchange Online's limit)",
+            Some("send over fewer concurrent connections".into()),
+        );
+    }
+    one(
+        "the server is throttling this mailbox or client",
+        Some("wait for the suggested backoff time and reduce connection churn".into()),
+    )
+}
+
+/// The facts behind an explanation, in the order an admin reads them.
+fn gather(e: &Evidence<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(first) = e.server_reply.first() {
+        out.push(format!("server said: {first}"));
+    }
+    if let Some(c) = e.challenge {
+        out.push(format!(
+            "error challenge: {}",
+            c.decoded.as_deref().unwrap_or(&c.raw)
+        ));
+    }
+    if let Some(c) = e.claims {
+        out.push(format!("token: {}", c.summary(e.now)));
+    }
+    if !e.mailbox.is_empty() {
+        out.push(format!("mailbox (user=): {}", e.mailbox));
+    }
+    out
+}
+
+fn by_kind(e: &Evidence<'_>) -> Explanation {
     use FailureKind::*;
     let proto = e.protocol.to_uppercase();
     let shared = !e.user.eq_ignore_ascii_case(e.mailbox);
@@ -156,11 +357,9 @@ pub fn explain(e: &Evidence<'_>) -> Explanation {
                 grantee(e),
                 e.mailbox
             )),
+            evidence: Vec::new(),
         },
-        Throttled => one(
-            "the server is throttling this mailbox or client",
-            Some("wait for the suggested backoff time and reduce connection churn".into()),
-        ),
+        Throttled => throttled(e),
         ListFailed => one("the folder list was refused", None),
         StatFailed => one(
             "the maildrop could not be read after authentication",
@@ -171,17 +370,28 @@ pub fn explain(e: &Evidence<'_>) -> Explanation {
         ),
         SmtpAuthDisabled => smtp_auth_disabled(e),
         AuthBlockedByPolicy => auth_blocked(e),
-        SendAsDenied => one(
-            format!(
-                "{} may not send as the From address (no SendAs permission)",
-                e.mailbox
-            ),
-            Some(format!(
-                "send as the authenticated mailbox, or grant it: Add-RecipientPermission \
-                 -Identity <from address> -Trustee {} -AccessRights SendAs",
-                e.mailbox
-            )),
-        ),
+        SendAsDenied => {
+            // Exchange names the address: "<mailbox> not allowed to send as <from>;".
+            let text = e.server_reply.join(" ");
+            let from = text
+                .split("send as ")
+                .nth(1)
+                .and_then(|rest| rest.split([';', ' ']).next())
+                .filter(|a| a.contains('@'))
+                .unwrap_or("<from address>")
+                .to_string();
+            one(
+                format!(
+                    "{} may not send as {from} (no SendAs permission)",
+                    e.mailbox
+                ),
+                Some(format!(
+                    "send as the authenticated mailbox, or grant it: Add-RecipientPermission \
+                     -Identity {from} -Trustee {} -AccessRights SendAs",
+                    e.mailbox
+                )),
+            )
+        }
         SendRejected => one(
             "the server accepted the token but refused the test message",
             Some("read the server's reply above; it names the reason".into()),
@@ -417,6 +627,7 @@ fn auth_rejected(e: &Evidence<'_>, proto: &str) -> Explanation {
             .to_string(),
         candidates,
         fix: None,
+        evidence: Vec::new(),
     }
 }
 
@@ -437,6 +648,7 @@ mod tests {
             client_id: Some("66666666-7777-8888-9999-000000000000"),
             exchange_online: true,
             implicit_tls: true,
+            now: 0,
         }
     }
 
@@ -584,6 +796,121 @@ mod tests {
                 .unwrap()
                 .contains("-User sp-object-id -AccessRights FullAccess")
         );
+    }
+
+    fn app_claims() -> Claims {
+        Claims {
+            iss: Some("https://sts.windows.net/t/".into()),
+            tid: Some("t".into()),
+            aud: Some("https://outlook.office365.com".into()),
+            roles: vec!["IMAP.AccessAsApp".into(), "POP.AccessAsApp".into()],
+            idtyp: Some("app".into()),
+            appid: Some("app-1".into()),
+            oid: Some("sp-1".into()),
+            exp: Some(10_000),
+            ..Claims::default()
+        }
+    }
+
+    #[test]
+    fn claims_facts_override_the_generic_row() {
+        let graph = Claims {
+            aud: Some("https://graph.microsoft.com".into()),
+            ..app_claims()
+        };
+        let e = Evidence {
+            claims: Some(&graph),
+            ..evidence(FailureKind::AuthRejected)
+        };
+        let ex = explain(&e);
+        assert!(
+            ex.cause.starts_with("the token cannot work for IMAP"),
+            "{}",
+            ex.cause
+        );
+        assert!(ex.candidates.is_empty(), "a fact, not candidates");
+        assert!(
+            ex.evidence
+                .iter()
+                .any(|l| l.contains("aud https://graph.microsoft.com"))
+        );
+    }
+
+    #[test]
+    fn app_with_the_role_refused_points_at_the_service_principal_with_real_ids() {
+        let c = app_claims();
+        let reply = ["A1 NO AUTHENTICATE failed.".to_string()];
+        let e = Evidence {
+            claims: Some(&c),
+            server_reply: &reply,
+            mailbox: "sales@contoso.example",
+            ..evidence(FailureKind::AuthRejected)
+        };
+        let ex = explain(&e);
+        assert!(ex.cause.contains("service principal"), "{}", ex.cause);
+        // Ambiguous: registered or not, and with which object id, cannot be told apart.
+        assert!(ex.candidates.len() >= 3);
+        assert!(
+            ex.candidates
+                .iter()
+                .any(|c| c.contains("App Registration's object id"))
+        );
+        assert!(
+            ex.fix
+                .unwrap()
+                .starts_with("New-ServicePrincipal -AppId app-1 -ObjectId sp-1")
+        );
+        assert_eq!(ex.evidence[0], "server said: A1 NO AUTHENTICATE failed.");
+    }
+
+    #[test]
+    fn own_mailbox_not_connected_means_the_protocol_is_disabled() {
+        let c = Claims {
+            iss: Some("https://sts.windows.net/t/".into()),
+            aud: Some("https://outlook.office.com".into()),
+            scp: Some("IMAP.AccessAsUser.All POP.AccessAsUser.All SMTP.Send".into()),
+            upn: Some("alice@contoso.example".into()),
+            exp: Some(10_000),
+            ..Claims::default()
+        };
+        let e = Evidence {
+            claims: Some(&c),
+            mailbox: "alice@contoso.example",
+            ..evidence(FailureKind::AuthenticatedNotConnected)
+        };
+        let ex = explain(&e);
+        assert_eq!(
+            ex.fix.as_deref(),
+            Some("Set-CASMailbox -Identity alice@contoso.example -ImapEnabled $true")
+        );
+        // Without claims the same evidence stays ambiguous: candidates, not a verdict.
+        let e = Evidence {
+            mailbox: "alice@contoso.example",
+            ..evidence(FailureKind::AuthenticatedNotConnected)
+        };
+        assert!(explain(&e).candidates.len() >= 3);
+    }
+
+    #[test]
+    fn throttling_states_the_backoff() {
+        let reply = [
+            "a3 BAD Request is throttled. Suggested Backoff Time: 299961 milliseconds".to_string(),
+        ];
+        let e = Evidence {
+            server_reply: &reply,
+            ..evidence(FailureKind::Throttled)
+        };
+        assert!(
+            explain(&e).cause.contains("299 s (about 4 min)"),
+            "{}",
+            explain(&e).cause
+        );
+        let smtp = ["432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded".to_string()];
+        let e = Evidence {
+            server_reply: &smtp,
+            ..evidence(FailureKind::Throttled)
+        };
+        assert!(explain(&e).cause.contains("3 SMTP connections"));
     }
 
     #[test]

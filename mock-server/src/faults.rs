@@ -1,0 +1,218 @@
+//! Injected Exchange Online failure modes, the `[faults]` table: throttled mail services,
+//! a wrong `aud` on delegated tokens, and AADSTS refusals at the token endpoint for one user
+//! or app. Every field defaults to "no fault". The replies themselves live with each
+//! protocol (`imap::responses`, `pop3::responses`, `smtp::responses`, `idp::errors`).
+//!
+//! ```toml
+//! [faults]
+//! throttle = ["imap", "pop", "smtp"]
+//! delegated_audience = "https://graph.microsoft.com"
+//! [[faults.token_error]]
+//! user = "alice@contoso.example"   # or client_id = "<app id>"
+//! code = 53003
+//! ```
+
+use std::collections::HashSet;
+
+use serde::Deserialize;
+
+use crate::config::{Config, ConfigError, MailboxKind};
+
+/// AADSTS codes `[[faults.token_error]]` can inject.
+pub const TOKEN_ERROR_CODES: [u32; 5] = [53003, 530035, 50076, 500011, 700082];
+
+/// `[faults]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FaultsConfig {
+    /// Services that answer a signed-in client with their throttling reply.
+    pub throttle: Vec<MailService>,
+    /// Delegated tokens carry this `aud` whatever scope was requested (e.g.
+    /// `https://graph.microsoft.com`: the mail services then refuse them).
+    pub delegated_audience: Option<String>,
+    /// `[[faults.token_error]]`: token requests the identity platform refuses.
+    pub token_error: Vec<TokenErrorConfig>,
+}
+
+/// A mail service, as named in `throttle`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailService {
+    /// IMAP (both listeners).
+    Imap,
+    /// POP3 (both listeners).
+    Pop,
+    /// SMTP submission (both listeners).
+    Smtp,
+}
+
+/// One `[[faults.token_error]]`: exactly one of `user` and `client_id`, and the code.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenErrorConfig {
+    /// A user mailbox: its delegated grants (any app) are refused.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// An app: every grant it redeems is refused.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// One of [`TOKEN_ERROR_CODES`]. 700082 (refresh token expired) refuses only the
+    /// refresh-token grant; the others refuse every grant of the user or app.
+    pub code: u32,
+}
+
+impl FaultsConfig {
+    /// Whether `service` is throttled.
+    pub(crate) fn throttles(&self, service: MailService) -> bool {
+        self.throttle.contains(&service)
+    }
+
+    /// The injected code for a grant by `client_id` for `user` (delegated) or none
+    /// (app-only). A client id rule wins over a user rule.
+    pub(crate) fn token_error(&self, client_id: &str, user: Option<&str>) -> Option<u32> {
+        let by_app = self.token_error.iter().find(|t| {
+            t.client_id
+                .as_deref()
+                .is_some_and(|c| c.eq_ignore_ascii_case(client_id))
+        });
+        let by_user = || {
+            self.token_error.iter().find(|t| match (&t.user, user) {
+                (Some(rule), Some(user)) => rule.eq_ignore_ascii_case(user),
+                _ => false,
+            })
+        };
+        by_app.or_else(by_user).map(|t| t.code)
+    }
+}
+
+/// Checks `[faults]` against the rest of the config (users and apps it names exist).
+pub(crate) fn validate(config: &Config) -> Result<(), ConfigError> {
+    let invalid = |msg: String| Err(ConfigError::Invalid(msg));
+    let faults = &config.faults;
+    let mut seen = HashSet::new();
+    for service in &faults.throttle {
+        if !seen.insert(*service) {
+            return invalid(format!(
+                "faults.throttle lists {service:?} twice (use \"imap\", \"pop\", \"smtp\")"
+            ));
+        }
+    }
+    if let Some(aud) = &faults.delegated_audience {
+        let ok = !aud.is_empty() && aud.bytes().all(|b| b.is_ascii_graphic());
+        if !ok {
+            return invalid(format!(
+                "faults.delegated_audience {aud:?} must be a non-empty audience like \
+                 https://graph.microsoft.com"
+            ));
+        }
+    }
+    let mut targets = HashSet::new();
+    for rule in &faults.token_error {
+        let target = match (&rule.user, &rule.client_id) {
+            (Some(user), None) => {
+                let is_user = config
+                    .mailboxes
+                    .iter()
+                    .any(|m| m.kind == MailboxKind::User && m.address.eq_ignore_ascii_case(user));
+                if !is_user {
+                    return invalid(format!(
+                        "faults.token_error: user {user:?} is not a [[mailbox]] of kind \"user\""
+                    ));
+                }
+                format!("user {}", user.to_ascii_lowercase())
+            }
+            (None, Some(id)) => {
+                if !config
+                    .apps
+                    .iter()
+                    .any(|a| a.client_id.eq_ignore_ascii_case(id))
+                {
+                    return invalid(format!(
+                        "faults.token_error: client_id {id:?} is not an [[app]]"
+                    ));
+                }
+                format!("app {}", id.to_ascii_lowercase())
+            }
+            _ => {
+                return invalid(
+                    "faults.token_error: each entry needs exactly one of user or client_id"
+                        .to_owned(),
+                );
+            }
+        };
+        if !TOKEN_ERROR_CODES.contains(&rule.code) {
+            return invalid(format!(
+                "faults.token_error: code {} is not supported (supported: {})",
+                rule.code,
+                TOKEN_ERROR_CODES.map(|c| c.to_string()).join(", ")
+            ));
+        }
+        if !targets.insert(target.clone()) {
+            return invalid(format!("faults.token_error: {target} is listed twice"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(toml: &str) -> String {
+        match Config::from_toml_str(toml) {
+            Ok(_) => panic!("expected an error for {toml}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    const USERS: &str = "[[mailbox]]\naddress = \"a@b.c\"\n[[mailbox]]\naddress = \"s@b.c\"\n\
+                         kind = \"shared\"\n[[app]]\nclient_id = \
+                         \"11111111-2222-3333-4444-000000000000\"\nname = \"x\"\n";
+
+    #[test]
+    fn defaults_are_no_fault() {
+        let faults = Config::demo().faults;
+        assert_eq!(faults, FaultsConfig::default());
+        assert!(!faults.throttles(MailService::Imap));
+        assert_eq!(faults.token_error("x", Some("a@b.c")), None);
+    }
+
+    #[test]
+    fn faults_parse_and_match() {
+        let c = Config::from_toml_str(&format!(
+            "{USERS}[faults]\nthrottle = [\"pop\"]\ndelegated_audience = \"https://graph.microsoft.com\"\n\
+             [[faults.token_error]]\nuser = \"A@b.c\"\ncode = 53003\n\
+             [[faults.token_error]]\nclient_id = \"11111111-2222-3333-4444-000000000000\"\ncode = 500011\n"
+        ))
+        .expect("valid");
+        let f = &c.faults;
+        assert!(f.throttles(MailService::Pop) && !f.throttles(MailService::Smtp));
+        assert_eq!(f.token_error("other", Some("a@B.c")), Some(53003));
+        assert_eq!(f.token_error("other", None), None);
+        assert_eq!(
+            f.token_error("11111111-2222-3333-4444-000000000000", Some("a@b.c")),
+            Some(500011)
+        );
+    }
+
+    #[test]
+    fn bad_faults_are_rejected() {
+        assert!(err("[faults]\nthrottle = [\"pop3\"]\n").contains("pop3"));
+        assert!(err("[faults]\nthrottle = [\"imap\", \"imap\"]\n").contains("twice"));
+        assert!(err("[faults]\ndelegated_audience = \"\"\n").contains("delegated_audience"));
+        assert!(err("[faults]\nslow = true\n").contains("slow"));
+        let rule = |body: &str| format!("{USERS}[[faults.token_error]]\n{body}");
+        assert!(err(&rule("user = \"s@b.c\"\ncode = 53003\n")).contains("kind \"user\""));
+        assert!(err(&rule("user = \"x@b.c\"\ncode = 53003\n")).contains("x@b.c"));
+        assert!(err(&rule("client_id = \"nope\"\ncode = 53003\n")).contains("not an [[app]]"));
+        assert!(err(&rule("code = 53003\n")).contains("exactly one"));
+        let e = err(&rule("user = \"a@b.c\"\ncode = 12345\n"));
+        assert!(e.contains("12345") && e.contains("50076"), "{e}");
+        assert!(err(&rule("user = \"a@b.c\"\ncode = 53003\ncolour = 1\n")).contains("colour"));
+        let twice = format!(
+            "{}[[faults.token_error]]\nuser = \"a@b.c\"\ncode = 50076\n",
+            rule("user = \"a@b.c\"\ncode = 53003\n")
+        );
+        assert!(err(&twice).contains("listed twice"));
+    }
+}

@@ -1,0 +1,239 @@
+//! What a token's claims prove about a protocol before any server is asked (reference B):
+//! an expired token, one for another audience (Microsoft Graph), a delegated token without the
+//! protocol's scope, an app token without the protocol's role. These are facts, not guesses, so
+//! they become the cause when the server then refuses; a user= that differs from the token's
+//! user is only a warning (FullAccess may cover it).
+//!
+//! Only tokens issued by the Microsoft identity platform are judged: other issuers use other
+//! audiences and scopes.
+
+use serde::Serialize;
+
+use crate::token::claims::Claims;
+
+/// The audiences Exchange Online accepts (reference B, A5b).
+const EXCHANGE_AUDIENCES: &[&str] = &[
+    "https://outlook.office.com",
+    "https://outlook.office365.com",
+    "https://ps.outlook.com",
+    "00000002-0000-0ff1-ce00-000000000000",
+    "https://outlook.office365.us",
+    "https://partner.outlook.cn",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The token cannot work for this protocol, whatever the server says.
+    pub blocking: bool,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+pub fn delegated_scope(protocol: &str) -> &'static str {
+    match protocol {
+        "pop" => "POP.AccessAsUser.All",
+        "smtp" => "SMTP.Send",
+        _ => "IMAP.AccessAsUser.All",
+    }
+}
+
+pub fn app_role(protocol: &str) -> &'static str {
+    match protocol {
+        "pop" => "POP.AccessAsApp",
+        "smtp" => "SMTP.SendAsApp",
+        _ => "IMAP.AccessAsApp",
+    }
+}
+
+/// Whether the token comes from the Microsoft identity platform.
+pub fn is_microsoft(c: &Claims) -> bool {
+    let iss = c.iss.as_deref().unwrap_or("");
+    iss.contains("sts.windows.net")
+        || iss.contains("login.microsoftonline")
+        || iss.contains("login.partner.microsoftonline.cn")
+        || c.tid.is_some()
+            && c.aud
+                .as_deref()
+                .is_some_and(|a| EXCHANGE_AUDIENCES.contains(&a))
+}
+
+fn minutes(secs: i64) -> String {
+    format!("{} min", secs.abs() / 60)
+}
+
+/// Everything the claims say about using this token for `protocol` on `mailbox`.
+pub fn findings(protocol: &str, c: &Claims, mailbox: &str, now: i64) -> Vec<Finding> {
+    if !is_microsoft(c) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let scope = delegated_scope(protocol);
+    let role = app_role(protocol);
+    if let Some(exp) = c.exp.filter(|&exp| exp <= now) {
+        out.push(Finding {
+            blocking: true,
+            message: format!(
+                "the token expired at {} ({} ago)",
+                crate::transport::util::rfc3339(exp),
+                minutes(now - exp)
+            ),
+            fix: Some(
+                "obtain a fresh token; with --client-id xoauth obtains and refreshes it".into(),
+            ),
+        });
+    }
+    match c.aud.as_deref() {
+        Some(aud) if !EXCHANGE_AUDIENCES.contains(&aud) => out.push(Finding {
+            blocking: true,
+            message: format!("the token is for {aud}, not Exchange Online"),
+            fix: Some(format!(
+                "request https://outlook.office.com/{scope} (delegated) or \
+                 https://outlook.office365.com/.default (app-only); a bare {scope} scope \
+                 gets a Microsoft Graph token"
+            )),
+        }),
+        _ => {}
+    }
+    if c.is_app_only() {
+        if !c.roles.iter().any(|r| r == role) {
+            let app = c.app_id().unwrap_or("<application id>");
+            let has = if c.roles.is_empty() {
+                "none".to_string()
+            } else {
+                c.roles.join(", ")
+            };
+            out.push(Finding {
+                blocking: true,
+                message: format!("the app-only token has no {role} role (it has: {has})"),
+                fix: Some(format!(
+                    "Entra admin center → App registrations → {app} → API permissions → Add a \
+                     permission → Office 365 Exchange Online → Application permissions → {role}, \
+                     then Grant admin consent"
+                )),
+            });
+        }
+    } else {
+        let scopes = c.scopes();
+        let has_scope = scopes
+            .iter()
+            .any(|s| *s == scope || s.ends_with(&format!("/{scope}")));
+        if !has_scope {
+            out.push(Finding {
+                blocking: true,
+                message: format!(
+                    "the delegated token's scopes ({}) do not include {scope}",
+                    if scopes.is_empty() {
+                        "none".to_string()
+                    } else {
+                        scopes.join(" ")
+                    }
+                ),
+                fix: Some(format!(
+                    "request https://outlook.office.com/{scope} and make sure the app has that \
+                     delegated permission with consent"
+                )),
+            });
+        }
+        if let Some(user) = c.user().filter(|u| !u.eq_ignore_ascii_case(mailbox)) {
+            out.push(Finding {
+                blocking: false,
+                message: format!(
+                    "user={mailbox} is not the token's user ({user}); this works only if {user} \
+                     has FullAccess on {mailbox}"
+                ),
+                fix: Some(format!(
+                    "Add-MailboxPermission -Identity {mailbox} -User {user} -AccessRights FullAccess"
+                )),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delegated() -> Claims {
+        Claims {
+            iss: Some("https://sts.windows.net/t/".into()),
+            tid: Some("t".into()),
+            aud: Some("https://outlook.office.com".into()),
+            scp: Some("IMAP.AccessAsUser.All SMTP.Send".into()),
+            upn: Some("alice@contoso.example".into()),
+            exp: Some(10_000),
+            ..Claims::default()
+        }
+    }
+
+    fn app() -> Claims {
+        Claims {
+            iss: Some("https://sts.windows.net/t/".into()),
+            tid: Some("t".into()),
+            aud: Some("https://outlook.office365.com".into()),
+            roles: vec!["IMAP.AccessAsApp".into()],
+            idtyp: Some("app".into()),
+            appid: Some("app-1".into()),
+            exp: Some(10_000),
+            ..Claims::default()
+        }
+    }
+
+    #[test]
+    fn a_good_token_has_no_findings() {
+        assert!(findings("imap", &delegated(), "alice@contoso.example", 0).is_empty());
+        assert!(findings("imap", &app(), "sales@contoso.example", 0).is_empty());
+    }
+
+    #[test]
+    fn expiry_audience_scope_and_role_are_blocking() {
+        let f = findings("imap", &delegated(), "alice@contoso.example", 20_000);
+        assert!(
+            f[0].blocking
+                && f[0].message.contains("expired")
+                && f[0].message.contains("166 min ago")
+        );
+        let graph = Claims {
+            aud: Some("https://graph.microsoft.com".into()),
+            ..delegated()
+        };
+        let f = findings("imap", &graph, "alice@contoso.example", 0);
+        assert!(f[0].blocking && f[0].message.contains("https://graph.microsoft.com"));
+        assert!(
+            f[0].fix
+                .as_deref()
+                .unwrap()
+                .contains("https://outlook.office.com/IMAP.AccessAsUser.All")
+        );
+        let f = findings("pop", &delegated(), "alice@contoso.example", 0);
+        assert!(f[0].blocking && f[0].message.contains("do not include POP.AccessAsUser.All"));
+        let f = findings("pop", &app(), "sales@contoso.example", 0);
+        assert!(
+            f[0].message
+                .contains("no POP.AccessAsApp role (it has: IMAP.AccessAsApp)")
+        );
+        assert!(f[0].fix.as_deref().unwrap().contains("app-1"));
+    }
+
+    #[test]
+    fn another_mailbox_is_a_warning_and_full_scope_uris_count() {
+        let c = Claims {
+            scp: Some("https://outlook.office.com/IMAP.AccessAsUser.All".into()),
+            ..delegated()
+        };
+        let f = findings("imap", &c, "sales@contoso.example", 0);
+        assert_eq!(f.len(), 1);
+        assert!(!f[0].blocking && f[0].message.contains("FullAccess"));
+    }
+
+    #[test]
+    fn other_issuers_are_not_judged() {
+        let google = Claims {
+            iss: Some("https://accounts.google.com".into()),
+            aud: Some("x".into()),
+            ..Claims::default()
+        };
+        assert!(findings("imap", &google, "a@b", 0).is_empty());
+    }
+}
