@@ -95,6 +95,8 @@ pub enum FailureKind {
     Throttled,
     ListFailed,
     ExamineFailed,
+    /// The server said its side failed (IMAP `[UNAVAILABLE]`, SMTP 454): not the token's fault.
+    ServerTemporaryFailure,
     SmtpAuthDisabled,
     AuthBlockedByPolicy,
     SendAsDenied,
@@ -145,6 +147,7 @@ impl FailureKind {
             | Throttled
             | ListFailed
             | ExamineFailed
+            | ServerTemporaryFailure
             | SmtpAuthDisabled
             | AuthBlockedByPolicy
             | SendAsDenied

@@ -279,6 +279,15 @@ async fn run_check(
     finish(plan, check, rec, facts, address, result, Some(&transcript))
 }
 
+/// Exchange names itself in its IMAP/POP greetings and SMTP banner, whatever the host name
+/// (an on-premises server, a mock, a proxy).
+fn speaks_like_exchange(transcript: &Transcript) -> bool {
+    transcript.entries().iter().take(8).any(|e| {
+        e.direction == crate::transport::tap::Direction::Server
+            && (e.text.contains("Microsoft Exchange") || e.text.contains("Microsoft ESMTP"))
+    })
+}
+
 /// Turns what a check gathered into its report, with the failure explained.
 fn finish(
     plan: &Plan,
@@ -314,7 +323,8 @@ fn finish(
             challenge: f.challenge.as_deref(),
             claims: facts.token.as_ref().and_then(|t| t.claims.as_ref()),
             client_id: client_id(plan),
-            exchange_online: endpoint.is_exchange_online(),
+            exchange_online: endpoint.is_exchange_online()
+                || transcript.is_some_and(speaks_like_exchange),
             implicit_tls: endpoint.security == Security::ImplicitTls,
             now: crate::token::now(),
         })));

@@ -44,7 +44,8 @@ pub struct Evidence<'a> {
     pub claims: Option<&'a Claims>,
     /// The app the token was requested for, when xoauth obtained it.
     pub client_id: Option<&'a str>,
-    /// The host is Exchange Online's, so its known behaviour applies.
+    /// The server is Exchange (by host name, or by its own greeting), so Exchange's known
+    /// behaviour and permission model apply.
     pub exchange_online: bool,
     pub implicit_tls: bool,
     /// Seconds since the epoch, for judging `exp`.
@@ -90,7 +91,9 @@ fn from_facts(e: &Evidence<'_>) -> Option<Explanation> {
                     first.fix.clone(),
                 ));
             }
-            if !token::is_microsoft(c) {
+            // Exchange's permission model (service principals, CAS switches) only explains an
+            // Exchange server's refusal; Dovecot or Gmail refuse for their own reasons.
+            if !token::is_microsoft(c) || !e.exchange_online {
                 return None;
             }
             if c.is_app_only() {
@@ -361,6 +364,15 @@ fn by_kind(e: &Evidence<'_>) -> Explanation {
         },
         Throttled => throttled(e),
         ListFailed => one("the folder list was refused", None),
+        ServerTemporaryFailure => one(
+            "the server could not check the token just now (a temporary failure on its side: \
+             its token validation or user lookup failed)",
+            Some(
+                "read the server's log; Dovecot's oauth2 passdb answers this way when the token \
+                 lacks the claim it takes the user name from (username_attribute)"
+                    .into(),
+            ),
+        ),
         StatFailed => one(
             "the maildrop could not be read after authentication",
             Some(format!(
@@ -571,15 +583,41 @@ fn auth_rejected(e: &Evidence<'_>, proto: &str) -> Explanation {
         let status = c.status().unwrap_or("unknown");
         let scope = c
             .scope()
-            .map(|s| format!("; the server wants scope {s}"))
+            .map(|s| format!(", scope {s:?}"))
             .unwrap_or_default();
-        return one(
-            format!("the server rejected the token (error challenge status {status}{scope})"),
-            Some(
-                "obtain a fresh token for the scope the server names, for the same user as user="
+        return Explanation {
+            cause: format!(
+                "the server rejected the token; its error challenge says status {status}{scope}"
+            ),
+            candidates: vec![
+                "the token has expired".into(),
+                format!("user={} is not the user the token was issued to", e.mailbox),
+                "the token was issued for another audience or by an issuer this server does not \
+                 trust"
+                    .into(),
+            ],
+            fix: Some(
+                "obtain a fresh token for the same user as user=, from the issuer and for the \
+                 audience the server is configured for"
                     .into(),
             ),
-        );
+            evidence: Vec::new(),
+        };
+    }
+    if !e.exchange_online {
+        return Explanation {
+            cause: "the server rejected the token without giving a reason".into(),
+            candidates: vec![
+                "the token has expired".into(),
+                format!("user={} is not the user the token was issued to", e.mailbox),
+                "the token was issued for another audience or by an issuer this server does not \
+                 trust"
+                    .into(),
+                format!("the account may not use {proto}"),
+            ],
+            fix: None,
+            evidence: Vec::new(),
+        };
     }
     let scope = match proto {
         "POP" => "POP.AccessAsUser.All",
@@ -911,6 +949,44 @@ mod tests {
             ..evidence(FailureKind::Throttled)
         };
         assert!(explain(&e).cause.contains("3 SMTP connections"));
+    }
+
+    #[test]
+    fn other_servers_get_no_exchange_advice() {
+        // Dovecot: a generic challenge, and no Exchange permission model.
+        let c = decode_error_challenge(
+            "eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIiwic2NvcGUiOiJtYWlsIn0=",
+        );
+        let e = Evidence {
+            challenge: Some(&c),
+            exchange_online: false,
+            ..evidence(FailureKind::AuthRejected)
+        };
+        let ex = explain(&e);
+        assert!(
+            ex.cause.contains("status 401, scope \"mail\""),
+            "{}",
+            ex.cause
+        );
+        assert!(!format!("{ex:?}").contains("New-ServicePrincipal"));
+        let e = Evidence {
+            exchange_online: false,
+            ..evidence(FailureKind::AuthRejected)
+        };
+        let ex = explain(&e);
+        assert!(!ex.cause.contains("Exchange"), "{}", ex.cause);
+        assert!(!ex.candidates.iter().any(|c| c.contains("AccessAs")));
+        // An app token refused by a non-Exchange server is not a service-principal problem.
+        let app = app_claims();
+        let e = Evidence {
+            claims: Some(&app),
+            exchange_online: false,
+            mailbox: "sales@contoso.example",
+            ..evidence(FailureKind::AuthRejected)
+        };
+        assert!(!explain(&e).cause.contains("service principal"));
+        let e = evidence(FailureKind::ServerTemporaryFailure);
+        assert!(explain(&e).fix.unwrap().contains("username_attribute"));
     }
 
     #[test]

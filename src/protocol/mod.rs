@@ -135,6 +135,11 @@ pub fn refusal_kind(default: FailureKind, text: &str) -> FailureKind {
     } else if text.contains("Request is throttled") || text.contains("sender thread limit exceeded")
     {
         FailureKind::Throttled
+    } else if text.contains("[UNAVAILABLE]")
+        || text.contains("[SYS/TEMP]")
+        || text.contains("Temporary authentication failure")
+    {
+        FailureKind::ServerTemporaryFailure
     } else {
         default
     }

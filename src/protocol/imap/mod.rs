@@ -535,6 +535,11 @@ fn classify_refusal(stage: Stage, transcript: &Transcript) -> Failure {
         )
     } else if text.contains("Request is throttled") {
         (FailureKind::Throttled, "the server is throttling requests")
+    } else if text.contains("[UNAVAILABLE]") {
+        (
+            FailureKind::ServerTemporaryFailure,
+            "the server could not process the authentication (temporary failure)",
+        )
     } else {
         match stage {
             Stage::Auth => (FailureKind::AuthRejected, "the server rejected the token"),

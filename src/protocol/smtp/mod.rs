@@ -36,6 +36,9 @@ use crate::transport::lines::LineConn;
 use crate::transport::tap::Tap;
 use crate::transport::{Connection, TlsConn, TransportError, Upgrader};
 
+/// The longest AUTH command line (CRLF included) sent with its initial response.
+const MAX_ONE_LINE_AUTH: usize = 512;
+
 /// More `334` rounds than this in one AUTH is a looping server.
 const MAX_SASL_ROUNDS: usize = 3;
 
@@ -232,24 +235,33 @@ async fn authenticate(
     let t = Instant::now();
     let (_, ir) = initial_response(req, mechanism, lines.get_ref().transcript())?;
 
+    // RFC 4954 lets the AUTH line reach 12288 octets, but servers cap it lower (Dovecot at
+    // 1 KiB: "500 5.5.2 Line too long"), and real tokens make 2-3 KiB responses. Within the
+    // 512 octets every SMTP server takes (RFC 5321 §4.5.3.1.4) the response rides on the AUTH
+    // line; otherwise it follows a bare 334 (Microsoft's documented form).
+    let one_line = format!("AUTH {} {}", mechanism.name(), ir.expose());
+    let mut ir_sent = one_line.len() + 2 <= MAX_ONE_LINE_AUTH;
+    let first = if ir_sent {
+        one_line
+    } else {
+        format!("AUTH {}", mechanism.name())
+    };
     let mut challenge = None;
-    let mut reply = command(
-        lines,
-        Stage::Auth,
-        &format!("AUTH {} {}", mechanism.name(), ir.expose()),
-    )
-    .await;
+    let mut reply = command(lines, Stage::Auth, &first).await;
     let mut seen = Vec::new();
     for _ in 0..MAX_SASL_ROUNDS {
         let Ok(r) = &reply else { break };
         if r.code != 334 {
             break;
         }
-        seen.extend(r.wire());
         let text = r.lines.first().map(String::as_str).unwrap_or("");
-        // A bare 334 asks for the initial response (a server that ignored it on the AUTH
-        // line); anything else is an error challenge to acknowledge.
-        let answer = if text.trim().is_empty() && challenge.is_none() {
+        if !text.trim().is_empty() {
+            seen.extend(r.wire());
+        }
+        // A bare 334 asks for the initial response; anything else (or a second bare 334) is
+        // an error challenge to acknowledge.
+        let answer = if text.trim().is_empty() && !ir_sent {
+            ir_sent = true;
             ir.expose().clone()
         } else {
             challenge = Some(sasl::decode_error_challenge(text));
@@ -315,6 +327,12 @@ fn classify_auth_failure(r: &Reply) -> (FailureKind, &'static str) {
         return (
             FailureKind::MechanismNotOffered,
             "the server does not accept this mechanism",
+        );
+    }
+    if r.code == 454 {
+        return (
+            FailureKind::ServerTemporaryFailure,
+            "the server could not process the authentication (454, temporary failure)",
         );
     }
     if r.is_transient() {
@@ -469,8 +487,9 @@ mod tests {
             ),
             (
                 "454 4.7.0 Temporary authentication failure",
-                FailureKind::Throttled,
+                FailureKind::ServerTemporaryFailure,
             ),
+            ("451 4.7.0 Try again later", FailureKind::Throttled),
         ];
         for (line, kind) in cases {
             assert_eq!(classify_auth_failure(&reply(line)).0, kind, "{line}");
