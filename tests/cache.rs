@@ -52,15 +52,7 @@ fn args(mock: &Mock, tenant: &str, user: &str) -> Vec<String> {
 /// Runs with a device-code sign-in that the test approves as `user`.
 async fn sign_in(mock: &Mock, args: &[String], user: &str) -> Run {
     let mut live = spawn_xoauth(args, &[]);
-    let line = live.line(|l| l.contains("enter the code")).await;
-    let code = line
-        .split("enter the code ")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
+    let code = live.device_code().await;
     assert!(mock.server.approve_device_code(&code, user));
     live.finish().await
 }

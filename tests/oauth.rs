@@ -205,13 +205,7 @@ async fn device_code_run(mock: &Mock, approve: Option<&str>, extra: &[&str]) -> 
     );
     args.extend(strings(extra));
     let mut live = spawn_xoauth(&args, &[]);
-    let line = live.line(|l| l.contains("enter the code")).await;
-    let code = line
-        .split("enter the code ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .expect("a user code")
-        .to_string();
+    let code = live.device_code().await;
     match approve {
         Some(user) => assert!(mock.server.approve_device_code(&code, user)),
         None if extra.is_empty() => assert!(mock.server.decline_device_code(&code)),

@@ -158,15 +158,7 @@ async fn oauth_runs_show_no_secret_assertion_or_token() {
         {
             let args = mock.oauth(mock.imap_args(), PUBLIC, &["-v", "--flow", "device-code"]);
             let mut live = spawn_xoauth(&args, &[]);
-            let line = live.line(|l| l.contains("enter the code")).await;
-            let code = line
-                .split("enter the code ")
-                .nth(1)
-                .unwrap()
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .to_string();
+            let code = live.device_code().await;
             assert!(mock.server.approve_device_code(&code, ALICE));
             live.finish().await
         },

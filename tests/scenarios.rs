@@ -259,15 +259,7 @@ async fn run_case(case: &Case, dir: &tempfile::TempDir) -> Run {
                 &["--flow", "device-code", "--login-wait", "20"],
             );
             let mut live = spawn_xoauth(&args, &[]);
-            let line = live.line(|l| l.contains("enter the code")).await;
-            let code = line
-                .split("enter the code ")
-                .nth(1)
-                .unwrap()
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .to_string();
+            let code = live.device_code().await;
             assert!(mock.server.approve_device_code(&code, ALICE));
             live.finish().await
         }

@@ -305,6 +305,16 @@ impl Live {
         .expect("the expected line within 30 s")
     }
 
+    /// The user code of a device-code sign-in, once xoauth shows it.
+    pub async fn device_code(&mut self) -> String {
+        let line = self.line(|l| l.contains("enter the code")).await;
+        line.split("enter the code ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .expect("a user code after 'enter the code'")
+            .to_string()
+    }
+
     pub async fn finish(mut self) -> Run {
         let status = tokio::time::timeout(std::time::Duration::from_secs(60), self.child.wait())
             .await
