@@ -13,6 +13,7 @@ use crate::diagnose::Explanation;
 use crate::plan::Protocol;
 use crate::sasl::{ErrorChallenge, Mechanism};
 use crate::transport::tap::{Direction, Entry};
+use crate::transport::util::escape_text as show;
 use crate::transport::{Security, TlsInfo};
 
 /// Stages in the order a session goes through them.
@@ -248,11 +249,12 @@ impl TokenInfo {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
-        match (&self.claims, &self.claims_note) {
+        // Claims are whatever the token says: a `upn` may carry ESC or U+202E.
+        show(&match (&self.claims, &self.claims_note) {
             (Some(c), _) => format!("({origin}) {}", c.summary(crate::token::now())),
             (None, Some(note)) => format!("({origin}) {note}"),
             (None, None) => format!("({origin})"),
-        }
+        })
     }
 }
 
@@ -383,22 +385,31 @@ impl Report {
     }
 
     /// The human report: one line per stage with its time, facts, then PASS/FAIL and why.
+    /// Every text that came from a server, a token or the identity provider goes through
+    /// [`show`], so none of it can drive the terminal.
     pub fn render_human(&self) -> String {
+        self.render_human_once(&mut Vec::new())
+    }
+
+    /// [`Report::render_human`], leaving out the warnings in `shown` (already printed by an
+    /// earlier check of the same run) and adding its own to it.
+    fn render_human_once(&self, shown: &mut Vec<String>) -> String {
         let mut out = String::new();
         let security = match self.target.security {
             Security::ImplicitTls => "implicit TLS",
             Security::StartTls => "STARTTLS",
         };
         let who = if self.mailbox == self.user {
-            self.user.clone()
+            show(&self.user)
         } else {
-            format!("{} as {}", self.mailbox, self.user)
+            format!("{} as {}", show(&self.mailbox), show(&self.user))
         };
         let protocol = self.protocol.name().to_uppercase();
         let _ = writeln!(
             out,
             "{protocol} check of {who} at {}:{} ({security})",
-            self.target.host, self.target.port
+            show(&self.target.host),
+            self.target.port
         );
         // A token obtained in this run has its own step; a given one is described here.
         let token_step = self.steps.iter().any(|s| s.stage == Stage::Token);
@@ -407,7 +418,7 @@ impl Report {
         }
         for f in &self.preflight {
             let level = if f.blocking { "BLOCKING" } else { "warning" };
-            let _ = writeln!(out, "  pre-flight {level}: {}", f.message);
+            let _ = writeln!(out, "  pre-flight {level}: {}", show(&f.message));
         }
         for step in &self.steps {
             let mark = if step.ok { "ok  " } else { "FAIL" };
@@ -415,26 +426,30 @@ impl Report {
                 "  {mark} {:<10} {:>6} ms  {}",
                 step.stage.name(),
                 step.elapsed_ms,
-                step.detail
+                show(&step.detail)
             );
             let _ = writeln!(out, "{}", line.trim_end());
         }
         if let Some(folders) = self.folders.as_ref().filter(|f| !f.is_empty()) {
-            let names: Vec<&str> = folders.iter().map(|f| f.name.as_str()).collect();
+            let names: Vec<String> = folders.iter().map(|f| show(&f.name)).collect();
             let _ = writeln!(out, "  folders ({}): {}", names.len(), names.join(", "));
         }
         if let Some(ex) = &self.examined {
             let _ = writeln!(
                 out,
                 "  {}: {} messages, {} recent (examined read-only)",
-                ex.folder, ex.messages, ex.recent
+                show(&ex.folder),
+                ex.messages,
+                ex.recent
             );
         }
         if let Some(found) = &self.found {
             let _ = writeln!(
                 out,
                 "  found {} in {} (message {:?})",
-                found.message_id, found.folder, found.matches
+                show(&found.message_id),
+                show(&found.folder),
+                found.matches
             );
         }
         if let Some(stat) = &self.stat {
@@ -448,21 +463,25 @@ impl Report {
             let _ = writeln!(
                 out,
                 "  sent {} from {} to {}: {}",
-                sub.message_id,
-                sub.from,
-                sub.to.join(", "),
-                sub.reply
+                show(&sub.message_id),
+                show(&sub.from),
+                show(&sub.to.join(", ")),
+                show(&sub.reply)
             );
         }
         for w in &self.warnings {
-            let _ = writeln!(out, "  warning: {w}");
+            if !shown.contains(w) {
+                let _ = writeln!(out, "  warning: {}", show(w));
+                shown.push(w.clone());
+            }
         }
         match &self.failure {
             None => {
                 let _ = writeln!(
                     out,
                     "PASS  OAuth works for {} over {protocol} ({} ms)",
-                    self.mailbox, self.elapsed_ms
+                    show(&self.mailbox),
+                    self.elapsed_ms
                 );
             }
             Some(f) => render_failure(&mut out, f, self.elapsed_ms),
@@ -475,7 +494,7 @@ impl Report {
                     Direction::Server => "S:",
                     Direction::Note => "--",
                 };
-                let _ = writeln!(out, "    {:>6} ms {who} {}", e.at_ms, e.text);
+                let _ = writeln!(out, "    {:>6} ms {who} {}", e.at_ms, show(&e.text));
             }
         }
         out
@@ -487,22 +506,23 @@ fn render_failure(out: &mut String, f: &Failure, elapsed_ms: u64) {
         out,
         "FAIL  {}: {} ({elapsed_ms} ms)",
         f.stage.name(),
-        f.message
+        show(&f.message)
     );
     for line in &f.server_reply {
-        let _ = writeln!(out, "  server said: {line}");
+        let _ = writeln!(out, "  server said: {}", show(line));
     }
     if let Some(c) = &f.challenge {
-        let shown = c.decoded.as_deref().unwrap_or(&c.raw);
-        let _ = writeln!(out, "  server's error challenge: {shown}");
+        let decoded = c.decoded.as_deref().unwrap_or(&c.raw);
+        let _ = writeln!(out, "  server's error challenge: {}", show(decoded));
     }
+    // Causes and fixes quote claims, server words and the identity provider's descriptions.
     if let Some(ex) = &f.explanation {
-        let _ = writeln!(out, "  cause: {}", ex.cause);
+        let _ = writeln!(out, "  cause: {}", show(&ex.cause));
         for (i, c) in ex.candidates.iter().enumerate() {
-            let _ = writeln!(out, "    {}. {c}", i + 1);
+            let _ = writeln!(out, "    {}. {}", i + 1, show(c));
         }
         if let Some(fix) = &ex.fix {
-            let _ = writeln!(out, "  fix: {fix}");
+            let _ = writeln!(out, "  fix: {}", show(fix));
         }
     }
 }
@@ -537,8 +557,10 @@ impl Combined {
 
     pub fn render_human(&self) -> String {
         let mut out = String::new();
+        // One token serves every check, so its warnings (no keyring, ...) are said once.
+        let mut shown = Vec::new();
         for r in &self.checks {
-            out.push_str(&r.render_human());
+            out.push_str(&r.render_human_once(&mut shown));
             out.push('\n');
         }
         let summary: Vec<String> = self
@@ -575,7 +597,7 @@ impl TokenReport {
             let _ = writeln!(out, "token {}", t.summary());
         }
         for w in &self.warnings {
-            let _ = writeln!(out, "  warning: {w}");
+            let _ = writeln!(out, "  warning: {}", show(w));
         }
         if let Some(f) = &self.failure {
             render_failure(&mut out, f, 0);

@@ -14,13 +14,50 @@ pub fn escape(bytes: &[u8]) -> String {
             out.push_str(&format!("… ({} bytes in all)", bytes.len()));
             break;
         }
-        if c.is_control() {
-            out.push_str(&format!("\\x{:02x}", c as u32));
-        } else {
-            out.push(c);
-        }
+        push_escaped(&mut out, c);
     }
     out
+}
+
+/// [`escape`] without the length cut, for text that is already bounded (token claims, folder
+/// names, report lines): escaping it twice gives the same text, so a renderer may apply it to
+/// anything it prints without knowing what was escaped before.
+pub fn escape_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        push_escaped(&mut out, c);
+    }
+    out
+}
+
+/// The one rule for both: C0, DEL and C1 controls as `\xNN`, and the bidirectional and
+/// invisible formatting characters (which reorder or hide what follows them, e.g. U+202E) as
+/// `\u{NNNN}`.
+fn push_escaped(out: &mut String, c: char) {
+    if c.is_control() {
+        out.push_str(&format!("\\x{:02x}", c as u32));
+    } else if is_format_control(c) {
+        out.push_str(&format!("\\u{{{:04x}}}", c as u32));
+    } else {
+        out.push(c);
+    }
+}
+
+/// Unicode format characters (category Cf) that change how a terminal shows the text around
+/// them: bidi embeddings, overrides and isolates, directional marks, zero-width characters,
+/// the line and paragraph separators, and the BOM.
+fn is_format_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00ad}'
+            | '\u{061c}'
+            | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{2028}'..='\u{202e}'
+            | '\u{2060}'..='\u{2069}'
+            | '\u{feff}'
+            | '\u{fff9}'..='\u{fffb}'
+    )
 }
 
 /// Seconds since the Unix epoch as RFC 3339 UTC (`2026-11-23T17:57:09Z`).
@@ -58,8 +95,22 @@ mod tests {
     fn escapes_control_characters() {
         assert_eq!(escape(b"OK\x1b[2Jhi\x07"), "OK\\x1b[2Jhi\\x07");
         assert_eq!(escape("Entwürfe".as_bytes()), "Entwürfe");
+        assert_eq!(escape("a\u{202e}b".as_bytes()), "a\\u{202e}b");
         let long = vec![b'a'; MAX_SNIPPET + 10];
         assert!(escape(&long).ends_with(&format!("({} bytes in all)", MAX_SNIPPET + 10)));
+    }
+
+    #[test]
+    fn escape_text_covers_every_terminal_control_and_is_idempotent() {
+        let nasty = "a\x1b[31mb\nc\rd\te\x07f\x7fg\u{85}h\u{9b}i\u{202e}j\u{2066}k\u{200b}l";
+        let once = escape_text(nasty);
+        assert_eq!(
+            once,
+            "a\\x1b[31mb\\x0ac\\x0dd\\x09e\\x07f\\x7fg\\x85h\\x9bi\\u{202e}j\\u{2066}k\\u{200b}l"
+        );
+        assert!(!once.chars().any(|c| c.is_control() || is_format_control(c)));
+        assert_eq!(escape_text(&once), once);
+        assert_eq!(escape_text("Entwürfe عربي 日本"), "Entwürfe عربي 日本");
     }
 
     #[test]
