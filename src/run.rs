@@ -314,7 +314,10 @@ fn finish(
         if f.challenge.is_none() {
             f.challenge = facts.challenge.clone();
         }
-        f.explanation = Some(Box::new(diagnose::explain(&Evidence {
+        // A driver that already knew the cause (which mechanism the server offers instead)
+        // keeps its words; diagnosis adds the evidence.
+        let known = f.explanation.take();
+        let mut ex = diagnose::explain(&Evidence {
             kind: f.kind,
             protocol: protocol.name(),
             user: &plan.user,
@@ -327,7 +330,13 @@ fn finish(
                 || transcript.is_some_and(speaks_like_exchange),
             implicit_tls: endpoint.security == Security::ImplicitTls,
             now: crate::token::now(),
-        })));
+        });
+        if let Some(known) = known {
+            ex.cause = known.cause;
+            ex.candidates = known.candidates;
+            ex.fix = known.fix;
+        }
+        f.explanation = Some(Box::new(ex));
         f
     });
     let exit_code = failure.as_ref().map_or(0, |f| f.category.exit_code());

@@ -69,30 +69,69 @@ pub fn initial_response(
     Ok((raw, encoded))
 }
 
-/// The mechanism to use, or the failure that none of the wanted ones is offered.
+/// The mechanism to use, or the failure that none of the wanted ones is offered. The failure
+/// names what the server does offer: when it is the other OAuth mechanism, the fix is a flag,
+/// not a server setting.
 pub fn pick_mechanism(
     choice: MechanismChoice,
     offered: &[String],
     stage: Stage,
 ) -> Result<Mechanism, Failure> {
-    choice
-        .pick(|m| offered.iter().any(|o| o.eq_ignore_ascii_case(m.name())))
-        .ok_or_else(|| {
-            let wanted = match choice {
-                MechanismChoice::Auto => "XOAUTH2 or OAUTHBEARER".to_string(),
-                MechanismChoice::Only(m) => m.name().to_string(),
-            };
-            let offered = if offered.is_empty() {
-                "none".to_string()
-            } else {
-                offered.join(", ")
-            };
-            Failure::new(
-                stage,
-                FailureKind::MechanismNotOffered,
-                format!("the server does not advertise {wanted} (it offers: {offered})"),
-            )
-        })
+    let has = |m: Mechanism| offered.iter().any(|o| o.eq_ignore_ascii_case(m.name()));
+    if let Some(m) = choice.pick(has) {
+        return Ok(m);
+    }
+    // Server words: escaped like every other line it sent.
+    let list = if offered.is_empty() {
+        "it advertises no SASL mechanism at all".to_string()
+    } else {
+        let names: Vec<String> = offered
+            .iter()
+            .map(|o| crate::transport::util::escape(o.as_bytes()))
+            .collect();
+        format!("it offers: {}", names.join(", "))
+    };
+    let other = match choice {
+        MechanismChoice::Only(wanted) => [Mechanism::XOAuth2, Mechanism::OAuthBearer]
+            .into_iter()
+            .find(|&m| m != wanted && has(m))
+            .map(|m| (wanted, m)),
+        MechanismChoice::Auto => None,
+    };
+    let Some((wanted, other)) = other else {
+        return Err(Failure::new(
+            stage,
+            FailureKind::MechanismNotOffered,
+            format!(
+                "the server offers no OAuth SASL mechanism (neither XOAUTH2 nor OAUTHBEARER); \
+                 {list}"
+            ),
+        ));
+    };
+    let (wanted, other) = (wanted.name(), other.name());
+    let flag = wanted.to_ascii_lowercase();
+    let mut failure = Failure::new(
+        stage,
+        FailureKind::MechanismNotOffered,
+        format!(
+            "the server does not offer {wanted} (asked for with --mechanism {flag}); it offers \
+             {other}, which --mechanism auto would use ({list})"
+        ),
+    );
+    failure.explanation = Some(Box::new(crate::diagnose::Explanation {
+        cause: format!(
+            "the server offers the OAuth mechanism {other}, not {wanted} as --mechanism {flag} \
+             asks"
+        ),
+        candidates: Vec::new(),
+        fix: Some(format!(
+            "run with --mechanism auto (the default), which uses {other} here, or with \
+             --mechanism {}",
+            other.to_ascii_lowercase()
+        )),
+        evidence: Vec::new(),
+    }));
+    Err(failure)
 }
 
 /// A transport error at `stage`, as a report failure.
@@ -142,5 +181,66 @@ pub fn refusal_kind(default: FailureKind, text: &str) -> FailureKind {
         FailureKind::ServerTemporaryFailure
     } else {
         default
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offered(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn refusal(choice: MechanismChoice, names: &[&str]) -> Failure {
+        pick_mechanism(choice, &offered(names), Stage::Capability).unwrap_err()
+    }
+
+    #[test]
+    fn a_mechanism_asked_for_but_not_offered_names_the_one_offered() {
+        let f = refusal(MechanismChoice::Only(Mechanism::OAuthBearer), &["XOAUTH2"]);
+        assert_eq!(f.kind, FailureKind::MechanismNotOffered);
+        assert!(f.message.contains("does not offer OAUTHBEARER"), "{}", f.message);
+        assert!(f.message.contains("it offers XOAUTH2"), "{}", f.message);
+        assert!(f.message.contains("--mechanism auto"), "{}", f.message);
+        let ex = f.explanation.expect("the cause is known here");
+        assert!(!ex.cause.contains("does not advertise an OAuth"), "{}", ex.cause);
+        assert!(ex.cause.contains("XOAUTH2"), "{}", ex.cause);
+        assert!(ex.fix.unwrap().contains("--mechanism auto"));
+
+        let f = refusal(
+            MechanismChoice::Only(Mechanism::XOAuth2),
+            &["PLAIN", "OAUTHBEARER"],
+        );
+        assert!(f.message.contains("does not offer XOAUTH2"), "{}", f.message);
+        assert!(f.message.contains("it offers OAUTHBEARER"), "{}", f.message);
+        assert!(f.message.contains("PLAIN, OAUTHBEARER"), "{}", f.message);
+        assert!(f.explanation.unwrap().cause.contains("OAUTHBEARER"));
+    }
+
+    #[test]
+    fn no_oauth_mechanism_lists_what_is_offered() {
+        for choice in [
+            MechanismChoice::Auto,
+            MechanismChoice::Only(Mechanism::XOAuth2),
+            MechanismChoice::Only(Mechanism::OAuthBearer),
+        ] {
+            let f = refusal(choice, &["PLAIN", "LOGIN"]);
+            assert_eq!(f.kind, FailureKind::MechanismNotOffered);
+            assert!(f.message.contains("it offers: PLAIN, LOGIN"), "{}", f.message);
+            assert!(f.explanation.is_none(), "diagnose explains this one");
+            let f = refusal(choice, &[]);
+            assert!(f.message.contains("no SASL mechanism at all"), "{}", f.message);
+        }
+        let f = refusal(MechanismChoice::Auto, &["PLAIN\x1b[2J"]);
+        assert!(f.message.contains("PLAIN\\x1b[2J"), "{}", f.message);
+    }
+
+    #[test]
+    fn an_offered_mechanism_is_picked() {
+        let auto = MechanismChoice::Auto;
+        let pick = |c, names: &[&str]| pick_mechanism(c, &offered(names), Stage::Auth).unwrap();
+        assert_eq!(pick(auto, &["oauthbearer", "xoauth2"]), Mechanism::XOAuth2);
+        assert_eq!(pick(auto, &["OAUTHBEARER"]), Mechanism::OAuthBearer);
     }
 }
