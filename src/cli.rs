@@ -103,7 +103,8 @@ pub struct Common {
     /// SASL mechanism.
     #[arg(long, value_enum, default_value = "auto")]
     pub mechanism: MechanismArg,
-    /// Also trust the CA certificates in this PEM file (private or on-premises CA, the mock).
+    /// Also trust the CA certificates in this PEM file (repeatable): a private or on-premises
+    /// CA, the mock.
     #[arg(long = "ca-file", value_name = "PEM")]
     pub ca_files: Vec<PathBuf>,
     #[command(flatten)]
@@ -167,11 +168,17 @@ pub struct OAuthArgs {
     #[arg(long)]
     pub no_browser: bool,
     /// Seconds to wait for the user to sign in or approve a device code.
-    #[arg(long, value_name = "SECS", default_value = "300")]
+    #[arg(long, value_name = "SECS", default_value = "300", value_parser = seconds)]
     pub login_wait: f64,
 }
 
+/// `--mailbox` and `--mechanism` are shared with the checks but mean nothing here (a token is
+/// for a user, and no server is asked): hidden, and refused when given.
 #[derive(Args, Debug)]
+#[command(
+    mut_arg("mailbox", |a| a.hide(true).value_parser(token_mailbox)),
+    mut_arg("mechanism", |a| a.hide(true).value_parser(token_mechanism))
+)]
 pub struct TokenCmdArgs {
     /// Which protocols the token is for (picks the default scopes).
     #[arg(
@@ -181,8 +188,9 @@ pub struct TokenCmdArgs {
         default_value = "imap,pop,smtp"
     )]
     pub protocols: Vec<ProtocolArg>,
-    /// Write the raw access token to standard output (and nothing else), for piping.
-    #[arg(long)]
+    /// Write the raw access token to standard output (and nothing else), for piping; every
+    /// message, the report and any error go to standard error. Not with --json.
+    #[arg(long, conflicts_with = "json")]
     pub print: bool,
     #[command(flatten)]
     pub common: Common,
@@ -328,16 +336,22 @@ pub struct CheckArgs {
     /// Host for all three protocols (each --PROTO-host overrides it).
     #[arg(long)]
     pub host: Option<String>,
+    /// IMAP server host name (overrides --host and the provider's).
     #[arg(long, value_name = "HOST")]
     pub imap_host: Option<String>,
+    /// IMAP server port [default: 993, or 143 with --starttls].
     #[arg(long, value_name = "PORT")]
     pub imap_port: Option<u16>,
+    /// POP3 server host name (overrides --host and the provider's).
     #[arg(long, value_name = "HOST")]
     pub pop_host: Option<String>,
+    /// POP3 server port [default: 995, or 110 with --starttls].
     #[arg(long, value_name = "PORT")]
     pub pop_port: Option<u16>,
+    /// SMTP server host name (overrides --host and the provider's).
     #[arg(long, value_name = "HOST")]
     pub smtp_host: Option<String>,
+    /// SMTP server port [default: 587 with STARTTLS; 465 with --implicit-tls].
     #[arg(long, value_name = "PORT")]
     pub smtp_port: Option<u16>,
     /// IMAP and POP: plaintext then STARTTLS/STLS instead of implicit TLS.
@@ -378,7 +392,7 @@ pub struct OutputArgs {
     #[arg(long, short = 'v')]
     pub verbose: bool,
     /// Seconds to wait for each network step.
-    #[arg(long, value_name = "SECS", default_value = "30")]
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = seconds)]
     pub timeout: f64,
 }
 
@@ -386,6 +400,45 @@ pub struct OutputArgs {
 pub struct DemoArgs {
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// Longest wait a `SECS` flag accepts: a day (the plan refuses more).
+const MAX_SECS: f64 = 86_400.0;
+
+/// A `SECS` value: a finite number of seconds, more than 0 and at most a day. `f64` parsing alone
+/// takes `inf`, `nan` and `1e300`, which no wait can be.
+fn seconds(value: &str) -> Result<f64, String> {
+    let range = "give a number of seconds more than 0 and at most 86400 (24 hours)";
+    let secs: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("{value:?} is not a number; {range}"))?;
+    if !secs.is_finite() {
+        Err(format!("{value:?} is not a finite number; {range}"))
+    } else if secs > MAX_SECS {
+        Err(format!("{value} seconds is too large; {range}"))
+    } else if secs <= 0.0 {
+        Err(format!("{value} seconds is too small; {range}"))
+    } else {
+        Ok(secs)
+    }
+}
+
+/// Why `xoauth token` refuses `--mailbox` and `--mechanism`.
+const NOT_FOR_TOKEN: &str = "does nothing with `xoauth token`: a token is for the user, \
+                             whatever mailbox or mechanism a check would use; leave it out";
+
+/// `xoauth token --mailbox`: refused (see [`TokenCmdArgs`]).
+fn token_mailbox(_: &str) -> Result<String, String> {
+    Err(format!("--mailbox {NOT_FOR_TOKEN}"))
+}
+
+/// `xoauth token --mechanism`: refused, except its default, which clap parses too.
+fn token_mechanism(value: &str) -> Result<MechanismArg, String> {
+    match value {
+        "auto" => Ok(MechanismArg::Auto),
+        _ => Err(format!("--mechanism {NOT_FOR_TOKEN}")),
+    }
 }
 
 /// A flag combination that cannot run; exit code 2.

@@ -3,32 +3,74 @@
 //!
 //! Exit codes: 0 pass, 1 check failed, 2 usage or config error, 3 token error,
 //! 4 network or TLS error.
+//!
+//! Output contract: with `--json`, standard output holds one JSON document whatever happens
+//! (a report, or `{"error":{"kind":"usage","message":…},"exit_code":2}`); with
+//! `token --print`, it holds the token or nothing, and every message goes to standard error.
 
 mod cli;
 mod demo;
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::Parser as _;
 use xoauth::plan::Plan;
 use xoauth::report::Combined;
 
+use xoauth::transport::util::escape_text;
+
 use crate::cli::{Cli, Command};
 
 const EXIT_USAGE: u8 = 2;
 
+/// How an error that stops the run is shown: always one line on standard error; with `--json`
+/// also a JSON object on standard output, so a script that parses standard output gets a
+/// document either way.
+#[derive(Debug, Clone, Copy)]
+struct Errors {
+    json: bool,
+}
+
+impl Errors {
+    /// Read from the raw arguments, because clap's own errors come before there is a `Cli`.
+    /// `--print` wins over `--json` (the two are refused together): its standard output holds
+    /// a token or nothing.
+    fn from_args(args: &[OsString]) -> Errors {
+        let flags: Vec<&OsString> = args
+            .iter()
+            .skip(1)
+            .take_while(|a| a.as_os_str() != "--")
+            .collect();
+        let has = |flag: &str| flags.iter().any(|a| a.as_os_str() == flag);
+        Errors {
+            json: has("--json") && !has("--print"),
+        }
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let errors = Errors::from_args(&args);
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(EXIT_USAGE)
-            } else {
-                ExitCode::SUCCESS
-            };
+            if errors.json {
+                let text = e.render().to_string();
+                let text = text.strip_prefix("error: ").unwrap_or(&text);
+                let first = text.split("\n\n").next().unwrap_or(text).trim();
+                println!("{}", usage_json(first));
+            }
+            return ExitCode::from(EXIT_USAGE);
         }
     };
+    let fail = |e: anyhow::Error| fail(e, errors);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -40,15 +82,15 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Imap(args) => {
                 let output = args.common.output.clone();
-                single(args.into_plan(), &output).await
+                single(args.into_plan(), &output, errors).await
             }
             Command::Pop(args) => {
                 let output = args.common.output.clone();
-                single(args.into_plan(), &output).await
+                single(args.into_plan(), &output, errors).await
             }
             Command::Smtp(args) => {
                 let output = args.common.output.clone();
-                single(args.into_plan(), &output).await
+                single(args.into_plan(), &output, errors).await
             }
             Command::Check(args) => {
                 let output = args.common.output.clone();
@@ -78,21 +120,24 @@ fn main() -> ExitCode {
                 };
                 match xoauth::run::token(&plan).await {
                     Ok((report, raw)) => {
-                        match (print, raw) {
-                            (true, Some(raw)) => {
-                                // stdout carries the token alone, for piping; the rest to stderr.
+                        if print {
+                            // stdout carries the token alone, or nothing when there is none:
+                            // `T=$(xoauth token --print)` must never capture a message.
+                            if let Some(raw) = raw {
                                 println!("{}", raw.expose());
-                                eprint!("{}", report.render_human());
                             }
-                            _ if output.json => println!("{}", report.to_json()),
-                            _ => print!("{}", report.render_human()),
+                            eprint!("{}", report.render_human());
+                        } else if output.json {
+                            println!("{}", report.to_json());
+                        } else {
+                            print!("{}", report.render_human());
                         }
                         ExitCode::from(report.exit_code)
                     }
                     Err(e) => fail(e.into()),
                 }
             }
-            Command::Cache(cmd) => cache(cmd).await,
+            Command::Cache(cmd) => cache(cmd, errors).await,
             Command::SetupScript(args) => {
                 match args
                     .request()
@@ -112,12 +157,14 @@ fn main() -> ExitCode {
 }
 
 /// `xoauth cache list|clear`.
-async fn cache(cmd: cli::CacheCmd) -> ExitCode {
+async fn cache(cmd: cli::CacheCmd, errors: Errors) -> ExitCode {
+    let fail = |e: anyhow::Error| fail(e, errors);
     let store = match xoauth::token::open_store().await {
         Ok(store) => store,
         Err(e) => {
-            eprintln!("xoauth: error: no OS keyring is available, so there is no cache: {e}");
-            return ExitCode::from(EXIT_USAGE);
+            return fail(anyhow::anyhow!(
+                "no OS keyring is available, so there is no cache: {e}"
+            ));
         }
     };
     let backend = store.backend();
@@ -154,8 +201,8 @@ async fn cache(cmd: cli::CacheCmd) -> ExitCode {
                     } else {
                         ""
                     };
-                    println!(
-                        "  {} {} {} {} {} [{}]: {state}{refresh}",
+                    let line = format!(
+                        "{} {} {} {} {} [{}]",
                         e.key.provider,
                         e.key.tenant,
                         e.key.client_id,
@@ -163,6 +210,8 @@ async fn cache(cmd: cli::CacheCmd) -> ExitCode {
                         e.key.user,
                         e.key.scopes.join(" ")
                     );
+                    // Keyring entries are readable and writable by other programs.
+                    println!("  {}: {state}{refresh}", escape_text(&line));
                 }
             }
         }),
@@ -179,7 +228,12 @@ async fn cache(cmd: cli::CacheCmd) -> ExitCode {
 }
 
 /// Runs a one-check plan and prints its report.
-async fn single(plan: Result<Plan, cli::UsageError>, output: &cli::OutputArgs) -> ExitCode {
+async fn single(
+    plan: Result<Plan, cli::UsageError>,
+    output: &cli::OutputArgs,
+    errors: Errors,
+) -> ExitCode {
+    let fail = |e: anyhow::Error| fail(e, errors);
     let plan = match plan {
         Ok(plan) => plan,
         Err(e) => return fail(e.into()),
@@ -201,8 +255,22 @@ async fn single(plan: Result<Plan, cli::UsageError>, output: &cli::OutputArgs) -
     }
 }
 
-/// A usage or configuration error: one line on stderr, exit code 2.
-fn fail(e: anyhow::Error) -> ExitCode {
-    eprintln!("xoauth: error: {e:#}");
+/// A usage or configuration error: one line on stderr (escaped: it may quote a flag's value or
+/// a file's contents), the JSON error object on stdout with `--json`, exit code 2.
+fn fail(e: anyhow::Error, errors: Errors) -> ExitCode {
+    let message = format!("{e:#}");
+    eprintln!("xoauth: error: {}", escape_text(&message));
+    if errors.json {
+        println!("{}", usage_json(&message));
+    }
     ExitCode::from(EXIT_USAGE)
+}
+
+/// The `--json` form of a usage or configuration error.
+fn usage_json(message: &str) -> String {
+    let doc = serde_json::json!({
+        "error": { "kind": "usage", "message": message },
+        "exit_code": EXIT_USAGE,
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
 }

@@ -125,6 +125,12 @@ pub enum PlanError {
     BadTimeout,
     #[error("{what} {value:?} does not look like an e-mail address")]
     BadAddress { what: &'static str, value: String },
+    #[error("{what} {value:?} is not one e-mail address: {why}")]
+    NotOneAddress {
+        what: &'static str,
+        value: String,
+        why: &'static str,
+    },
     #[error("--send needs --to ADDR")]
     SendWithoutRecipient,
     #[error("--to and --from only make sense with --send")]
@@ -301,13 +307,31 @@ impl Plan {
 }
 
 /// Checks that an address has the shape `local@domain` (the server decides the rest).
+/// One bare address, `local@domain`: a list (`a@x,b@y`), a display name or a control
+/// character would otherwise reach XOAUTH2's `user=`, the login hint and the report.
 pub fn check_address(what: &'static str, value: &str) -> Result<String, PlanError> {
     let v = value.trim();
-    let ok = matches!(v.split_once('@'), Some((l, d)) if !l.is_empty() && !d.is_empty())
-        && !v
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>');
-    if ok {
+    let why = if v.chars().any(char::is_control) {
+        Some("it contains a control character")
+    } else if v.contains([',', ';']) {
+        Some("it is a list; give a single address")
+    } else if v.chars().any(char::is_whitespace) {
+        Some("it contains a space")
+    } else if v.contains(['<', '>']) {
+        Some("give the bare address, without a name or <>")
+    } else if v.matches('@').count() > 1 {
+        Some("it contains more than one @")
+    } else {
+        None
+    };
+    if let Some(why) = why {
+        return Err(PlanError::NotOneAddress {
+            what,
+            value: value.to_string(),
+            why,
+        });
+    }
+    if matches!(v.split_once('@'), Some((l, d)) if !l.is_empty() && !d.is_empty()) {
         Ok(v.to_string())
     } else {
         Err(PlanError::BadAddress {

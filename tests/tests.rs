@@ -7,6 +7,7 @@ mod check;
 mod dovecot;
 mod imap;
 mod oauth;
+mod output_contract;
 mod pop;
 mod redaction;
 mod scenarios;
