@@ -79,7 +79,11 @@ async fn token_print_keeps_stdout_for_the_token_alone() {
     .await;
     assert_eq!(run.code, 3, "{}", run.all());
     assert_eq!(run.stdout, "", "stderr:\n{}", run.stderr);
-    assert!(run.stderr.contains("XOAUTH_NOT_SET_ANYWHERE"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("XOAUTH_NOT_SET_ANYWHERE"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("FAIL"), "{}", run.stderr);
 
     // Usage errors (ours and clap's): exit 2, stdout empty.
@@ -131,7 +135,14 @@ async fn json_usage_errors_are_a_json_object_on_stdout() {
     let cases: Vec<(Vec<String>, &str)> = vec![
         // Our own plan errors.
         (
-            strings(&["imap", "--user", "alice", "--json", "--access-token-env", "X"]),
+            strings(&[
+                "imap",
+                "--user",
+                "alice",
+                "--json",
+                "--access-token-env",
+                "X",
+            ]),
             "e-mail address",
         ),
         // clap's parse errors.
@@ -434,7 +445,10 @@ async fn hostile_claims_are_escaped_in_every_human_output() {
         None,
     )
     .await;
-    let upn = run.json()["token"]["claims"]["upn"].as_str().unwrap().to_string();
+    let upn = run.json()["token"]["claims"]["upn"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(upn.contains('\u{202e}') && upn.contains('\n'), "{upn:?}");
 }
 
@@ -564,6 +578,9 @@ fn every_rendered_report_field_is_escaped() {
         assert_no_raw_controls(&out);
         // The injected newline did not start a line of its own.
         assert!(!out.lines().any(|l| l.starts_with('\u{9b}')), "{out}");
-        assert!(out.contains("\\x1b]0;title\\x07\\x0d\\x0a\\x9b31m\\u{202e}"), "{out}");
+        assert!(
+            out.contains("\\x1b]0;title\\x07\\x0d\\x0a\\x9b31m\\u{202e}"),
+            "{out}"
+        );
     }
 }

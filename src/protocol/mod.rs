@@ -200,11 +200,19 @@ mod tests {
     fn a_mechanism_asked_for_but_not_offered_names_the_one_offered() {
         let f = refusal(MechanismChoice::Only(Mechanism::OAuthBearer), &["XOAUTH2"]);
         assert_eq!(f.kind, FailureKind::MechanismNotOffered);
-        assert!(f.message.contains("does not offer OAUTHBEARER"), "{}", f.message);
+        assert!(
+            f.message.contains("does not offer OAUTHBEARER"),
+            "{}",
+            f.message
+        );
         assert!(f.message.contains("it offers XOAUTH2"), "{}", f.message);
         assert!(f.message.contains("--mechanism auto"), "{}", f.message);
         let ex = f.explanation.expect("the cause is known here");
-        assert!(!ex.cause.contains("does not advertise an OAuth"), "{}", ex.cause);
+        assert!(
+            !ex.cause.contains("does not advertise an OAuth"),
+            "{}",
+            ex.cause
+        );
         assert!(ex.cause.contains("XOAUTH2"), "{}", ex.cause);
         assert!(ex.fix.unwrap().contains("--mechanism auto"));
 
@@ -212,7 +220,11 @@ mod tests {
             MechanismChoice::Only(Mechanism::XOAuth2),
             &["PLAIN", "OAUTHBEARER"],
         );
-        assert!(f.message.contains("does not offer XOAUTH2"), "{}", f.message);
+        assert!(
+            f.message.contains("does not offer XOAUTH2"),
+            "{}",
+            f.message
+        );
         assert!(f.message.contains("it offers OAUTHBEARER"), "{}", f.message);
         assert!(f.message.contains("PLAIN, OAUTHBEARER"), "{}", f.message);
         assert!(f.explanation.unwrap().cause.contains("OAUTHBEARER"));
@@ -227,10 +239,18 @@ mod tests {
         ] {
             let f = refusal(choice, &["PLAIN", "LOGIN"]);
             assert_eq!(f.kind, FailureKind::MechanismNotOffered);
-            assert!(f.message.contains("it offers: PLAIN, LOGIN"), "{}", f.message);
+            assert!(
+                f.message.contains("it offers: PLAIN, LOGIN"),
+                "{}",
+                f.message
+            );
             assert!(f.explanation.is_none(), "diagnose explains this one");
             let f = refusal(choice, &[]);
-            assert!(f.message.contains("no SASL mechanism at all"), "{}", f.message);
+            assert!(
+                f.message.contains("no SASL mechanism at all"),
+                "{}",
+                f.message
+            );
         }
         let f = refusal(MechanismChoice::Auto, &["PLAIN\x1b[2J"]);
         assert!(f.message.contains("PLAIN\\x1b[2J"), "{}", f.message);
