@@ -5,6 +5,7 @@
 //! 4 network or TLS error.
 
 mod cli;
+#[cfg(feature = "demo")]
 mod demo;
 
 use std::process::ExitCode;
@@ -106,6 +107,7 @@ fn main() -> ExitCode {
                     Err(e) => fail(e),
                 }
             }
+            #[cfg(feature = "demo")]
             Command::Demo(args) => demo::run(&args.output).await,
         }
     })

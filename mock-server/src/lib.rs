@@ -74,7 +74,7 @@ pub use config::{
 pub use faults::{FaultsConfig, MailService, TOKEN_ERROR_CODES, TokenErrorConfig};
 pub use idp::mint::{DEMO_DAEMON_CLIENT_ID, DEMO_PUBLIC_CLIENT_ID, Subject, TokenSpec};
 pub use idp::records::{ClientAuth, TokenRequestRecord};
-pub use keys::KeyError;
+pub use keys::{DEMO_APP_CREDENTIAL_PEM, KeyError};
 pub use scenario::{SCENARIOS, Scenario};
 pub use tls::TlsError;
 
