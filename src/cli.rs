@@ -46,6 +46,7 @@ pub enum Command {
     /// Print the Exchange Online PowerShell and Entra steps that give an app access to mailboxes.
     SetupScript(SetupArgs),
     /// Run the checks against a built-in mock of Exchange Online (no tenant, no network).
+    #[cfg(feature = "demo")]
     Demo(DemoArgs),
 }
 

@@ -28,11 +28,8 @@ const ALICE: &str = "alice@contoso.example";
 const BOB: &str = "bob@contoso.example";
 const SALES: &str = "sales@contoso.example";
 
-/// The demo app's certificate credential (test fixtures, public on purpose).
-const APP_CERT_AND_KEY: &str = concat!(
-    include_str!("../mock-server/fixtures/app-cert.pem"),
-    include_str!("../mock-server/fixtures/app-key.pem")
-);
+/// The demo app's certificate credential (the mock's fixture, public on purpose).
+const APP_CERT_AND_KEY: &str = xoauth_mock::DEMO_APP_CREDENTIAL_PEM;
 
 /// What a check must come out as.
 #[derive(Clone, Copy)]

@@ -9,6 +9,7 @@
 //! `token --print`, it holds the token or nothing, and every message goes to standard error.
 
 mod cli;
+#[cfg(feature = "demo")]
 mod demo;
 
 use std::ffi::OsString;
@@ -151,6 +152,7 @@ fn main() -> ExitCode {
                     Err(e) => fail(e),
                 }
             }
+            #[cfg(feature = "demo")]
             Command::Demo(args) => demo::run(&args.output).await,
         }
     })

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::faults::{self, FaultsConfig};
+use crate::faults::{FaultsConfig, Principals};
 use crate::{clock, ids, keys};
 
 /// The whole scenario. TOML tables: `[server]`, `[tenant]`, `[idp]`, `[[mailbox]]`, `[[app]]`,
@@ -359,8 +359,22 @@ impl Config {
         }
 
         self.validate_idp()?;
-        faults::validate(self)?;
+        self.faults.validate(self).map_err(ConfigError::Invalid)?;
         Ok(())
+    }
+}
+
+impl Principals for Config {
+    fn is_user(&self, address: &str) -> bool {
+        self.mailboxes
+            .iter()
+            .any(|m| m.kind == MailboxKind::User && m.address.eq_ignore_ascii_case(address))
+    }
+
+    fn is_app(&self, client_id: &str) -> bool {
+        self.apps
+            .iter()
+            .any(|a| a.client_id.eq_ignore_ascii_case(client_id))
     }
 }
 
@@ -724,5 +738,70 @@ mod tests {
         let mut c = Config::demo();
         c.apps[1].certificates.push("nope.pem".to_owned());
         assert!(c.validate().is_err());
+    }
+
+    // `[faults]` as the config parses and validates it (moved from faults.rs, which stays
+    // a leaf below the config).
+    mod faults {
+        use super::super::*;
+        use crate::faults::MailService;
+
+        fn err(toml: &str) -> String {
+            match Config::from_toml_str(toml) {
+                Ok(_) => panic!("expected an error for {toml}"),
+                Err(e) => e.to_string(),
+            }
+        }
+
+        const USERS: &str = "[[mailbox]]\naddress = \"a@b.c\"\n[[mailbox]]\naddress = \"s@b.c\"\n\
+                             kind = \"shared\"\n[[app]]\nclient_id = \
+                             \"11111111-2222-3333-4444-000000000000\"\nname = \"x\"\n";
+
+        #[test]
+        fn defaults_are_no_fault() {
+            let faults = Config::demo().faults;
+            assert_eq!(faults, FaultsConfig::default());
+            assert!(!faults.throttles(MailService::Imap));
+            assert_eq!(faults.token_error("x", Some("a@b.c")), None);
+        }
+
+        #[test]
+        fn faults_parse_and_match() {
+            let c = Config::from_toml_str(&format!(
+                "{USERS}[faults]\nthrottle = [\"pop\"]\ndelegated_audience = \"https://graph.microsoft.com\"\n\
+                 [[faults.token_error]]\nuser = \"A@b.c\"\ncode = 53003\n\
+                 [[faults.token_error]]\nclient_id = \"11111111-2222-3333-4444-000000000000\"\ncode = 500011\n"
+            ))
+            .expect("valid");
+            let f = &c.faults;
+            assert!(f.throttles(MailService::Pop) && !f.throttles(MailService::Smtp));
+            assert_eq!(f.token_error("other", Some("a@B.c")), Some(53003));
+            assert_eq!(f.token_error("other", None), None);
+            assert_eq!(
+                f.token_error("11111111-2222-3333-4444-000000000000", Some("a@b.c")),
+                Some(500011)
+            );
+        }
+
+        #[test]
+        fn bad_faults_are_rejected() {
+            assert!(err("[faults]\nthrottle = [\"pop3\"]\n").contains("pop3"));
+            assert!(err("[faults]\nthrottle = [\"imap\", \"imap\"]\n").contains("twice"));
+            assert!(err("[faults]\ndelegated_audience = \"\"\n").contains("delegated_audience"));
+            assert!(err("[faults]\nslow = true\n").contains("slow"));
+            let rule = |body: &str| format!("{USERS}[[faults.token_error]]\n{body}");
+            assert!(err(&rule("user = \"s@b.c\"\ncode = 53003\n")).contains("kind \"user\""));
+            assert!(err(&rule("user = \"x@b.c\"\ncode = 53003\n")).contains("x@b.c"));
+            assert!(err(&rule("client_id = \"nope\"\ncode = 53003\n")).contains("not an [[app]]"));
+            assert!(err(&rule("code = 53003\n")).contains("exactly one"));
+            let e = err(&rule("user = \"a@b.c\"\ncode = 12345\n"));
+            assert!(e.contains("12345") && e.contains("50076"), "{e}");
+            assert!(err(&rule("user = \"a@b.c\"\ncode = 53003\ncolour = 1\n")).contains("colour"));
+            let twice = format!(
+                "{}[[faults.token_error]]\nuser = \"a@b.c\"\ncode = 50076\n",
+                rule("user = \"a@b.c\"\ncode = 53003\n")
+            );
+            assert!(err(&twice).contains("listed twice"));
+        }
     }
 }

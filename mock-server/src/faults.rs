@@ -16,8 +16,6 @@ use std::collections::HashSet;
 
 use serde::Deserialize;
 
-use crate::config::{Config, ConfigError, MailboxKind};
-
 /// AADSTS codes `[[faults.token_error]]` can inject.
 pub const TOKEN_ERROR_CODES: [u32; 5] = [53003, 530035, 50076, 500011, 700082];
 
@@ -85,134 +83,74 @@ impl FaultsConfig {
     }
 }
 
-/// Checks `[faults]` against the rest of the config (users and apps it names exist).
-pub(crate) fn validate(config: &Config) -> Result<(), ConfigError> {
-    let invalid = |msg: String| Err(ConfigError::Invalid(msg));
-    let faults = &config.faults;
-    let mut seen = HashSet::new();
-    for service in &faults.throttle {
-        if !seen.insert(*service) {
-            return invalid(format!(
-                "faults.throttle lists {service:?} twice (use \"imap\", \"pop\", \"smtp\")"
-            ));
-        }
-    }
-    if let Some(aud) = &faults.delegated_audience {
-        let ok = !aud.is_empty() && aud.bytes().all(|b| b.is_ascii_graphic());
-        if !ok {
-            return invalid(format!(
-                "faults.delegated_audience {aud:?} must be a non-empty audience like \
-                 https://graph.microsoft.com"
-            ));
-        }
-    }
-    let mut targets = HashSet::new();
-    for rule in &faults.token_error {
-        let target = match (&rule.user, &rule.client_id) {
-            (Some(user), None) => {
-                let is_user = config
-                    .mailboxes
-                    .iter()
-                    .any(|m| m.kind == MailboxKind::User && m.address.eq_ignore_ascii_case(user));
-                if !is_user {
-                    return invalid(format!(
-                        "faults.token_error: user {user:?} is not a [[mailbox]] of kind \"user\""
-                    ));
-                }
-                format!("user {}", user.to_ascii_lowercase())
-            }
-            (None, Some(id)) => {
-                if !config
-                    .apps
-                    .iter()
-                    .any(|a| a.client_id.eq_ignore_ascii_case(id))
-                {
-                    return invalid(format!(
-                        "faults.token_error: client_id {id:?} is not an [[app]]"
-                    ));
-                }
-                format!("app {}", id.to_ascii_lowercase())
-            }
-            _ => {
-                return invalid(
-                    "faults.token_error: each entry needs exactly one of user or client_id"
-                        .to_owned(),
-                );
-            }
-        };
-        if !TOKEN_ERROR_CODES.contains(&rule.code) {
-            return invalid(format!(
-                "faults.token_error: code {} is not supported (supported: {})",
-                rule.code,
-                TOKEN_ERROR_CODES.map(|c| c.to_string()).join(", ")
-            ));
-        }
-        if !targets.insert(target.clone()) {
-            return invalid(format!("faults.token_error: {target} is listed twice"));
-        }
-    }
-    Ok(())
+/// What `[faults]` may name, as the config knows it. The config passes these in (rather
+/// than this module reading `Config`) so that faults stay a leaf below the config.
+pub(crate) trait Principals {
+    /// Whether `address` is a `[[mailbox]]` of kind "user".
+    fn is_user(&self, address: &str) -> bool;
+    /// Whether `client_id` is an `[[app]]`.
+    fn is_app(&self, client_id: &str) -> bool;
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn err(toml: &str) -> String {
-        match Config::from_toml_str(toml) {
-            Ok(_) => panic!("expected an error for {toml}"),
-            Err(e) => e.to_string(),
+impl FaultsConfig {
+    /// Checks `[faults]` against the rest of the config (users and apps it names exist);
+    /// the error is the message the config reports as invalid.
+    pub(crate) fn validate(&self, principals: &impl Principals) -> Result<(), String> {
+        let invalid = |msg: String| Err(msg);
+        let mut seen = HashSet::new();
+        for service in &self.throttle {
+            if !seen.insert(*service) {
+                return invalid(format!(
+                    "faults.throttle lists {service:?} twice (use \"imap\", \"pop\", \"smtp\")"
+                ));
+            }
         }
-    }
-
-    const USERS: &str = "[[mailbox]]\naddress = \"a@b.c\"\n[[mailbox]]\naddress = \"s@b.c\"\n\
-                         kind = \"shared\"\n[[app]]\nclient_id = \
-                         \"11111111-2222-3333-4444-000000000000\"\nname = \"x\"\n";
-
-    #[test]
-    fn defaults_are_no_fault() {
-        let faults = Config::demo().faults;
-        assert_eq!(faults, FaultsConfig::default());
-        assert!(!faults.throttles(MailService::Imap));
-        assert_eq!(faults.token_error("x", Some("a@b.c")), None);
-    }
-
-    #[test]
-    fn faults_parse_and_match() {
-        let c = Config::from_toml_str(&format!(
-            "{USERS}[faults]\nthrottle = [\"pop\"]\ndelegated_audience = \"https://graph.microsoft.com\"\n\
-             [[faults.token_error]]\nuser = \"A@b.c\"\ncode = 53003\n\
-             [[faults.token_error]]\nclient_id = \"11111111-2222-3333-4444-000000000000\"\ncode = 500011\n"
-        ))
-        .expect("valid");
-        let f = &c.faults;
-        assert!(f.throttles(MailService::Pop) && !f.throttles(MailService::Smtp));
-        assert_eq!(f.token_error("other", Some("a@B.c")), Some(53003));
-        assert_eq!(f.token_error("other", None), None);
-        assert_eq!(
-            f.token_error("11111111-2222-3333-4444-000000000000", Some("a@b.c")),
-            Some(500011)
-        );
-    }
-
-    #[test]
-    fn bad_faults_are_rejected() {
-        assert!(err("[faults]\nthrottle = [\"pop3\"]\n").contains("pop3"));
-        assert!(err("[faults]\nthrottle = [\"imap\", \"imap\"]\n").contains("twice"));
-        assert!(err("[faults]\ndelegated_audience = \"\"\n").contains("delegated_audience"));
-        assert!(err("[faults]\nslow = true\n").contains("slow"));
-        let rule = |body: &str| format!("{USERS}[[faults.token_error]]\n{body}");
-        assert!(err(&rule("user = \"s@b.c\"\ncode = 53003\n")).contains("kind \"user\""));
-        assert!(err(&rule("user = \"x@b.c\"\ncode = 53003\n")).contains("x@b.c"));
-        assert!(err(&rule("client_id = \"nope\"\ncode = 53003\n")).contains("not an [[app]]"));
-        assert!(err(&rule("code = 53003\n")).contains("exactly one"));
-        let e = err(&rule("user = \"a@b.c\"\ncode = 12345\n"));
-        assert!(e.contains("12345") && e.contains("50076"), "{e}");
-        assert!(err(&rule("user = \"a@b.c\"\ncode = 53003\ncolour = 1\n")).contains("colour"));
-        let twice = format!(
-            "{}[[faults.token_error]]\nuser = \"a@b.c\"\ncode = 50076\n",
-            rule("user = \"a@b.c\"\ncode = 53003\n")
-        );
-        assert!(err(&twice).contains("listed twice"));
+        if let Some(aud) = &self.delegated_audience {
+            let ok = !aud.is_empty() && aud.bytes().all(|b| b.is_ascii_graphic());
+            if !ok {
+                return invalid(format!(
+                    "faults.delegated_audience {aud:?} must be a non-empty audience like \
+                     https://graph.microsoft.com"
+                ));
+            }
+        }
+        let mut targets = HashSet::new();
+        for rule in &self.token_error {
+            let target = match (&rule.user, &rule.client_id) {
+                (Some(user), None) => {
+                    if !principals.is_user(user) {
+                        return invalid(format!(
+                            "faults.token_error: user {user:?} is not a [[mailbox]] of kind \"user\""
+                        ));
+                    }
+                    format!("user {}", user.to_ascii_lowercase())
+                }
+                (None, Some(id)) => {
+                    if !principals.is_app(id) {
+                        return invalid(format!(
+                            "faults.token_error: client_id {id:?} is not an [[app]]"
+                        ));
+                    }
+                    format!("app {}", id.to_ascii_lowercase())
+                }
+                _ => {
+                    return invalid(
+                        "faults.token_error: each entry needs exactly one of user or client_id"
+                            .to_owned(),
+                    );
+                }
+            };
+            if !TOKEN_ERROR_CODES.contains(&rule.code) {
+                return invalid(format!(
+                    "faults.token_error: code {} is not supported (supported: {})",
+                    rule.code,
+                    TOKEN_ERROR_CODES.map(|c| c.to_string()).join(", ")
+                ));
+            }
+            if !targets.insert(target.clone()) {
+                return invalid(format!("faults.token_error: {target} is listed twice"));
+            }
+        }
+        Ok(())
     }
 }

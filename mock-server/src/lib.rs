@@ -74,14 +74,14 @@ pub use config::{
 pub use faults::{FaultsConfig, MailService, TOKEN_ERROR_CODES, TokenErrorConfig};
 pub use idp::mint::{DEMO_DAEMON_CLIENT_ID, DEMO_PUBLIC_CLIENT_ID, Subject, TokenSpec};
 pub use idp::records::{ClientAuth, TokenRequestRecord};
-pub use keys::KeyError;
+pub use keys::{DEMO_APP_CREDENTIAL_PEM, KeyError};
 pub use scenario::{SCENARIOS, Scenario};
 pub use tls::TlsError;
 
 use command_log::CommandLog;
 use context::Context;
 use idp::Idp;
-use listener::Shutdown;
+use listener::{Listener, Shutdown};
 use store::Store;
 
 /// Where the listeners bind. Port 0 picks a free port.
@@ -198,28 +198,28 @@ impl MockServer {
         let idp = Arc::new(Idp::new(Arc::clone(&ctx), format!("https://{idp_addr}")));
 
         let shutdown = Shutdown::new();
-        let serve_imap = |mode: imap::Listener| {
+        let serve_imap = |mode: Listener| {
             let ctx = Arc::clone(&ctx);
             let acceptor = tls.acceptor.clone();
             move |stream| imap::serve(stream, Arc::clone(&ctx), acceptor.clone(), mode)
         };
-        let serve_pop3 = |mode: pop3::Listener| {
+        let serve_pop3 = |mode: Listener| {
             let ctx = Arc::clone(&ctx);
             let acceptor = tls.acceptor.clone();
             move |stream| pop3::serve(stream, Arc::clone(&ctx), acceptor.clone(), mode)
         };
-        let serve_smtp = |mode: smtp::Listener| {
+        let serve_smtp = |mode: Listener| {
             let ctx = Arc::clone(&ctx);
             let acceptor = tls.acceptor.clone();
             move |stream| smtp::serve(stream, Arc::clone(&ctx), acceptor.clone(), mode)
         };
         let tasks = vec![
-            listener::spawn(imaps, &shutdown, serve_imap(imap::Listener::ImplicitTls)),
-            listener::spawn(imap, &shutdown, serve_imap(imap::Listener::Plaintext)),
-            listener::spawn(pop3s, &shutdown, serve_pop3(pop3::Listener::ImplicitTls)),
-            listener::spawn(pop3, &shutdown, serve_pop3(pop3::Listener::Plaintext)),
-            listener::spawn(smtp, &shutdown, serve_smtp(smtp::Listener::StartTls)),
-            listener::spawn(smtps, &shutdown, serve_smtp(smtp::Listener::ImplicitTls)),
+            listener::spawn(imaps, &shutdown, serve_imap(Listener::ImplicitTls)),
+            listener::spawn(imap, &shutdown, serve_imap(Listener::Plaintext)),
+            listener::spawn(pop3s, &shutdown, serve_pop3(Listener::ImplicitTls)),
+            listener::spawn(pop3, &shutdown, serve_pop3(Listener::Plaintext)),
+            listener::spawn(smtp, &shutdown, serve_smtp(Listener::Plaintext)),
+            listener::spawn(smtps, &shutdown, serve_smtp(Listener::ImplicitTls)),
             listener::spawn(idp_listener, &shutdown, {
                 let router = idp::http::router(Arc::clone(&idp));
                 let acceptor = tls.acceptor.clone();

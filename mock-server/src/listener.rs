@@ -10,6 +10,16 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
+/// How a mail listener's connections start: the one fact the IMAP, POP3 and SMTP servers
+/// need to know about the port a connection arrived on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Listener {
+    /// TLS from the first byte (993, 995, 465).
+    ImplicitTls,
+    /// Plaintext first; offers STARTTLS/STLS if the config says so (143, 110, 587).
+    Plaintext,
+}
+
 /// Tells listeners (and through them, sessions) to stop.
 #[derive(Debug)]
 pub(crate) struct Shutdown(watch::Sender<bool>);

@@ -30,18 +30,10 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 
 use crate::context::Context;
+use crate::listener::Listener;
 use crate::stream::Transport;
 use framing::{Incoming, Reader};
 use session::{Next, Session};
-
-/// Which IMAP listener a connection arrived on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Listener {
-    /// TLS from the first byte.
-    ImplicitTls,
-    /// Plaintext; offers STARTTLS if the config says so.
-    Plaintext,
-}
 
 /// Serves one connection until LOGOUT, BYE, EOF, an I/O error or the idle timeout.
 pub(crate) async fn serve(

@@ -28,20 +28,12 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::context::Context;
 use crate::lines::{self, DriveOptions};
+use crate::listener::Listener;
 use session::Session;
 
 /// Longest accepted line. RFC 2449 allows 255 octets for commands; AUTH responses carry
 /// tokens of a few KiB, so the cap is generous but bounded.
 pub(crate) const MAX_LINE: usize = 64 * 1024;
-
-/// Which POP3 listener a connection arrived on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Listener {
-    /// TLS from the first byte.
-    ImplicitTls,
-    /// Plaintext; offers STLS if the config says so.
-    Plaintext,
-}
 
 /// Serves one connection until QUIT, EOF, an I/O error or the idle timeout.
 pub(crate) async fn serve(

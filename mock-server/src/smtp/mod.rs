@@ -26,21 +26,13 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::context::Context;
 use crate::lines::{self, DriveOptions};
+use crate::listener::Listener;
 use crate::rfc5322;
 use session::Session;
 
 /// Longest accepted line. RFC 5321 says 512 for commands and 1000 for text lines; the mock
 /// is lenient (long AUTH lines, sloppy clients) but bounded.
 pub(crate) const MAX_LINE: usize = 64 * 1024;
-
-/// Which SMTP listener a connection arrived on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Listener {
-    /// Plaintext, offering STARTTLS if the config says so (like 587).
-    StartTls,
-    /// TLS from the first byte (like 465).
-    ImplicitTls,
-}
 
 /// Serves one connection until QUIT, EOF, an I/O error or the idle timeout.
 pub(crate) async fn serve(
