@@ -16,10 +16,11 @@ pub fn refusal(stage: Stage, words: &str, transcript: &Transcript) -> Failure {
     let (default, unexplained) = match stage {
         Stage::Auth => (FailureKind::AuthRejected, "the server rejected the token"),
         Stage::List => (FailureKind::ListFailed, "the server refused LIST"),
-        Stage::Examine | Stage::Search => (
+        Stage::Examine => (
             FailureKind::ExamineFailed,
             "the server refused to open the folder",
         ),
+        Stage::Search => (FailureKind::ExamineFailed, "the server refused SEARCH"),
         _ => (FailureKind::ProtocolError, "the server refused the command"),
     };
     let kind = refusal_kind(default, words);

@@ -20,6 +20,8 @@ mod failure;
 mod preauth;
 pub mod response;
 mod session;
+#[cfg(test)]
+mod tests;
 pub mod utf7;
 
 use self::session::Checks;
@@ -27,6 +29,7 @@ use super::{Facts, Request, pick_mechanism};
 use crate::plan::ImapOptions;
 use crate::report::{Failure, FailureKind, Recorder, Stage};
 use crate::transport::lines::LineConn;
+use crate::transport::tap::Transcript;
 use crate::transport::{Connection, Upgrader};
 
 /// Runs the check over `conn`. `Err` carries the failure as report data.
@@ -61,10 +64,22 @@ pub async fn check(
     let client = async_imap::Client::new(stream);
     let mut session =
         auth::authenticate(client, mechanism, &caps, req, &transcript, rec, facts).await?;
+    authenticated(&mut session, req, options, &transcript, rec, facts).await
+}
+
+/// Everything after AUTHENTICATE succeeded, over any stream.
+async fn authenticated<T: command::Stream>(
+    session: &mut command::Session<T>,
+    req: &Request<'_>,
+    options: &ImapOptions,
+    transcript: &Transcript,
+    rec: &mut Recorder,
+    facts: &mut Facts,
+) -> Result<(), Failure> {
     let mut checks = Checks {
-        session: &mut session,
+        session,
         timeout: req.timeout,
-        transcript: &transcript,
+        transcript,
     };
     let result = session::mailbox_checks(&mut checks, options, rec, facts).await;
     if result.is_ok() {
