@@ -3,7 +3,11 @@
 
 pub mod imap;
 pub mod pop3;
+pub mod record;
+pub mod refusal;
 pub mod smtp;
+
+pub use refusal::refusal_kind;
 
 use std::time::Duration;
 
@@ -164,23 +168,6 @@ pub fn tls_summary(info: &TlsInfo) -> String {
             info.version, info.cipher_suite, c.subject, c.issuer, c.not_after
         ),
         None => format!("{} {}", info.version, info.cipher_suite),
-    }
-}
-
-/// A refusal's kind from the server's words where those are known, else `default`.
-pub fn refusal_kind(default: FailureKind, text: &str) -> FailureKind {
-    if text.contains("User is authenticated but not connected") {
-        FailureKind::AuthenticatedNotConnected
-    } else if text.contains("Request is throttled") || text.contains("sender thread limit exceeded")
-    {
-        FailureKind::Throttled
-    } else if text.contains("[UNAVAILABLE]")
-        || text.contains("[SYS/TEMP]")
-        || text.contains("Temporary authentication failure")
-    {
-        FailureKind::ServerTemporaryFailure
-    } else {
-        default
     }
 }
 

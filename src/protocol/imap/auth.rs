@@ -1,9 +1,67 @@
-//! The SASL exchange as async-imap drives it: answer a bare `+` with the initial response
-//! (servers without SASL-IR), and answer an error challenge with the mechanism's
-//! acknowledgement while keeping the decoded challenge for the report.
+//! AUTHENTICATE (RFC 3501 §6.2.2, RFC 4959 SASL-IR, RFC 7628) as async-imap drives it: the
+//! initial response on the command line or after a bare `+` (servers without SASL-IR), an
+//! error challenge answered with the mechanism's acknowledgement and kept for the report.
+//! Success hands back the authenticated session.
+//!
+//! ```text
+//! C: A1 AUTHENTICATE XOAUTH2 <ir>     S: A1 OK AUTHENTICATE completed.
+//!                                     S: A1 NO AUTHENTICATE failed.          (Exchange)
+//!                                     S: + <base64 JSON>  C: ""  S: A1 NO    (Gmail, Dovecot)
+//! ```
 
+use std::time::Instant;
+
+use super::command::{Session, Stream};
+use super::failure::{client_failure, timeout_failure};
+use super::response::Capabilities;
+use crate::protocol::record::record;
+use crate::protocol::{Facts, Request, initial_response};
+use crate::report::{Failure, Recorder, Stage};
 use crate::sasl::{self, ErrorChallenge, Mechanism};
 use crate::secret::Secret;
+use crate::transport::tap::Transcript;
+
+/// AUTHENTICATE with `mechanism`; the decoded error challenge, if any, goes into `facts` and
+/// into the failure.
+pub async fn authenticate<T: Stream>(
+    client: async_imap::Client<T>,
+    mechanism: Mechanism,
+    caps: &Capabilities,
+    req: &Request<'_>,
+    transcript: &Transcript,
+    rec: &mut Recorder,
+    facts: &mut Facts,
+) -> Result<Session<T>, Failure> {
+    let t = Instant::now();
+    let (raw, ir) = initial_response(req, mechanism, transcript)?;
+    let sasl_ir = caps.has("SASL-IR");
+    let (command, mut auth) = if sasl_ir {
+        (
+            format!("{} {}", mechanism.name(), ir.expose()),
+            SaslAuth::new(mechanism, None),
+        )
+    } else {
+        (
+            mechanism.name().to_string(),
+            SaslAuth::new(mechanism, Some(raw)),
+        )
+    };
+    let how = if sasl_ir { "SASL-IR" } else { "two-step" };
+    let result = tokio::time::timeout(req.timeout, client.authenticate(command, &mut auth)).await;
+    facts.challenge = auth.challenge.clone().map(Box::new);
+    let result = match result {
+        Ok(Ok(session)) => Ok(session),
+        Ok(Err((e, _client))) => {
+            let mut failure = client_failure(Stage::Auth, e, req.timeout, transcript);
+            failure.challenge = auth.challenge.clone().map(Box::new);
+            Err(failure)
+        }
+        Err(_) => Err(timeout_failure(Stage::Auth, "AUTHENTICATE", req.timeout)),
+    };
+    record(rec, Stage::Auth, t, result, |_| {
+        format!("{} ({how}) as {}", mechanism.name(), req.authzid)
+    })
+}
 
 /// Only the first challenge is kept; a server that keeps challenging is cut off by the
 /// AUTHENTICATE timeout, since async-imap base64-encodes every answer and cannot send `*`.

@@ -19,6 +19,19 @@ pub enum Status {
     Bye,
 }
 
+impl Status {
+    /// The word on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Ok => "OK",
+            Status::No => "NO",
+            Status::Bad => "BAD",
+            Status::PreAuth => "PREAUTH",
+            Status::Bye => "BYE",
+        }
+    }
+}
+
 /// `tag SP status SP [code] text`, with `tag` `None` for untagged (`*`) lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusLine {

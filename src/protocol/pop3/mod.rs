@@ -24,6 +24,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use self::response::{Capa, Status, parse_stat, parse_status, unstuff};
+use super::record::record;
 use super::{
     Facts, Request, initial_response, pick_mechanism, refusal_kind, tls_summary, transport_failure,
 };
@@ -220,22 +221,12 @@ async fn authenticate(
         }
     }
     .await;
-    match result {
-        Ok(()) => {
-            rec.step(
-                Stage::Auth,
-                t,
-                true,
-                format!("{} (two-step) as {}", mechanism.name(), req.authzid),
-            );
-            Ok(())
-        }
-        Err(f) => {
-            facts.challenge = f.challenge.clone();
-            rec.step(Stage::Auth, t, false, f.message.clone());
-            Err(f)
-        }
+    if let Err(f) = &result {
+        facts.challenge = f.challenge.clone();
     }
+    record(rec, Stage::Auth, t, result, |()| {
+        format!("{} (two-step) as {}", mechanism.name(), req.authzid)
+    })
 }
 
 fn rejected(reply: Vec<String>, challenge: Option<sasl::ErrorChallenge>) -> Failure {
@@ -277,22 +268,11 @@ async fn stat(
             vec![shown],
         )),
     };
-    match outcome {
-        Ok(s) => {
-            rec.step(
-                Stage::Stat,
-                t,
-                true,
-                format!("{} messages, {} octets", s.messages, s.octets),
-            );
-            facts.stat = Some(s);
-            Ok(())
-        }
-        Err(f) => {
-            rec.step(Stage::Stat, t, false, f.message.clone());
-            Err(f)
-        }
-    }
+    let s = record(rec, Stage::Stat, t, outcome, |s| {
+        format!("{} messages, {} octets", s.messages, s.octets)
+    })?;
+    facts.stat = Some(s);
+    Ok(())
 }
 
 async fn quit(lines: &mut LineConn<TlsConn>, rec: &mut Recorder, facts: &mut Facts) {

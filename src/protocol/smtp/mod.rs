@@ -26,6 +26,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use self::response::{Extensions, Reply};
+use super::record::{record, record_failure};
 use super::{
     Facts, Request, initial_response, pick_mechanism, refusal_kind, tls_summary, transport_failure,
 };
@@ -136,9 +137,12 @@ async fn banner<S: AsyncRead + AsyncWrite + Unpin>(
     rec: &mut Recorder,
 ) -> Result<(), Failure> {
     let t = Instant::now();
-    let reply = read_reply(lines, Stage::Greeting).await.inspect_err(|f| {
-        rec.step(Stage::Greeting, t, false, f.message.clone());
-    })?;
+    let reply = record_failure(
+        rec,
+        Stage::Greeting,
+        t,
+        read_reply(lines, Stage::Greeting).await,
+    )?;
     let shown = escape_all(&reply.wire()).join(" ");
     if reply.code == 220 {
         rec.step(Stage::Greeting, t, true, shown);
@@ -160,9 +164,8 @@ async fn ehlo<S: AsyncRead + AsyncWrite + Unpin>(
     rec: &mut Recorder,
 ) -> Result<Extensions, Failure> {
     let t = Instant::now();
-    let reply = command(lines, Stage::Capability, &format!("EHLO {name}"))
-        .await
-        .inspect_err(|f| rec.step(Stage::Capability, t, false, f.message.clone()))?;
+    let reply = command(lines, Stage::Capability, &format!("EHLO {name}")).await;
+    let reply = record_failure(rec, Stage::Capability, t, reply)?;
     if reply.code != 250 {
         rec.step(Stage::Capability, t, false, reply.text());
         return Err(unexpected(
@@ -282,21 +285,9 @@ async fn authenticate(
         f.challenge = challenge.clone().map(Box::new);
         Err(f)
     });
-    match result {
-        Ok(()) => {
-            rec.step(
-                Stage::Auth,
-                t,
-                true,
-                format!("{} as {}", mechanism.name(), req.authzid),
-            );
-            Ok(())
-        }
-        Err(f) => {
-            rec.step(Stage::Auth, t, false, f.message.clone());
-            Err(f)
-        }
-    }
+    record(rec, Stage::Auth, t, result, |()| {
+        format!("{} as {}", mechanism.name(), req.authzid)
+    })
 }
 
 /// Exchange Online's 5.7.139 family says which switch refused; 5.7.3 says nothing.
@@ -394,22 +385,11 @@ async fn submit(
         })
     }
     .await;
-    match result {
-        Ok(sub) => {
-            rec.step(
-                Stage::Send,
-                t,
-                true,
-                format!("{}: {}", sub.message_id, sub.reply),
-            );
-            facts.submission = Some(sub);
-            Ok(())
-        }
-        Err(f) => {
-            rec.step(Stage::Send, t, false, f.message.clone());
-            Err(f)
-        }
-    }
+    let sub = record(rec, Stage::Send, t, result, |sub| {
+        format!("{}: {}", sub.message_id, sub.reply)
+    })?;
+    facts.submission = Some(sub);
+    Ok(())
 }
 
 fn send_refused(reply: &Reply, what: &str) -> Failure {

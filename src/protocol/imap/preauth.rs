@@ -1,0 +1,171 @@
+//! Before authentication, spoken by the driver itself because async-imap has neither a
+//! pre-auth CAPABILITY nor STARTTLS: the greeting, the capability list, and STARTTLS with the
+//! capabilities read again over TLS (RFC 3501 §7.1.1, §6.1.1, §6.2.1; RFC 2595 §3.1). Replies
+//! are read line by line and parsed by `response`.
+//!
+//! ```text
+//! S: * OK The Microsoft Exchange IMAP4 service is ready. [...]
+//! C: a1 CAPABILITY                    S: * CAPABILITY ... AUTH=XOAUTH2 SASL-IR ...  a1 OK
+//! (C: a2 STARTTLS  S: a2 OK  <TLS>  C: a3 CAPABILITY  — plaintext capabilities are forgotten)
+//! ```
+
+use std::time::Instant;
+
+use super::response::{self, Capabilities, Status, parse_capability, parse_status};
+use crate::protocol::{Facts, Request, tls_summary, transport_failure};
+use crate::report::{Failure, FailureKind, Recorder, Stage};
+use crate::transport::lines::LineConn;
+use crate::transport::{TlsConn, TransportError, Upgrader};
+
+/// Greeting, then the capability list (from the greeting's code when it carries one).
+pub async fn greeting_and_capabilities<S>(
+    lines: &mut LineConn<S>,
+    rec: &mut Recorder,
+) -> Result<Capabilities, Failure>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let t = Instant::now();
+    let greeting = lines
+        .read_line("greeting")
+        .await
+        .map_err(|e| transport_failure(Stage::Greeting, e))?;
+    let shown = crate::transport::util::escape(greeting.as_bytes());
+    let status = parse_status(&greeting).filter(|s| s.tag.is_none());
+    match status.as_ref().map(|s| s.status) {
+        Some(Status::Ok) => rec.step(Stage::Greeting, t, true, shown),
+        Some(Status::Bye) => {
+            rec.step(Stage::Greeting, t, false, shown.clone());
+            return Err(Failure::new(
+                Stage::Greeting,
+                FailureKind::GreetingRejected,
+                "the server refused the connection",
+            )
+            .with_reply(vec![shown]));
+        }
+        _ => {
+            rec.step(Stage::Greeting, t, false, shown.clone());
+            return Err(Failure::new(
+                Stage::Greeting,
+                FailureKind::ProtocolError,
+                "the server's greeting is not an IMAP greeting (* OK ...)",
+            )
+            .with_reply(vec![shown]));
+        }
+    }
+    let from_greeting = status
+        .and_then(|s| s.code)
+        .and_then(|code| response::capabilities_from_code(&code));
+    match from_greeting {
+        Some(caps) => Ok(caps),
+        None => capability(lines, "a1", rec).await,
+    }
+}
+
+/// `tag CAPABILITY`, bounded like every reply.
+async fn capability<S>(
+    lines: &mut LineConn<S>,
+    tag: &str,
+    rec: &mut Recorder,
+) -> Result<Capabilities, Failure>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let t = Instant::now();
+    let reply = command(lines, tag, "CAPABILITY", "capability")
+        .await
+        .map_err(|e| transport_failure(Stage::Capability, e))?;
+    let done = reply.last().and_then(|l| parse_status(l));
+    let caps = reply.iter().find_map(|l| parse_capability(l));
+    match (done.map(|d| d.status), caps) {
+        (Some(Status::Ok), Some(caps)) => {
+            rec.step(Stage::Capability, t, true, caps.0.join(" "));
+            Ok(caps)
+        }
+        _ => {
+            rec.step(Stage::Capability, t, false, "no capability list");
+            Err(Failure::new(
+                Stage::Capability,
+                FailureKind::ProtocolError,
+                "the server did not answer CAPABILITY with a capability list",
+            )
+            .with_reply(escape_all(&reply)))
+        }
+    }
+}
+
+/// Sends `tag command` and reads up to and including the tagged reply.
+async fn command<S>(
+    lines: &mut LineConn<S>,
+    tag: &str,
+    command: &str,
+    stage: &'static str,
+) -> Result<Vec<String>, TransportError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    lines.write_line(stage, &format!("{tag} {command}")).await?;
+    let prefix = format!("{tag} ");
+    lines
+        .read_reply(stage, |l| {
+            l.len() > prefix.len() && l[..prefix.len()].eq_ignore_ascii_case(&prefix)
+        })
+        .await
+}
+
+fn escape_all(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .map(|l| crate::transport::util::escape(l.as_bytes()))
+        .collect()
+}
+
+/// Plaintext greeting and capabilities, STARTTLS, handshake, and capabilities again.
+pub async fn starttls(
+    tap: crate::transport::tap::Tap<tokio::net::TcpStream>,
+    upgrader: &Upgrader,
+    req: &Request<'_>,
+    rec: &mut Recorder,
+    facts: &mut Facts,
+) -> Result<(LineConn<TlsConn>, Capabilities), Failure> {
+    let mut lines = LineConn::new(tap, req.limits, req.timeout);
+    let plain_caps = greeting_and_capabilities(&mut lines, rec).await?;
+    let t = Instant::now();
+    if !plain_caps.has("STARTTLS") {
+        rec.step(Stage::Starttls, t, false, "STARTTLS not advertised");
+        return Err(Failure::new(
+            Stage::Starttls,
+            FailureKind::StarttlsNotOffered,
+            "the server does not advertise STARTTLS; not authenticating over plaintext",
+        )
+        .with_reply(vec![format!("* CAPABILITY {}", plain_caps.0.join(" "))]));
+    }
+    let reply = command(&mut lines, "a2", "STARTTLS", "starttls")
+        .await
+        .map_err(|e| transport_failure(Stage::Starttls, e))?;
+    let ok = reply
+        .last()
+        .and_then(|l| parse_status(l))
+        .is_some_and(|s| s.status == Status::Ok);
+    if !ok {
+        rec.step(Stage::Starttls, t, false, "refused");
+        return Err(Failure::new(
+            Stage::Starttls,
+            FailureKind::StarttlsRefused,
+            "the server refused STARTTLS",
+        )
+        .with_reply(escape_all(&reply)));
+    }
+    let tap = lines
+        .into_inner()
+        .map_err(|e| transport_failure(Stage::Starttls, e))?;
+    let (tls, info) = upgrader
+        .upgrade(tap)
+        .await
+        .map_err(|e| transport_failure(Stage::Starttls, e))?;
+    rec.step(Stage::Starttls, t, true, tls_summary(&info));
+    facts.tls = Some(info);
+    let mut lines = LineConn::new(tls, req.limits, req.timeout);
+    let caps = capability(&mut lines, "a3", rec).await?;
+    Ok((lines, caps))
+}

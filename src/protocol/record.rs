@@ -1,0 +1,36 @@
+//! Step bookkeeping shared by the drivers: a step that produced a value is recorded as done
+//! (with a detail drawn from the value), a step that failed as failed with the failure's
+//! message, and the result passes through unchanged, so no driver can record one and return
+//! the other.
+
+use std::time::Instant;
+
+use crate::report::{Failure, Recorder, Stage};
+
+/// Records `result` as the step `stage` begun at `t` and hands it back.
+pub fn record<T>(
+    rec: &mut Recorder,
+    stage: Stage,
+    t: Instant,
+    result: Result<T, Failure>,
+    detail: impl FnOnce(&T) -> String,
+) -> Result<T, Failure> {
+    match &result {
+        Ok(value) => rec.step(stage, t, true, detail(value)),
+        Err(f) => rec.step(stage, t, false, f.message.clone()),
+    }
+    result
+}
+
+/// Records only a failure: for work whose success is recorded later, when the step is done.
+pub fn record_failure<T>(
+    rec: &mut Recorder,
+    stage: Stage,
+    t: Instant,
+    result: Result<T, Failure>,
+) -> Result<T, Failure> {
+    if let Err(f) = &result {
+        rec.step(stage, t, false, f.message.clone());
+    }
+    result
+}
