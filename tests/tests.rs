@@ -8,6 +8,7 @@ mod dovecot;
 mod imap;
 mod oauth;
 mod pop;
+mod readme_mock;
 mod redaction;
 mod scenarios;
 mod smtp;

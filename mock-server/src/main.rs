@@ -27,7 +27,7 @@ use xoauth_mock::{Addrs, Config, MockServer, SCENARIOS, Scenario};
 /// 8f0c2a55-5b1e-4c2b-9d3a-0c1f2e3d4a5b) with a public client
 /// 11111111-2222-3333-4444-555555555555 (authorization code + PKCE, device code) and a
 /// daemon app 66666666-7777-8888-9999-000000000000 (secret "mock-secret-valid-0001" or
-/// the certificate in mock-server/fixtures). Get tokens from the printed idp URL, e.g.
+/// the certificate mock-server/fixtures/app.pem). Get tokens from the printed idp URL, e.g.
 /// POST {idp}/contoso.example/oauth2/v2.0/token; the mail services accept only tokens
 /// that URL issued.
 #[derive(Debug, Parser)]
