@@ -120,23 +120,34 @@ fn mock_binary(xoauth: &Path) -> PathBuf {
         "{} is not built: run `cargo test --workspace` or `cargo build -p xoauth-mock`",
         mock.display()
     );
-    // A stale mock would test the README against old code: every source the binary was built
-    // from (cargo's dep-info beside it) must be older than it.
+    // A stale mock would test the README against old code: its sources must be older than it.
     let built = std::fs::metadata(&mock).and_then(|m| m.modified()).unwrap();
-    if let Ok(depinfo) = std::fs::read_to_string(mock.with_file_name("xoauth-mock.d")) {
-        let deps = depinfo.split_once(": ").map_or("", |(_, deps)| deps);
-        let deps = deps.replace("\\ ", "\u{0}");
-        for dep in deps.split_whitespace() {
-            let dep = dep.replace('\u{0}', " ");
-            if let Ok(changed) = std::fs::metadata(&dep).and_then(|m| m.modified()) {
-                assert!(
-                    changed <= built,
-                    "{} is older than {dep}: run `cargo test --workspace` or `cargo build -p \
-                     xoauth-mock`",
-                    mock.display()
-                );
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("mock-server");
+    let mut sources = vec![
+        crate_dir.join("Cargo.toml"),
+        crate_dir.join("config/contoso.toml"),
+    ];
+    let mut dirs = vec![crate_dir.join("src")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                sources.push(path);
             }
         }
+    }
+    for source in sources {
+        let changed = std::fs::metadata(&source)
+            .and_then(|m| m.modified())
+            .unwrap();
+        assert!(
+            changed <= built,
+            "{} is older than {}: run `cargo test --workspace` or `cargo build -p xoauth-mock`",
+            mock.display(),
+            source.display()
+        );
     }
     mock
 }
@@ -149,7 +160,10 @@ fn curl_available() -> bool {
         .status()
         .is_ok_and(|s| s.success());
     if !found {
-        assert!(!in_ci(), "CI must provide curl for the README's mock section");
+        assert!(
+            !in_ci(),
+            "CI must provide curl for the README's mock section"
+        );
         eprintln!("SKIPPED: the README's mock section approves a device code with curl");
     }
     found
@@ -236,7 +250,11 @@ fn readme_mock_section_runs_as_written() {
         );
     }
     assert!(
-        steps.iter().filter(|(_, expected)| expected.is_some()).count() >= 4,
+        steps
+            .iter()
+            .filter(|(_, expected)| expected.is_some())
+            .count()
+            >= 4,
         "the README's mock section shows too little output to check"
     );
 
@@ -249,10 +267,9 @@ fn readme_mock_section_runs_as_written() {
     let xoauth = assert_cmd::cargo::cargo_bin("xoauth");
     let mock = mock_binary(&xoauth);
     let bin_dir = mock.parent().unwrap();
-    let path = std::env::join_paths(
-        std::iter::once(bin_dir.to_path_buf())
-            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
-    )
+    let path = std::env::join_paths(std::iter::once(bin_dir.to_path_buf()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
     .unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let ran = run_script(

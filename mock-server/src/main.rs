@@ -206,10 +206,19 @@ fn env_file(server: &MockServer, ca: Option<&std::path::Path>) -> String {
     let mut vars = vec![
         ("MOCK_HOST", host.to_string()),
         ("MOCK_IMAPS_PORT", server.imaps_addr().port().to_string()),
-        ("MOCK_IMAP_PORT", server.imap_starttls_addr().port().to_string()),
+        (
+            "MOCK_IMAP_PORT",
+            server.imap_starttls_addr().port().to_string(),
+        ),
         ("MOCK_POP3S_PORT", server.pop3s_addr().port().to_string()),
-        ("MOCK_POP3_PORT", server.pop3_starttls_addr().port().to_string()),
-        ("MOCK_SMTP_PORT", server.smtp_submission_addr().port().to_string()),
+        (
+            "MOCK_POP3_PORT",
+            server.pop3_starttls_addr().port().to_string(),
+        ),
+        (
+            "MOCK_SMTP_PORT",
+            server.smtp_submission_addr().port().to_string(),
+        ),
         ("MOCK_SMTPS_PORT", server.smtps_addr().port().to_string()),
         ("MOCK_IDP", server.idp_url()),
     ];
@@ -294,7 +303,10 @@ mod tests {
             .args(["-c", &script])
             .output()
             .expect("sh runs");
-        assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{}|", tricky.join("|")));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("{}|", tricky.join("|"))
+        );
     }
 
     #[test]
@@ -304,8 +316,15 @@ mod tests {
         let path = dir.join("mock.env");
         std::fs::write(&path, "old").unwrap();
         write_whole(&path, "MOCK_HOST=127.0.0.1\n").unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "MOCK_HOST=127.0.0.1\n");
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "nothing left aside");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "MOCK_HOST=127.0.0.1\n"
+        );
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "nothing left aside"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
