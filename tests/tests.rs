@@ -9,6 +9,7 @@ mod imap;
 mod oauth;
 mod output_contract;
 mod pop;
+mod readme_mock;
 mod redaction;
 mod scenarios;
 mod smtp;

@@ -3,7 +3,8 @@
 //! Prints `scenario NAME: description` when serving a failure scenario (`--scenario`), one
 //! line per listener (`imaps listening on 127.0.0.1:40123`, and
 //! `idp listening on https://127.0.0.1:40129` for the identity platform), optionally writes
-//! the CA certificate, then serves until Ctrl-C.
+//! the CA certificate and, for scripts, the same addresses as shell variables (`--env-out`),
+//! then serves until Ctrl-C.
 //!
 //! Exit codes: 0 = stopped by Ctrl-C, 1 = could not start (bad config, port in use, ...),
 //! 2 = bad command line.
@@ -26,7 +27,7 @@ use xoauth_mock::{Addrs, Config, MockServer, SCENARIOS, Scenario};
 /// 8f0c2a55-5b1e-4c2b-9d3a-0c1f2e3d4a5b) with a public client
 /// 11111111-2222-3333-4444-555555555555 (authorization code + PKCE, device code) and a
 /// daemon app 66666666-7777-8888-9999-000000000000 (secret "mock-secret-valid-0001" or
-/// the certificate in mock-server/fixtures). Get tokens from the printed idp URL, e.g.
+/// the certificate mock-server/fixtures/app.pem). Get tokens from the printed idp URL, e.g.
 /// POST {idp}/contoso.example/oauth2/v2.0/token; the mail services accept only tokens
 /// that URL issued.
 #[derive(Debug, Parser)]
@@ -82,6 +83,12 @@ struct Cli {
     /// Write the CA certificate (PEM) here, for the client to trust.
     #[arg(long, value_name = "FILE")]
     ca_out: Option<PathBuf>,
+
+    /// Once every listener is up (and the CA written), write their addresses here as shell
+    /// variables (MOCK_HOST, MOCK_IMAPS_PORT, ..., MOCK_IDP, MOCK_CA) for `. FILE`. The file
+    /// appears whole (written aside, then renamed), so a script may wait for it to exist.
+    #[arg(long, value_name = "FILE")]
+    env_out: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -139,6 +146,15 @@ fn load_scenario(arg: &str) -> anyhow::Result<Scenario> {
 }
 
 async fn serve(cli: Cli, config: Config) -> anyhow::Result<()> {
+    // A file left by an earlier run must not pass for this one's while it starts (or fails).
+    if let Some(path) = &cli.env_out {
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| format!("cannot replace {}", path.display()));
+            }
+            _ => {}
+        }
+    }
     let addrs = Addrs {
         imaps: SocketAddr::new(cli.bind, cli.imaps_port),
         imap_starttls: SocketAddr::new(cli.bind, cli.imap_port),
@@ -155,6 +171,10 @@ async fn serve(cli: Cli, config: Config) -> anyhow::Result<()> {
         std::fs::write(path, server.ca_pem())
             .with_context(|| format!("cannot write the CA certificate to {}", path.display()))?;
     }
+    if let Some(path) = &cli.env_out {
+        let ca = cli.ca_out.as_deref().map(std::path::absolute).transpose()?;
+        write_whole(path, &env_file(&server, ca.as_deref()))?;
+    }
     println!("imaps listening on {}", server.imaps_addr());
     println!("imap listening on {}", server.imap_starttls_addr());
     println!("pop3s listening on {}", server.pop3s_addr());
@@ -165,11 +185,69 @@ async fn serve(cli: Cli, config: Config) -> anyhow::Result<()> {
     if let Some(path) = &cli.ca_out {
         println!("ca written to {}", path.display());
     }
+    if let Some(path) = &cli.env_out {
+        println!("addresses written to {}", path.display());
+    }
     tokio::signal::ctrl_c()
         .await
         .context("cannot wait for Ctrl-C")?;
     server.shutdown().await;
     Ok(())
+}
+
+/// The `--env-out` file: one `NAME=value` line per listener, in sh syntax.
+fn env_file(server: &MockServer, ca: Option<&std::path::Path>) -> String {
+    // A wildcard bind is reached on loopback.
+    let host = match server.imaps_addr().ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    let mut vars = vec![
+        ("MOCK_HOST", host.to_string()),
+        ("MOCK_IMAPS_PORT", server.imaps_addr().port().to_string()),
+        (
+            "MOCK_IMAP_PORT",
+            server.imap_starttls_addr().port().to_string(),
+        ),
+        ("MOCK_POP3S_PORT", server.pop3s_addr().port().to_string()),
+        (
+            "MOCK_POP3_PORT",
+            server.pop3_starttls_addr().port().to_string(),
+        ),
+        (
+            "MOCK_SMTP_PORT",
+            server.smtp_submission_addr().port().to_string(),
+        ),
+        ("MOCK_SMTPS_PORT", server.smtps_addr().port().to_string()),
+        ("MOCK_IDP", server.idp_url()),
+    ];
+    if let Some(ca) = ca {
+        vars.push(("MOCK_CA", ca.to_string_lossy().into_owned()));
+    }
+    vars.iter()
+        .map(|(name, value)| format!("{name}={}\n", sh_quote(value)))
+        .collect()
+}
+
+/// `value` as one sh word: bare when it is plainly safe, else single-quoted.
+fn sh_quote(value: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-.,:/@%+=".contains(c);
+    if !value.is_empty() && value.chars().all(plain) {
+        value.to_owned()
+    } else {
+        format!("'{}'", value.replace('\'', "'\\''"))
+    }
+}
+
+/// Writes `text` beside `path` and renames it into place, so readers never see half of it.
+fn write_whole(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    let mut aside = path.as_os_str().to_owned();
+    aside.push(format!(".{}.tmp", std::process::id()));
+    let aside = PathBuf::from(aside);
+    std::fs::write(&aside, text)
+        .and_then(|()| std::fs::rename(&aside, path))
+        .with_context(|| format!("cannot write the addresses to {}", path.display()))
 }
 
 #[cfg(test)]
@@ -210,6 +288,44 @@ mod tests {
         assert!(
             Cli::try_parse_from(["xoauth-mock", "--scenario", "x", "--config", "c.toml"]).is_err()
         );
+    }
+
+    #[test]
+    fn env_values_survive_sh() {
+        assert_eq!(sh_quote("127.0.0.1"), "127.0.0.1");
+        assert_eq!(sh_quote("https://127.0.0.1:443"), "https://127.0.0.1:443");
+        let tricky = ["/tmp/a b/ca.pem", "it's", "$HOME `x` \\n", "*", "[::1]", ""];
+        let script: String = tricky
+            .iter()
+            .map(|v| format!("V={}\nprintf '%s|' \"$V\"\n", sh_quote(v)))
+            .collect();
+        let out = std::process::Command::new("sh")
+            .args(["-c", &script])
+            .output()
+            .expect("sh runs");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("{}|", tricky.join("|"))
+        );
+    }
+
+    #[test]
+    fn env_file_replaces_whole() {
+        let dir = std::env::temp_dir().join(format!("xoauth-mock-env-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("mock.env");
+        std::fs::write(&path, "old").unwrap();
+        write_whole(&path, "MOCK_HOST=127.0.0.1\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "MOCK_HOST=127.0.0.1\n"
+        );
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "nothing left aside"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
