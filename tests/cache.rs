@@ -201,9 +201,16 @@ async fn without_a_keyring_the_run_continues_uncached_and_says_so() {
     assert!(list.stderr.contains("no OS keyring"), "{}", list.stderr);
 }
 
-/// Client credentials with the cache on, in `tenant`, for the token command (no --user).
+/// Client credentials with the cache on, in `tenant`, for the token command. `--user` names
+/// the mailbox the admin has in mind; an app-only token's cache entry has no user all the same.
 fn app_token_args(mock: &Mock, tenant: &str, extra: &[&str]) -> Vec<String> {
-    let base = strings(&["token", "--ca-file", mock.ca_file.to_str().unwrap()]);
+    let base = strings(&[
+        "token",
+        "--user",
+        "sales@contoso.example",
+        "--ca-file",
+        mock.ca_file.to_str().unwrap(),
+    ]);
     let mut extra = extra.to_vec();
     extra.extend(["--cache", "--client-secret-env", "S"]);
     let mut a = mock.oauth(base, DAEMON, &extra);

@@ -210,10 +210,10 @@ async fn obtain_oauth(p: &OAuthPlan, ctx: &Context<'_>) -> Result<Token, Failure
         };
         // A token that is already past its lifetime (a zero or negative `expires_in`) is
         // reported as it is, but never kept for the next run.
-        if entry.is_fresh(now(), 0) {
-            if let Err(e) = cache::put(store, key, entry).await {
-                warnings.push(format!("could not cache the token: {e}"));
-            }
+        if entry.is_fresh(now(), 0)
+            && let Err(e) = cache::put(store, key, entry).await
+        {
+            warnings.push(format!("could not cache the token: {e}"));
         }
     }
     Ok(Token {

@@ -13,7 +13,7 @@ const SECRET_DIGEST_LABEL: &[u8] = b"xoauth token-cache credential v1\0";
 
 pub enum Credential {
     Secret(Secret<String>),
-    Certificate(CertificateCredential),
+    Certificate(Box<CertificateCredential>),
 }
 
 impl Credential {
@@ -32,15 +32,15 @@ impl Credential {
                     .map(|s| load_secret(s, "certificate password"))
                     .transpose()
                     .map_err(|e| e.to_string())?;
-                Credential::Certificate(
+                Credential::Certificate(Box::new(
                     CertificateCredential::load(path, password.as_ref())
                         .map_err(|e| e.to_string())?,
-                )
+                ))
             }
-            Some(ClientCredential::CertificatePem(pem)) => Credential::Certificate(
+            Some(ClientCredential::CertificatePem(pem)) => Credential::Certificate(Box::new(
                 CertificateCredential::from_pem(pem.expose(), "the certificate")
                     .map_err(|e| e.to_string())?,
-            ),
+            )),
         }))
     }
 
