@@ -24,7 +24,7 @@ async fn main() -> std::process::ExitCode {
             .expect("the Microsoft preset has every host")
     };
     let plan = Plan {
-        user,
+        user: Some(user),
         mailbox: args.next(),
         token: TokenPlan::Given(TokenSource::Env("XOAUTH_TOKEN".into())),
         mechanism: MechanismChoice::Auto,

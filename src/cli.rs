@@ -95,9 +95,10 @@ pub struct Common {
     /// Service preset that fills in hosts and ports.
     #[arg(long, value_enum, default_value = "microsoft")]
     pub provider: ProviderArg,
-    /// The account the access token was issued to (UPN / e-mail address).
+    /// The account the access token was issued to (UPN / e-mail address). Not needed for an
+    /// app-only token (client credentials): the mail commands then open --mailbox, or --user.
     #[arg(long, short = 'u', value_name = "ADDR")]
-    pub user: String,
+    pub user: Option<String>,
     /// Open this shared mailbox instead of the user's own (sent as XOAUTH2 user=).
     #[arg(long, value_name = "ADDR")]
     pub mailbox: Option<String>,
@@ -165,6 +166,9 @@ pub struct OAuthArgs {
     /// Neither read nor write the OS-keyring token cache.
     #[arg(long)]
     pub no_cache: bool,
+    /// Get a new token even if one is cached (the new one is cached).
+    #[arg(long)]
+    pub refresh: bool,
     /// Do not try to open a browser for the interactive flow (the URL is printed anyway).
     #[arg(long)]
     pub no_browser: bool,
@@ -476,6 +480,15 @@ pub enum UsageError {
     OAuthWithoutClientId,
     #[error("--login-wait must be more than 0 seconds")]
     BadLoginWait,
+    #[error(
+        "--user ADDR is required: the account the token is for (only an app-only token, \
+         from --flow client-credentials, has no user)"
+    )]
+    UserRequired,
+    #[error(
+        "an app-only token has no user: give the mailbox to open with --mailbox ADDR (or --user ADDR)"
+    )]
+    MailboxRequired,
 }
 
 impl TokenArgs {
@@ -560,7 +573,7 @@ impl OAuthArgs {
     fn plan(
         &self,
         provider: Provider,
-        user: &str,
+        user: Option<&str>,
         protocols: &[Protocol],
     ) -> Result<Option<OAuthPlan>, UsageError> {
         let Some(client_id) = &self.client_id else {
@@ -614,8 +627,9 @@ impl OAuthArgs {
             flow,
             scopes,
             credential,
-            login_hint: (!app_only).then(|| user.to_string()),
+            login_hint: user.filter(|_| !app_only).map(str::to_string),
             cache: !self.no_cache,
+            refresh: self.refresh,
             open_browser: !self.no_browser,
             user_wait,
         }))
@@ -623,10 +637,17 @@ impl OAuthArgs {
 }
 
 impl Common {
-    /// The plan without checks; the subcommand adds them. `protocols` picks default scopes.
-    fn plan(self, protocols: &[Protocol]) -> Result<Plan, UsageError> {
-        let user = plan::check_address("--user", &self.user)?;
-        let oauth = self.oauth.plan(provider(self.provider), &user, protocols)?;
+    /// The plan without checks; the subcommand adds them. `protocols` picks default scopes;
+    /// `opens_mailbox` is false only for the token command, which needs no mailbox.
+    fn plan(self, protocols: &[Protocol], opens_mailbox: bool) -> Result<Plan, UsageError> {
+        let user = self
+            .user
+            .as_deref()
+            .map(|u| plan::check_address("--user", u))
+            .transpose()?;
+        let oauth = self
+            .oauth
+            .plan(provider(self.provider), user.as_deref(), protocols)?;
         let given = self.token.access_token_env.is_some()
             || self.token.access_token_file.is_some()
             || self.token.access_token.is_some();
@@ -639,6 +660,18 @@ impl Common {
             .mailbox
             .map(|m| plan::check_address("--mailbox", &m))
             .transpose()?;
+        // A user is needed to sign in as one, and to open a mailbox; an app-only token (and a
+        // given token only being decoded) has none.
+        let app_only = matches!(&token, TokenPlan::OAuth(o) if o.flow == Flow::ClientCredentials);
+        let decode_only = !opens_mailbox && matches!(token, TokenPlan::Given(_));
+        if user.is_none() {
+            if !app_only && !decode_only {
+                return Err(UsageError::UserRequired);
+            }
+            if opens_mailbox && mailbox.is_none() {
+                return Err(UsageError::MailboxRequired);
+            }
+        }
         let mechanism = match self.mechanism {
             MechanismArg::Auto => MechanismChoice::Auto,
             MechanismArg::Xoauth2 => MechanismChoice::Only(Mechanism::XOAuth2),
@@ -687,7 +720,7 @@ impl SendArgs {
 impl ImapArgs {
     pub fn into_plan(self) -> Result<Plan, UsageError> {
         let provider = provider(self.common.provider);
-        let mut plan = self.common.plan(&[Protocol::Imap])?;
+        let mut plan = self.common.plan(&[Protocol::Imap], true)?;
         let endpoint = Endpoint::resolve(
             Protocol::Imap,
             provider,
@@ -709,7 +742,7 @@ impl ImapArgs {
 impl PopArgs {
     pub fn into_plan(self) -> Result<Plan, UsageError> {
         let provider = provider(self.common.provider);
-        let mut plan = self.common.plan(&[Protocol::Pop])?;
+        let mut plan = self.common.plan(&[Protocol::Pop], true)?;
         let endpoint = Endpoint::resolve(
             Protocol::Pop,
             provider,
@@ -730,7 +763,7 @@ fn smtp_security(implicit_tls: bool, port: Option<u16>) -> Security {
 impl SmtpArgs {
     pub fn into_plan(self) -> Result<Plan, UsageError> {
         let provider = provider(self.common.provider);
-        let mut plan = self.common.plan(&[Protocol::Smtp])?;
+        let mut plan = self.common.plan(&[Protocol::Smtp], true)?;
         let endpoint = Endpoint::resolve(
             Protocol::Smtp,
             provider,
@@ -763,7 +796,7 @@ impl CheckArgs {
             return Err(PlanError::NoProtocols.into());
         }
         let wanted: Vec<Protocol> = protocols.iter().copied().map(protocol).collect();
-        let mut plan = self.common.plan(&wanted)?;
+        let mut plan = self.common.plan(&wanted, true)?;
         let send = if protocols.contains(&ProtocolArg::Smtp) {
             self.send.plan(plan.authzid())?
         } else if self.send.send {
@@ -825,6 +858,6 @@ impl CheckArgs {
 impl TokenCmdArgs {
     pub fn into_plan(self) -> Result<Plan, UsageError> {
         let wanted: Vec<Protocol> = self.protocols.iter().copied().map(protocol).collect();
-        self.common.plan(&wanted)
+        self.common.plan(&wanted, false)
     }
 }

@@ -96,7 +96,7 @@ impl Setup<'_> {
         checks: Vec<Check>,
     ) -> Plan {
         Plan {
-            user: user.to_string(),
+            user: Some(user.to_string()),
             mailbox: mailbox.map(str::to_string),
             token,
             mechanism: MechanismChoice::Auto,
@@ -135,6 +135,7 @@ impl Setup<'_> {
             login_hint: user.map(str::to_string),
             // The demo must not touch the user's keyring.
             cache: false,
+            refresh: false,
             open_browser: false,
             user_wait: Duration::from_secs(60),
         }

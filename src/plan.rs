@@ -263,10 +263,13 @@ pub struct OAuthPlan {
     pub flow: Flow,
     pub scopes: Vec<String>,
     pub credential: Option<ClientCredential>,
-    /// The account to sign in as (login_hint; also part of the cache key).
+    /// The account to sign in as (login_hint; also part of the cache key). `None` for client
+    /// credentials: an app-only token has no user.
     pub login_hint: Option<String>,
     /// Use the OS keyring cache.
     pub cache: bool,
+    /// Get a new token even when the cache has one (nor use its refresh token), and cache it.
+    pub refresh: bool,
     /// Try to open the sign-in page in a browser (the URL is always printed too).
     pub open_browser: bool,
     /// Longest wait for the user to sign in or approve a device code.
@@ -283,8 +286,8 @@ pub enum TokenPlan {
 /// Everything a run needs: one identity and token, one or more checks.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    /// The identity the token is for.
-    pub user: String,
+    /// The identity the token is for; `None` for an app-only token run without `--user`.
+    pub user: Option<String>,
     /// The mailbox to open; the user's own when `None`.
     pub mailbox: Option<String>,
     pub token: TokenPlan,
@@ -300,9 +303,18 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The mailbox named in `user=`.
+    /// The mailbox named in `user=`: `--mailbox`, else the user's own. Empty only in a plan
+    /// with no check (the token command for an app-only token).
     pub fn authzid(&self) -> &str {
-        self.mailbox.as_deref().unwrap_or(&self.user)
+        self.mailbox
+            .as_deref()
+            .or(self.user.as_deref())
+            .unwrap_or_default()
+    }
+
+    /// Who the report names: the user, else (app-only) the mailbox the app opens.
+    pub fn who(&self) -> &str {
+        self.user.as_deref().unwrap_or_else(|| self.authzid())
     }
 }
 

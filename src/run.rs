@@ -108,7 +108,7 @@ pub async fn token(
             f.explanation = Some(Box::new(diagnose::explain(&Evidence {
                 kind: f.kind,
                 protocol: "",
-                user: &plan.user,
+                user: plan.who(),
                 mailbox: plan.authzid(),
                 server_reply: &f.server_reply,
                 challenge: None,
@@ -320,7 +320,7 @@ fn finish(
         let mut ex = diagnose::explain(&Evidence {
             kind: f.kind,
             protocol: protocol.name(),
-            user: &plan.user,
+            user: plan.who(),
             mailbox: plan.authzid(),
             server_reply: &f.server_reply,
             challenge: f.challenge.as_deref(),
@@ -354,7 +354,7 @@ fn finish(
             security: endpoint.security,
             address: address.map(|a| a.to_string()),
         },
-        user: plan.user.clone(),
+        user: plan.who().to_string(),
         mailbox: plan.authzid().to_string(),
         mechanism: facts.mechanism,
         token: facts.token,

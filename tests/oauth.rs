@@ -406,3 +406,138 @@ async fn oauth_flag_errors_exit_2() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("--tenant"), "{}", run.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_app_only_token_needs_no_user() {
+    let mock = Mock::start().await;
+    let env = [("S", DAEMON_SECRET)];
+    // The token command: no --user at all.
+    let token = mock.oauth(
+        strings(&["token", "--ca-file", mock.ca_file.to_str().unwrap()]),
+        DAEMON,
+        &["--client-secret-env", "S", "--json"],
+    );
+    let run = xoauth_env(&token, &env, None).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    let r = run.json();
+    assert_eq!(r["token"]["origin"], "client-credentials");
+    assert_eq!(r["token"]["claims"]["appid"], DAEMON);
+
+    // A mail check opens --mailbox, which is enough.
+    let mut imap = mock.imap_args();
+    let u = imap.iter().position(|a| a == "--user").unwrap();
+    imap.drain(u..u + 2);
+    let mailbox = {
+        let mut a = imap.clone();
+        a.extend(strings(&["--mailbox", "sales@contoso.example"]));
+        mock.oauth(a, DAEMON, &["--client-secret-env", "S", "--json"])
+    };
+    let run = xoauth_env(&mailbox, &env, None).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(run.json()["mailbox"], "sales@contoso.example");
+
+    // Neither --user nor --mailbox: nothing to open, said plainly.
+    let nothing = mock.oauth(imap.clone(), DAEMON, &["--client-secret-env", "S"]);
+    let run = xoauth_env(&nothing, &env, None).await;
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains("--mailbox"), "{}", run.stderr);
+
+    // A delegated sign-in still needs the account.
+    let delegated = mock.oauth(imap, PUBLIC, &["--flow", "device-code"]);
+    let run = xoauth(&delegated, None, None).await;
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.contains("--user ADDR is required"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// A token endpoint on plain loopback http that answers every request with `body`: the shapes
+/// of `expires_in` real providers send that the mock does not.
+async fn token_endpoint(body: String) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let body = body.clone();
+            tokio::spawn(async move {
+                // Read the request: headers, then Content-Length bytes of form body.
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let Ok(n) = sock.read(&mut chunk).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).to_string();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let length = text[..end]
+                            .lines()
+                            .find_map(|l| {
+                                let (k, v) = l.split_once(':')?;
+                                k.eq_ignore_ascii_case("content-length")
+                                    .then(|| v.trim().parse::<usize>().ok())?
+                            })
+                            .unwrap_or(0);
+                        if buf.len() >= end + 4 + length {
+                            break;
+                        }
+                    }
+                }
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                     Connection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn expires_in_as_a_string_negative_or_missing_is_accepted() {
+    let mock = Mock::start().await;
+    let token = mock
+        .server
+        .issue_token(&xoauth_mock::TokenSpec::user(ALICE));
+    for expires in [
+        r#","expires_in":"3599""#,
+        r#","expires_in":-600"#,
+        r#","expires_in":0"#,
+        "",
+    ] {
+        let body = format!(r#"{{"token_type":"Bearer","access_token":"{token}"{expires}}}"#);
+        let addr = token_endpoint(body).await;
+        let args = strings(&[
+            "token",
+            "--provider",
+            "custom",
+            "--client-id",
+            "app",
+            "--token-url",
+            &format!("http://{addr}/token"),
+            "--scope",
+            "mail",
+            "--client-secret-env",
+            "S",
+            "--no-cache",
+            "--json",
+        ]);
+        let run = xoauth_env(&args, &[("S", "secret-value-31")], None).await;
+        assert_eq!(run.code, 0, "{expires}: {}", run.all());
+        let r = run.json();
+        assert_eq!(r["token"]["origin"], "client-credentials", "{expires}");
+        assert_eq!(r["token"]["claims"]["upn"], ALICE, "{expires}");
+        assert!(
+            !contains_jwt(&run.all()),
+            "{expires}: the token is not shown"
+        );
+    }
+}

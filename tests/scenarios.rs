@@ -1,4 +1,6 @@
-//! Every shipped failure scenario (mock-server/scenarios/), run through `xoauth check`: the
+//! Every shipped failure scenario (mock-server/scenarios/), run through `xoauth check` with a
+//! token from a real flow at the mock's identity platform (device code approved through the
+//! mock's hook, or client credentials with a secret or certificate), never a minted one: the
 //! diagnosed cause and the fix command must be the right ones, with the real ids filled in.
 
 use crate::util::*;
@@ -6,10 +8,8 @@ use xoauth_mock::{Scenario, TokenSpec};
 
 /// How the scenario's identity gets its token.
 enum Who {
-    /// Alice, delegated, by a device-code sign-in the test approves (the IdP side is tested).
+    /// Alice, delegated, by a device-code sign-in the test approves.
     AliceDeviceCode,
-    /// Alice, delegated, a token minted by the mock with this lifetime (mail side only).
-    Alice(i64),
     /// The daemon app, client credentials with the demo secret.
     DaemonSecret,
     /// The daemon app, client credentials with the demo certificate.
@@ -92,7 +92,7 @@ const CASES: &[Case] = &[
     },
     Case {
         scenario: "imap-disabled",
-        who: Who::Alice(3599),
+        who: Who::AliceDeviceCode,
         args: &["--protocols", "imap"],
         exit: 1,
         kind: "authenticated_not_connected",
@@ -101,7 +101,7 @@ const CASES: &[Case] = &[
     },
     Case {
         scenario: "pop-disabled",
-        who: Who::Alice(3599),
+        who: Who::AliceDeviceCode,
         args: &["--protocols", "pop"],
         exit: 1,
         kind: "auth_rejected",
@@ -110,7 +110,7 @@ const CASES: &[Case] = &[
     },
     Case {
         scenario: "smtp-auth-disabled-tenant",
-        who: Who::Alice(3599),
+        who: Who::AliceDeviceCode,
         args: &["--protocols", "smtp"],
         exit: 1,
         kind: "smtp_auth_disabled",
@@ -119,7 +119,7 @@ const CASES: &[Case] = &[
     },
     Case {
         scenario: "smtp-auth-disabled-mailbox",
-        who: Who::Alice(3599),
+        who: Who::AliceDeviceCode,
         args: &["--protocols", "smtp"],
         exit: 1,
         kind: "smtp_auth_disabled",
@@ -128,7 +128,7 @@ const CASES: &[Case] = &[
     },
     Case {
         scenario: "security-defaults",
-        who: Who::Alice(3599),
+        who: Who::AliceDeviceCode,
         args: &["--protocols", "smtp"],
         exit: 1,
         kind: "auth_blocked_by_policy",
@@ -164,8 +164,18 @@ const CASES: &[Case] = &[
     },
     Case {
         scenario: "expired-token",
-        who: Who::Alice(-600),
+        who: Who::AliceDeviceCode,
         args: &["--protocols", "imap"],
+        exit: 1,
+        kind: "auth_rejected",
+        cause: "the token expired",
+        fix: "fresh token",
+    },
+    // The same through client credentials: an app-only token the IdP issues already expired.
+    Case {
+        scenario: "expired-token",
+        who: Who::DaemonSecret,
+        args: &["--protocols", "imap", "--user", "sales@contoso.example"],
         exit: 1,
         kind: "auth_rejected",
         cause: "the token expired",
@@ -173,7 +183,7 @@ const CASES: &[Case] = &[
     },
     Case {
         scenario: "throttled",
-        who: Who::Alice(3599),
+        who: Who::AliceDeviceCode,
         args: &["--protocols", "imap"],
         exit: 1,
         kind: "throttled",
@@ -182,7 +192,7 @@ const CASES: &[Case] = &[
     },
     Case {
         scenario: "send-as-denied",
-        who: Who::Alice(3599),
+        who: Who::AliceDeviceCode,
         args: &[
             "--protocols",
             "smtp",
@@ -233,13 +243,6 @@ async fn run_case(case: &Case, dir: &tempfile::TempDir) -> Run {
     args.extend(strings(&extra));
     args.push("--json".into());
     match &case.who {
-        Who::Alice(lifetime) => {
-            let token = mock.server.issue_token(&TokenSpec {
-                lifetime_secs: *lifetime,
-                ..TokenSpec::user(ALICE)
-            });
-            xoauth(&with_token(args, &[]), Some(&token), None).await
-        }
         Who::DaemonSecret => {
             let args = mock.oauth(args, DAEMON, &["--client-secret-env", "S"]);
             xoauth_env(&args, &[("S", DAEMON_SECRET)], None).await

@@ -3,11 +3,14 @@
 //! plaintext file: when no keyring works, [`open_default`] says what it tried and why each
 //! attempt failed, and the caller runs without a cache.
 //!
-//! Layout under keyring service `xoauth`: one entry per [`CacheKey::account`] whose secret is
-//! `{"v":1,"access_token":…,"expires_at":…,"refresh_token":…,"key":{…}}`, plus an index entry
+//! Layout under keyring service `xoauth` (or `$XOAUTH_KEYRING_SERVICE`): one entry per
+//! [`CacheKey::account`] whose secret is
+//! `{"v":2,"access_token":…,"expires_at":…,"refresh_token":…,"key":{…}}`, plus an index entry
 //! (user `__index__`, a JSON list of account strings and no secrets), because keyring cannot
 //! enumerate. A corrupt index is reset on the next update; entries that vanished are dropped
-//! from it by [`TokenStore::list`].
+//! from it by [`TokenStore::list`]. Entries of format 1 (keys without the credential) are never
+//! looked up again, since their account strings differ; `list` skips them and `clear` removes
+//! them.
 //!
 //! Every write is read back before it counts: keyutils reports a refused write as "no entry",
 //! and a cache that silently loses tokens is worse than none. keyring calls block (D-Bus round
@@ -25,12 +28,20 @@ use crate::secret::Secret;
 
 /// The keyring service name every xoauth entry lives under.
 pub const SERVICE: &str = "xoauth";
+/// Overrides [`SERVICE`] for [`open_default`]: tests (and anyone keeping separate caches) set
+/// it so that they never read, write or clear the user's own entries.
+pub const SERVICE_ENV: &str = "XOAUTH_KEYRING_SERVICE";
+/// The `user` of an app-only (client-credentials) token, which has no user. Not an address, so
+/// it cannot clash with one.
+pub const APP_ONLY_USER: &str = "(app-only)";
+/// The `credential` of a public client's token (device code, interactive).
+pub const PUBLIC_CLIENT: &str = "public-client";
 /// Forces a backend: `secret-service`, `keyutils` or `none`.
 pub const BACKEND_ENV: &str = "XOAUTH_KEYRING";
 /// The keyring user of the index entry; account strings always contain `|`, so never clash.
 const INDEX_USER: &str = "__index__";
-/// Version of the JSON stored in each entry.
-const FORMAT_VERSION: u32 = 1;
+/// Version of the JSON stored in each entry (2: the key names the credential).
+const FORMAT_VERSION: u32 = 2;
 
 /// What a cached token was obtained for. Two runs share a token only if every field matches.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -39,23 +50,28 @@ pub struct CacheKey {
     pub tenant: String,
     pub client_id: String,
     pub flow: String,
+    /// Which credential obtained the token: a digest of the client secret, the certificate's
+    /// thumbprint, or [`PUBLIC_CLIENT`]. Never the secret itself.
+    pub credential: String,
+    /// The account signed in as, or [`APP_ONLY_USER`].
     pub user: String,
     pub scopes: Vec<String>,
 }
 
 impl CacheKey {
     /// Stable, human-readable account string, scopes sorted (and de-duplicated):
-    /// `"provider|tenant|client_id|flow|user|scope1 scope2"`.
+    /// `"provider|tenant|client_id|flow|credential|user|scope1 scope2"`.
     pub fn account(&self) -> String {
         let mut scopes: Vec<&str> = self.scopes.iter().map(String::as_str).collect();
         scopes.sort_unstable();
         scopes.dedup();
         format!(
-            "{}|{}|{}|{}|{}|{}",
+            "{}|{}|{}|{}|{}|{}|{}",
             self.provider,
             self.tenant,
             self.client_id,
             self.flow,
+            self.credential,
             self.user,
             scopes.join(" ")
         )
@@ -164,15 +180,24 @@ fn json_fault(e: &serde_json::Error) -> String {
     )
 }
 
+/// The version alone, read first so that an entry of another format is named as such.
+#[derive(Deserialize)]
+struct Version {
+    v: u32,
+}
+
 fn decode(bytes: &[u8], expected_account: &str) -> Result<(CacheKey, CachedToken), CacheError> {
-    let record: Record = serde_json::from_slice(bytes)
-        .map_err(|e| CacheError::Corrupt(format!("not xoauth cache JSON ({})", json_fault(&e))))?;
-    if record.v != FORMAT_VERSION {
+    let not_ours = |e: serde_json::Error| {
+        CacheError::Corrupt(format!("not xoauth cache JSON ({})", json_fault(&e)))
+    };
+    let version: Version = serde_json::from_slice(bytes).map_err(not_ours)?;
+    if version.v != FORMAT_VERSION {
         return Err(CacheError::Corrupt(format!(
-            "entry format version {}, expected {FORMAT_VERSION}",
-            record.v
+            "entry format version {}, expected {FORMAT_VERSION} (`xoauth cache clear` removes it)",
+            version.v
         )));
     }
+    let record: Record = serde_json::from_slice(bytes).map_err(not_ours)?;
     if record.key.account() != expected_account {
         return Err(CacheError::Corrupt(
             "entry holds a token for a different key than its name says".to_string(),
@@ -572,9 +597,22 @@ fn open_keyring(service: &str) -> Result<KeyringStore, CacheError> {
 /// Chooses a backend: `XOAUTH_KEYRING=secret-service|keyutils|none` forces one (`none` gives
 /// `Err(NoBackend)`); otherwise the Secret Service when `DBUS_SESSION_BUS_ADDRESS` is set and a
 /// probe write + read-back + delete works, else keyutils when its probe works, else
-/// `Err(NoBackend)` explaining each attempt. Never a plaintext file.
+/// `Err(NoBackend)` explaining each attempt. Never a plaintext file. The service name is
+/// `$XOAUTH_KEYRING_SERVICE` when set (tests give each run its own), else [`SERVICE`].
 pub fn open_default() -> Result<Arc<dyn TokenStore>, CacheError> {
-    open_with_service(SERVICE)
+    open_with_service(&service_name(std::env::var(SERVICE_ENV))?)
+}
+
+/// Unset means [`SERVICE`]; set but unusable is an error, never a silent fall back to the
+/// user's own entries.
+fn service_name(value: Result<String, std::env::VarError>) -> Result<String, CacheError> {
+    match value {
+        Err(std::env::VarError::NotPresent) => Ok(SERVICE.to_string()),
+        Ok(name) if !name.trim().is_empty() => Ok(name),
+        _ => Err(CacheError::NoBackend(format!(
+            "{SERVICE_ENV} is set but is not a usable keyring service name"
+        ))),
+    }
 }
 
 /// [`open_default`] under another keyring service name, so that tests can exercise a real
@@ -655,6 +693,7 @@ mod tests {
             tenant: tenant.to_string(),
             client_id: "9e5f94bc-e8a4-4e73-b8be-63364c29d753".to_string(),
             flow: "device".to_string(),
+            credential: PUBLIC_CLIENT.to_string(),
             user: user.to_string(),
             scopes: vec![
                 "offline_access".to_string(),
@@ -690,14 +729,51 @@ mod tests {
         let first = k.account();
         assert_eq!(
             first,
-            "microsoft|contoso|9e5f94bc-e8a4-4e73-b8be-63364c29d753|device|alice@contoso.example|\
-             https://outlook.office.com/IMAP.AccessAsUser.All offline_access"
+            "microsoft|contoso|9e5f94bc-e8a4-4e73-b8be-63364c29d753|device|public-client|\
+             alice@contoso.example|https://outlook.office.com/IMAP.AccessAsUser.All offline_access"
         );
         k.scopes.reverse();
         k.scopes.push("offline_access".to_string());
         assert_eq!(k.account(), first);
         k.user = "bob@contoso.example".to_string();
         assert_ne!(k.account(), first);
+    }
+
+    #[test]
+    fn the_credential_and_the_app_only_marker_are_part_of_the_account() {
+        let mut a = key("contoso", APP_ONLY_USER);
+        a.flow = "client-credentials".to_string();
+        a.credential = "secret:0123456789abcdef".to_string();
+        let mut rotated = a.clone();
+        rotated.credential = "secret:fedcba9876543210".to_string();
+        assert_ne!(a.account(), rotated.account());
+        assert!(
+            a.account().contains("|secret:0123456789abcdef|(app-only)|"),
+            "{}",
+            a.account()
+        );
+        assert!(
+            !a.account().contains("||"),
+            "no empty field: {}",
+            a.account()
+        );
+    }
+
+    #[test]
+    fn service_name_comes_from_the_environment_or_is_the_default() {
+        use std::env::VarError;
+        assert_eq!(service_name(Err(VarError::NotPresent)).unwrap(), SERVICE);
+        assert_eq!(
+            service_name(Ok("xoauth-test-42".into())).unwrap(),
+            "xoauth-test-42"
+        );
+        for unusable in [Ok(String::new()), Ok("  ".into())] {
+            assert!(matches!(
+                service_name(unusable),
+                Err(CacheError::NoBackend(m)) if m.contains(SERVICE_ENV)
+            ));
+        }
+        assert!(service_name(Err(VarError::NotUnicode("x".into()))).is_err());
     }
 
     #[test]
@@ -720,7 +796,8 @@ mod tests {
         let t = token(1_700_000_000, true);
         let bytes = encode(&k, &t).unwrap();
         let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-        assert_eq!(json["v"], 1);
+        assert_eq!(json["v"], 2);
+        assert_eq!(json["key"]["credential"], PUBLIC_CLIENT);
         assert_eq!(json["expires_at"], 1_700_000_000);
         assert_eq!(json["key"]["user"], "alice@contoso.example");
         let (k2, t2) = decode(&bytes, &k.account()).unwrap();
@@ -731,14 +808,47 @@ mod tests {
             decode(&bytes, &other.account()),
             Err(CacheError::Corrupt(_))
         ));
-        let v2 = serde_json::to_vec(&serde_json::json!({
-            "v": 2, "access_token": "x", "expires_at": 1, "refresh_token": null,
+        let v3 = serde_json::to_vec(&serde_json::json!({
+            "v": 3, "access_token": "x", "expires_at": 1, "refresh_token": null,
             "key": serde_json::to_value(&k).unwrap(),
         }))
         .unwrap();
         assert!(
-            matches!(decode(&v2, &k.account()), Err(CacheError::Corrupt(m)) if m.contains("version 2"))
+            matches!(decode(&v3, &k.account()), Err(CacheError::Corrupt(m)) if m.contains("version 3"))
         );
+    }
+
+    /// An entry written by xoauth before keys named the credential.
+    fn format_1_entry(k: &CacheKey) -> (String, Vec<u8>) {
+        let account = format!(
+            "{}|{}|{}|{}|{}|{}",
+            k.provider,
+            k.tenant,
+            k.client_id,
+            k.flow,
+            k.user,
+            k.scopes.join(" ")
+        );
+        let bytes = serde_json::to_vec(&serde_json::json!({
+            "v": 1, "access_token": ACCESS, "expires_at": 1_900_000_000, "refresh_token": REFRESH,
+            "key": {"provider": k.provider, "tenant": k.tenant, "client_id": k.client_id,
+                    "flow": k.flow, "user": k.user, "scopes": k.scopes},
+        }))
+        .unwrap();
+        (account, bytes)
+    }
+
+    #[test]
+    fn a_format_1_entry_is_named_as_such_and_shows_no_secret() {
+        let k = key("contoso", "alice@contoso.example");
+        let (account, bytes) = format_1_entry(&k);
+        assert_ne!(account, k.account(), "old entries are never looked up");
+        let err = decode(&bytes, &account).unwrap_err();
+        assert!(
+            matches!(&err, CacheError::Corrupt(m) if m.contains("version 1, expected 2")),
+            "{err:?}"
+        );
+        assert_no_secret(&format!("{err} {err:?}"));
     }
 
     #[test]
@@ -747,8 +857,8 @@ mod tests {
         let mut shown = String::new();
         // serde_json would quote these values in its own messages.
         let corrupt = [
-            format!(r#"{{"v":1,"access_token":"{ACCESS}","expires_at":"{REFRESH}"}}"#),
-            format!(r#"{{"v":1,"access_token":["{ACCESS}"]}}"#),
+            format!(r#"{{"v":2,"access_token":"{ACCESS}","expires_at":"{REFRESH}"}}"#),
+            format!(r#"{{"v":2,"access_token":["{ACCESS}"]}}"#),
             format!(r#"{{"v":"{ACCESS}"}}"#),
             format!("{ACCESS} {REFRESH}"),
             format!(r#"["{ACCESS}"#),
@@ -1050,7 +1160,7 @@ mod tests {
             return;
         };
         let k = unique_key("corrupt");
-        let garbage = format!(r#"{{"v":1,"access_token":"{ACCESS}","expires_at":"{REFRESH}"}}"#);
+        let garbage = format!(r#"{{"v":2,"access_token":"{ACCESS}","expires_at":"{REFRESH}"}}"#);
         store
             .write_verified(&k.account(), garbage.as_bytes(), "garbage")
             .unwrap();
@@ -1061,6 +1171,32 @@ mod tests {
         store.put(&k, &token(300, false)).unwrap();
         assert_eq!(store.get(&k).unwrap(), Some(token(300, false)));
         assert!(store.delete(&k).unwrap());
+    }
+
+    #[test]
+    fn backend_format_1_entries_are_misses_then_cleared() {
+        let Some((_guard, store)) = real_store("backend_format_1_entries_are_misses_then_cleared")
+        else {
+            return;
+        };
+        let k = unique_key("format1");
+        let (account, bytes) = format_1_entry(&k);
+        store
+            .write_verified(&account, &bytes, "an old entry")
+            .unwrap();
+        store
+            .update_index(|accounts| {
+                accounts.insert(account.clone());
+            })
+            .unwrap();
+
+        assert_eq!(store.get(&k).unwrap(), None, "a miss, not an error");
+        let listed = store.list().unwrap();
+        assert!(!listed.iter().any(|l| l.key.tenant == k.tenant));
+        store.put(&k, &token(800, true)).unwrap();
+        assert_eq!(store.get(&k).unwrap(), Some(token(800, true)));
+        assert!(store.clear().unwrap() >= 2);
+        assert_eq!(store.read_raw(&account, "the old entry").unwrap(), None);
     }
 
     #[test]

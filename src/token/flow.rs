@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use oauth2::basic::{BasicClient, BasicErrorResponse, BasicTokenResponse};
+use oauth2::basic::BasicErrorResponse;
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
     DeviceAuthorizationUrl, DeviceCodeErrorResponse, DeviceCodeErrorResponseType, HttpClientError,
@@ -20,17 +20,24 @@ use oauth2::{
 };
 
 use super::Origin;
-use super::assertion::CertificateCredential;
-use crate::plan::{ClientCredential, Flow, OAuthPlan};
+use crate::plan::{Flow, OAuthPlan};
 use crate::report::{Failure, FailureKind, Stage};
 use crate::secret::Secret;
 use crate::transport::util::escape;
 
+mod credential;
 mod loopback;
+mod reply;
+
+pub use credential::Credential;
+// oauth2's basic client with a lenient token reply in place of `BasicTokenResponse`.
+use reply::{Client as BasicClient, TokenReply};
 
 /// What a flow produced.
 pub struct Obtained {
     pub access: Secret<String>,
+    /// From `expires_in` (possibly already past: a zero or negative one); `None` when the
+    /// provider did not say.
     pub expires_at: Option<i64>,
     pub refresh: Option<Secret<String>>,
 }
@@ -43,15 +50,16 @@ pub fn origin(flow: Flow) -> Origin {
     }
 }
 
-/// Runs the plan's flow.
+/// Runs the plan's flow; `credential` is the plan's, loaded by [`Credential::load`].
 pub async fn run(
     p: &OAuthPlan,
     http: &reqwest::Client,
+    credential: Option<&Credential>,
     progress: bool,
     on_device_code: Option<&super::DeviceCodeHook<'_>>,
 ) -> Result<Obtained, Failure> {
     match p.flow {
-        Flow::ClientCredentials => client_credentials(p, http).await,
+        Flow::ClientCredentials => client_credentials(p, http, credential).await,
         Flow::DeviceCode => device_code(p, http, progress, on_device_code).await,
         Flow::Interactive => interactive(p, http).await,
     }
@@ -69,26 +77,28 @@ fn token_url(p: &OAuthPlan) -> TokenUrl {
     TokenUrl::from_url(p.authority.token_url.clone())
 }
 
-fn obtained(resp: &BasicTokenResponse) -> Obtained {
+fn obtained(resp: &TokenReply) -> Obtained {
     Obtained {
         access: Secret::new(resp.access_token().secret().clone()),
-        expires_at: resp.expires_in().map(|d| super::now() + d.as_secs() as i64),
+        expires_at: resp
+            .expires_in_secs()
+            .map(|s| super::now().saturating_add(s)),
         refresh: resp
             .refresh_token()
             .map(|r| Secret::new(r.secret().clone())),
     }
 }
 
-async fn client_credentials(p: &OAuthPlan, http: &reqwest::Client) -> Result<Obtained, Failure> {
-    let unusable =
-        |e: &dyn std::fmt::Display| failure(FailureKind::CredentialUnusable, e.to_string());
+async fn client_credentials(
+    p: &OAuthPlan,
+    http: &reqwest::Client,
+    credential: Option<&Credential>,
+) -> Result<Obtained, Failure> {
     let client = BasicClient::new(ClientId::new(p.client_id.clone()))
         .set_auth_type(AuthType::RequestBody)
         .set_token_uri(token_url(p));
-    let certificate = match &p.credential {
-        Some(ClientCredential::Secret(source)) => {
-            let secret =
-                super::source::load_secret(source, "client secret").map_err(|e| unusable(&e))?;
+    let certificate = match credential {
+        Some(Credential::Secret(secret)) => {
             return client
                 .set_client_secret(ClientSecret::new(secret.expose().clone()))
                 .exchange_client_credentials()
@@ -98,18 +108,7 @@ async fn client_credentials(p: &OAuthPlan, http: &reqwest::Client) -> Result<Obt
                 .map(|r| obtained(&r))
                 .map_err(|e| endpoint_failure("client-credentials token request", e));
         }
-        Some(ClientCredential::Certificate { path, password }) => {
-            let password = password
-                .as_ref()
-                .map(|s| super::source::load_secret(s, "certificate password"))
-                .transpose()
-                .map_err(|e| unusable(&e))?;
-            CertificateCredential::load(path, password.as_ref()).map_err(|e| unusable(&e))?
-        }
-        Some(ClientCredential::CertificatePem(pem)) => {
-            CertificateCredential::from_pem(pem.expose(), "the certificate")
-                .map_err(|e| unusable(&e))?
-        }
+        Some(Credential::Certificate(certificate)) => certificate,
         None => {
             return Err(failure(
                 FailureKind::CredentialUnusable,
@@ -120,7 +119,7 @@ async fn client_credentials(p: &OAuthPlan, http: &reqwest::Client) -> Result<Obt
     };
     let assertion = certificate
         .assertion(&p.client_id, p.authority.token_url.as_str(), super::now())
-        .map_err(|e| unusable(&e))?;
+        .map_err(|e| failure(FailureKind::CredentialUnusable, e.to_string()))?;
     client
         .exchange_client_credentials()
         .add_scopes(scopes(p))
@@ -295,7 +294,7 @@ fn transport_error(what: &str, e: HttpClientError<reqwest::Error>) -> Failure {
 }
 
 /// A reply that could not be parsed. It is quoted only when it cannot hold a token: a success
-/// response the parser rejected (a string `expires_in`, say) contains the access token.
+/// response the parser rejected (one without `token_type`, say) contains the access token.
 fn parse_failure(what: &str, err: impl std::fmt::Display, body: &[u8]) -> Failure {
     let text = String::from_utf8_lossy(body);
     let mut f = failure(

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 pub use source::{TokenError, TokenSource};
 
-use crate::plan::{OAuthPlan, TokenPlan};
+use crate::plan::{Flow, OAuthPlan, TokenPlan};
 use crate::report::{Failure, FailureKind, Stage};
 use crate::secret::Secret;
 
@@ -94,15 +94,42 @@ pub async fn obtain(plan: &TokenPlan, ctx: &Context<'_>) -> Result<Token, Failur
     }
 }
 
-pub fn cache_key(p: &OAuthPlan) -> cache::CacheKey {
-    cache::CacheKey {
+/// What a token was obtained for, including which credential obtained it (its
+/// [`flow::Credential::fingerprint`], never the secret), so that a rotated or wrong secret is
+/// never answered from the cache. `None` when the token must not be cached: a delegated flow
+/// without an account to sign in as could come back as anyone.
+pub fn cache_key(p: &OAuthPlan, credential: Option<&flow::Credential>) -> Option<cache::CacheKey> {
+    let user = match (p.flow, &p.login_hint) {
+        (Flow::ClientCredentials, _) => cache::APP_ONLY_USER.to_string(),
+        (_, Some(user)) if !user.is_empty() => user.clone(),
+        (_, _) => return None,
+    };
+    Some(cache::CacheKey {
         provider: p.authority.name.to_string(),
         tenant: p.tenant.clone(),
         client_id: p.client_id.clone(),
         flow: p.flow.name().to_string(),
-        user: p.login_hint.clone().unwrap_or_default(),
+        credential: credential.map_or_else(
+            || cache::PUBLIC_CLIENT.to_string(),
+            flow::Credential::fingerprint,
+        ),
+        user,
         scopes: p.scopes.clone(),
-    }
+    })
+}
+
+/// When a freshly obtained token stops being worth caching: its `expires_in`, else its `exp`
+/// claim, else (an opaque token with no lifetime) 50 minutes, under the hour most providers
+/// give.
+fn cache_until(obtained: &flow::Obtained) -> i64 {
+    obtained
+        .expires_at
+        .or_else(|| {
+            claims::decode(obtained.access.expose())
+                .ok()
+                .and_then(|c| c.exp)
+        })
+        .unwrap_or_else(|| now() + 3000)
 }
 
 /// Opens the OS keyring on tokio's blocking pool; `Err` says why none works.
@@ -129,9 +156,13 @@ async fn obtain_oauth(p: &OAuthPlan, ctx: &Context<'_>) -> Result<Token, Failure
             }
         },
     };
-    let key = cache_key(p);
+    let credential = flow::Credential::load(p)
+        .map_err(|e| Failure::new(Stage::Token, FailureKind::CredentialUnusable, e))?;
+    let key = cache_key(p, credential.as_ref());
+    let store = store.zip(key);
     let mut stale_refresh = None;
-    if let Some(store) = &store {
+    // --refresh: no read at all (not even the refresh token), but the new token is written.
+    if let Some((store, key)) = store.as_ref().filter(|_| !p.refresh) {
         match cache::get(store.clone(), key.clone()).await {
             Ok(Some(cached)) if cached.is_fresh(now(), FRESH_MARGIN_SECS) => {
                 return Ok(Token {
@@ -160,17 +191,28 @@ async fn obtain_oauth(p: &OAuthPlan, ctx: &Context<'_>) -> Result<Token, Failure
     let (obtained, origin) = match obtained {
         Some(o) => o,
         None => (
-            flow::run(p, ctx.http, ctx.progress, ctx.on_device_code).await?,
+            flow::run(
+                p,
+                ctx.http,
+                credential.as_ref(),
+                ctx.progress,
+                ctx.on_device_code,
+            )
+            .await?,
             flow::origin(p.flow),
         ),
     };
-    if let Some(store) = &store {
+    if let Some((store, key)) = store {
         let entry = cache::CachedToken {
             access_token: obtained.access.clone(),
-            expires_at: obtained.expires_at.unwrap_or_else(|| now() + 3000),
+            expires_at: cache_until(&obtained),
             refresh_token: obtained.refresh.clone(),
         };
-        if let Err(e) = cache::put(store.clone(), key, entry).await {
+        // A token that is already past its lifetime (a zero or negative `expires_in`) is
+        // reported as it is, but never kept for the next run.
+        if entry.is_fresh(now(), 0)
+            && let Err(e) = cache::put(store, key, entry).await
+        {
             warnings.push(format!("could not cache the token: {e}"));
         }
     }
