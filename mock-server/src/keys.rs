@@ -142,10 +142,7 @@ pub(crate) fn client_cert(spec: &str) -> Result<ClientCert, KeyError> {
 /// The demo app's certificate credential, certificate then private key, in the one PEM that
 /// `xoauth --certificate` takes. Public on purpose: it only opens this mock's tenant, and
 /// `xoauth demo` must not reach outside its own package for it.
-pub const DEMO_APP_CREDENTIAL_PEM: &str = concat!(
-    include_str!("../fixtures/app-cert.pem"),
-    include_str!("../fixtures/app-key.pem")
-);
+pub const DEMO_APP_CREDENTIAL_PEM: &str = include_str!("../fixtures/app.pem");
 
 #[cfg(test)]
 pub(crate) mod test_keys {
