@@ -21,6 +21,7 @@ use oauth2::{
 
 use super::Origin;
 use super::assertion::CertificateCredential;
+use super::source::{Input, TokenError};
 use crate::plan::{ClientCredential, Flow, OAuthPlan};
 use crate::report::{Failure, FailureKind, Stage};
 use crate::secret::Secret;
@@ -82,13 +83,17 @@ fn obtained(resp: &BasicTokenResponse) -> Obtained {
 async fn client_credentials(p: &OAuthPlan, http: &reqwest::Client) -> Result<Obtained, Failure> {
     let unusable =
         |e: &dyn std::fmt::Display| failure(FailureKind::CredentialUnusable, e.to_string());
+    let unreadable = |e: &TokenError| {
+        failure(FailureKind::CredentialUnusable, e.to_string())
+            .with_advice(e.cause(), Some(e.fix()))
+    };
     let client = BasicClient::new(ClientId::new(p.client_id.clone()))
         .set_auth_type(AuthType::RequestBody)
         .set_token_uri(token_url(p));
     let certificate = match &p.credential {
         Some(ClientCredential::Secret(source)) => {
-            let secret =
-                super::source::load_secret(source, "client secret").map_err(|e| unusable(&e))?;
+            let secret = super::source::load_secret(source, Input::ClientSecret)
+                .map_err(|e| unreadable(&e))?;
             return client
                 .set_client_secret(ClientSecret::new(secret.expose().clone()))
                 .exchange_client_credentials()
@@ -101,9 +106,9 @@ async fn client_credentials(p: &OAuthPlan, http: &reqwest::Client) -> Result<Obt
         Some(ClientCredential::Certificate { path, password }) => {
             let password = password
                 .as_ref()
-                .map(|s| super::source::load_secret(s, "certificate password"))
+                .map(|s| super::source::load_secret(s, Input::CertificatePassword))
                 .transpose()
-                .map_err(|e| unusable(&e))?;
+                .map_err(|e| unreadable(&e))?;
             CertificateCredential::load(path, password.as_ref()).map_err(|e| unusable(&e))?
         }
         Some(ClientCredential::CertificatePem(pem)) => {
