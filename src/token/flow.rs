@@ -20,7 +20,7 @@ use oauth2::{
 };
 
 use super::Origin;
-use super::assertion::CertificateCredential;
+use super::assertion::{AssertionError, CertificateCredential};
 use super::source::{Input, TokenError};
 use crate::plan::{ClientCredential, Flow, OAuthPlan};
 use crate::report::{Failure, FailureKind, Stage};
@@ -81,8 +81,12 @@ fn obtained(resp: &BasicTokenResponse) -> Obtained {
 }
 
 async fn client_credentials(p: &OAuthPlan, http: &reqwest::Client) -> Result<Obtained, Failure> {
-    let unusable =
-        |e: &dyn std::fmt::Display| failure(FailureKind::CredentialUnusable, e.to_string());
+    let bad_cert = |e: &AssertionError| {
+        failure(FailureKind::CredentialUnusable, e.to_string()).with_advice(
+            "the certificate credential (--certificate) could not be used",
+            Some(e.fix()),
+        )
+    };
     let unreadable = |e: &TokenError| {
         failure(FailureKind::CredentialUnusable, e.to_string())
             .with_advice(e.cause(), Some(e.fix()))
@@ -109,11 +113,11 @@ async fn client_credentials(p: &OAuthPlan, http: &reqwest::Client) -> Result<Obt
                 .map(|s| super::source::load_secret(s, Input::CertificatePassword))
                 .transpose()
                 .map_err(|e| unreadable(&e))?;
-            CertificateCredential::load(path, password.as_ref()).map_err(|e| unusable(&e))?
+            CertificateCredential::load(path, password.as_ref()).map_err(|e| bad_cert(&e))?
         }
         Some(ClientCredential::CertificatePem(pem)) => {
             CertificateCredential::from_pem(pem.expose(), "the certificate")
-                .map_err(|e| unusable(&e))?
+                .map_err(|e| bad_cert(&e))?
         }
         None => {
             return Err(failure(
@@ -125,7 +129,7 @@ async fn client_credentials(p: &OAuthPlan, http: &reqwest::Client) -> Result<Obt
     };
     let assertion = certificate
         .assertion(&p.client_id, p.authority.token_url.as_str(), super::now())
-        .map_err(|e| unusable(&e))?;
+        .map_err(|e| bad_cert(&e))?;
     client
         .exchange_client_credentials()
         .add_scopes(scopes(p))
@@ -181,14 +185,58 @@ async fn device_code(
         }
         tokio::time::sleep(d).await;
     };
-    let result = client
-        .exchange_device_access_token(&details)
-        .request_async(http, sleep, Some(p.user_wait))
-        .await;
+    // The wait is ours to bound. Given a limit, oauth2 stops polling with a made-up
+    // `expired_token` "from the server"; so it gets a limit past the code's lifetime and the
+    // timer below ends the wait first, saying which of the two ran out.
+    let lifetime = details.expires_in();
+    let window = p.user_wait.min(lifetime);
+    let poll = client.exchange_device_access_token(&details).request_async(
+        http,
+        sleep,
+        Some(lifetime.saturating_add(Duration::from_secs(60))),
+    );
+    let result = tokio::time::timeout(window, poll).await;
     if progress {
         eprintln!();
     }
-    result.map(|r| obtained(&r)).map_err(device_failure)
+    match result {
+        Ok(result) => result.map(|r| obtained(&r)).map_err(device_failure),
+        Err(_) => Err(device_wait_ended(p.user_wait, lifetime)),
+    }
+}
+
+/// Nobody approved the code while xoauth polled: either `--login-wait` ended first, or the
+/// code's own lifetime (`expires_in`) did. The server said nothing either way.
+fn device_wait_ended(login_wait: Duration, lifetime: Duration) -> Failure {
+    let (wait, life) = (login_wait.as_secs_f64(), lifetime.as_secs());
+    if login_wait < lifetime {
+        failure(
+            FailureKind::SignInIncomplete,
+            format!(
+                "nobody approved the device code within --login-wait ({wait} s); xoauth \
+                 stopped waiting, although the code stayed valid for {life} s"
+            ),
+        )
+        .with_advice(
+            format!("the wait for approval (--login-wait {wait} s) ended before anyone signed in"),
+            Some(format!(
+                "run again and enter the code sooner, or raise --login-wait (up to the code's \
+                 lifetime of {life} s)"
+            )),
+        )
+    } else {
+        failure(
+            FailureKind::SignInIncomplete,
+            format!(
+                "nobody approved the device code within its lifetime of {life} s (expires_in \
+                 of the device-code response)"
+            ),
+        )
+        .with_advice(
+            format!("the device code expired ({life} s) before anyone signed in"),
+            Some("run again and enter the code before it expires".into()),
+        )
+    }
 }
 
 async fn interactive(p: &OAuthPlan, http: &reqwest::Client) -> Result<Obtained, Failure> {

@@ -464,11 +464,11 @@ mod tests {
         use crate::plan::SecretSource;
         let wait = Duration::from_secs(1);
         let dir = tempfile::tempdir().unwrap();
-        let unset = "XOAUTH_UNIT_TEST_SURELY_UNSET";
+        const UNSET: &str = "XOAUTH_UNIT_TEST_SURELY_UNSET";
         let cases: Vec<(TokenError, &[&str], &str)> = vec![
             (
-                load(&TokenSource::Env(unset.into()), wait).await.unwrap_err(),
-                &[unset, "--access-token-env", "not set", "access token"],
+                load(&TokenSource::Env(UNSET.into()), wait).await.unwrap_err(),
+                &[UNSET, "--access-token-env", "not set", "access token"],
                 "export",
             ),
             (
@@ -486,8 +486,8 @@ mod tests {
                 "name the file inside",
             ),
             (
-                load_secret(&SecretSource::Env(unset.into()), Input::ClientSecret).unwrap_err(),
-                &[unset, "--client-secret-env", "client secret"],
+                load_secret(&SecretSource::Env(UNSET.into()), Input::ClientSecret).unwrap_err(),
+                &[UNSET, "--client-secret-env", "client secret"],
                 "export",
             ),
             (
