@@ -11,4 +11,5 @@ mod pop;
 mod redaction;
 mod scenarios;
 mod smtp;
+mod token_errors;
 mod usage;
