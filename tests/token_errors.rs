@@ -61,7 +61,12 @@ async fn each_access_token_source_failure_has_its_own_message_and_fix() {
         (
             offline_check(&["--access-token-file", missing]),
             None,
-            vec![missing, "--access-token-file", "does not exist", "check the path"],
+            vec![
+                missing,
+                "--access-token-file",
+                "does not exist",
+                "check the path",
+            ],
         ),
         (
             offline_check(&["--access-token-file", &dir_path]),
@@ -112,7 +117,11 @@ async fn client_secret_failures_say_client_secret() {
     for (args, words) in [
         (
             env_args,
-            vec!["client secret", "XOAUTH_SECRET_NOT_SET", "--client-secret-env"],
+            vec![
+                "client secret",
+                "XOAUTH_SECRET_NOT_SET",
+                "--client-secret-env",
+            ],
         ),
         (
             file_args,
@@ -192,9 +201,15 @@ async fn an_open_but_silent_standard_input_is_bounded_by_timeout() {
         assert_eq!(run.code, 3, "{}", run.all());
         assert!(waited >= Duration::from_millis(900), "{waited:?}");
         let (_, text) = failure_text(&run);
-        assert_says(&text, &["standard input", "1 s (--timeout)", "close the pipe"]);
+        assert_says(
+            &text,
+            &["standard input", "1 s (--timeout)", "close the pipe"],
+        );
         assert_says(&text, &words);
-        assert!(!run.all().contains("eyJpart"), "partial input is not echoed");
+        assert!(
+            !run.all().contains("eyJpart"),
+            "partial input is not echoed"
+        );
     }
 }
 
@@ -210,19 +225,32 @@ async fn pkcs12_without_or_with_a_wrong_password_says_so() {
     let (_, text) = failure_text(&run);
     assert_says(
         &text,
-        &["protected by a password", "no password was given", "--certificate-password-env VAR"],
+        &[
+            "protected by a password",
+            "no password was given",
+            "--certificate-password-env VAR",
+        ],
     );
     assert!(!text.contains("MAC"), "{text}");
 
     let wrong = mock.oauth(
         base,
         DAEMON,
-        &["--certificate", p12, "--certificate-password-env", "P", "--json"],
+        &[
+            "--certificate",
+            p12,
+            "--certificate-password-env",
+            "P",
+            "--json",
+        ],
     );
     let run = xoauth_env(&wrong, &[("P", "not-the-password")], None).await;
     assert_eq!(run.code, 3, "{}", run.all());
     let (_, text) = failure_text(&run);
-    assert_says(&text, &["password", "is wrong", "--certificate-password-env"]);
+    assert_says(
+        &text,
+        &["password", "is wrong", "--certificate-password-env"],
+    );
     assert!(!text.contains("MAC"), "{text}");
     assert!(!run.all().contains("not-the-password"));
 }
@@ -243,7 +271,10 @@ async fn device_code_wait_ending_is_not_blamed_on_the_server() {
     assert_eq!(run.code, 3, "{}", run.all());
     let (f, text) = failure_text(&run);
     assert_eq!(f["kind"], "sign_in_incomplete");
-    assert_says(&text, &["--login-wait (2 s)", "900 s", "raise --login-wait"]);
+    assert_says(
+        &text,
+        &["--login-wait (2 s)", "900 s", "raise --login-wait"],
+    );
     assert!(!text.contains("expired_token"), "{text}");
     assert!(f.get("server_reply").is_none(), "no server words: {f}");
     assert!(!run.all().contains("server said"), "{}", run.all());
@@ -280,19 +311,31 @@ async fn a_redirect_with_another_state_is_ignored_and_reported() {
     let args = mock.oauth(
         mock.imap_args(),
         PUBLIC,
-        &["--flow", "interactive", "--no-browser", "--json", "--login-wait", "3"],
+        &[
+            "--flow",
+            "interactive",
+            "--no-browser",
+            "--json",
+            "--login-wait",
+            "3",
+        ],
     );
     let mut live = spawn_xoauth(&args, &[]);
     let url = live.line(|l| l.trim_start().starts_with("https://")).await;
     stray(loopback_port(&url)).await;
-    live.line(|l| l.contains("Ignored a sign-in redirect")).await;
+    live.line(|l| l.contains("Ignored a sign-in redirect"))
+        .await;
     let run = live.finish().await;
     assert_eq!(run.code, 3, "{}", run.all());
     let (f, text) = failure_text(&run);
     assert_eq!(f["kind"], "sign_in_incomplete", "{text}");
     assert_says(
         &text,
-        &["state did not match this sign-in", "ignored", "sign in again"],
+        &[
+            "state did not match this sign-in",
+            "ignored",
+            "sign in again",
+        ],
     );
     assert!(!text.contains("refused"), "{text}");
     assert!(
@@ -326,5 +369,9 @@ async fn a_redirect_with_another_state_is_ignored_and_reported() {
     assert_eq!(reqwest::get(&back).await.unwrap().status(), 200);
     let run = live.finish().await;
     assert_eq!(run.code, 0, "{}", run.all());
-    assert!(run.stderr.contains("Ignored a sign-in redirect"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Ignored a sign-in redirect"),
+        "{}",
+        run.stderr
+    );
 }

@@ -79,8 +79,7 @@ impl AssertionError {
                 "export the certificate with its private key again as .pfx, or as PEM".into()
             }
             AssertionError::Random | AssertionError::Sign => {
-                "run again; this is a fault of this machine's crypto, not of the certificate"
-                    .into()
+                "run again; this is a fault of this machine's crypto, not of the certificate".into()
             }
         }
     }
@@ -118,12 +117,10 @@ impl CertificateCredential {
             // No password is tried as the empty one, which some exports use.
             let given = password.map(|p| p.expose().as_str());
             Self::from_pkcs12(&bytes, given.unwrap_or(""), &shown).map_err(|e| match e {
-                AssertionError::Pkcs12 { path, detail } if detail == MAC_MISMATCH => {
-                    match given {
-                        None => AssertionError::Pkcs12PasswordNeeded { path },
-                        Some(_) => AssertionError::Pkcs12WrongPassword { path },
-                    }
-                }
+                AssertionError::Pkcs12 { path, detail } if detail == MAC_MISMATCH => match given {
+                    None => AssertionError::Pkcs12PasswordNeeded { path },
+                    Some(_) => AssertionError::Pkcs12WrongPassword { path },
+                },
                 other => other,
             })
         }

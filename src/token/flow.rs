@@ -155,6 +155,10 @@ async fn device_code(
             FailureKind::CredentialUnusable,
             "this provider has no device-code endpoint (--device-url)",
         )
+        .with_advice(
+            "the device-code flow needs the provider's device authorization endpoint",
+            Some("give it with --device-url, or use --flow interactive".into()),
+        )
     })?;
     let client = BasicClient::new(ClientId::new(p.client_id.clone()))
         .set_auth_type(AuthType::RequestBody)
@@ -245,10 +249,14 @@ async fn interactive(p: &OAuthPlan, http: &reqwest::Client) -> Result<Obtained, 
             FailureKind::CredentialUnusable,
             "this provider has no authorize endpoint (--authorize-url)",
         )
+        .with_advice(
+            "the interactive flow needs the provider's authorization endpoint",
+            Some("give it with --authorize-url, or use --flow device-code".into()),
+        )
     })?;
     let listener = loopback::Listener::bind()
         .await
-        .map_err(|e| failure(FailureKind::CredentialUnusable, e.to_string()))?;
+        .map_err(|e| e.into_failure())?;
     let redirect = RedirectUrl::new(listener.redirect_uri())
         .map_err(|e| failure(FailureKind::CredentialUnusable, e.to_string()))?;
     let client = BasicClient::new(ClientId::new(p.client_id.clone()))

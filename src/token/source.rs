@@ -218,19 +218,18 @@ impl TokenError {
                 "run xoauth from a terminal, or give the {name} with --client-secret-env VAR or \
                  --client-secret-file FILE"
             ),
-            TokenError::Empty { from: Place::Stdin, .. } => {
-                "pipe the token in (printf %s \"$TOKEN\" | xoauth ...), or name it with \
+            TokenError::Empty {
+                from: Place::Stdin, ..
+            } => "pipe the token in (printf %s \"$TOKEN\" | xoauth ...), or name it with \
                  --access-token-env VAR or --access-token-file FILE; standard input is read \
                  when neither is given"
-                    .to_string()
-            }
+                .to_string(),
             TokenError::Empty { from, .. } => {
                 format!("put the {name} in {}", from.describe(input))
             }
-            TokenError::TooLarge { from, .. } | TokenError::NotUtf8 { from, .. } => format!(
-                "check that {} holds only the {name}",
-                from.describe(input)
-            ),
+            TokenError::TooLarge { from, .. } | TokenError::NotUtf8 { from, .. } => {
+                format!("check that {} holds only the {name}", from.describe(input))
+            }
             TokenError::Invalid { .. } => {
                 "pass the bare access token (no 'Bearer ' prefix, no line breaks)".to_string()
             }
@@ -242,7 +241,10 @@ impl TokenError {
 /// since both are common copy-paste leftovers. Standard input is waited for at most
 /// `stdin_wait`: a pipe that stays open (`sleep 45 | xoauth ...`, a CI step's unused stdin)
 /// would otherwise hang the run.
-pub async fn load(source: &TokenSource, stdin_wait: Duration) -> Result<Secret<String>, TokenError> {
+pub async fn load(
+    source: &TokenSource,
+    stdin_wait: Duration,
+) -> Result<Secret<String>, TokenError> {
     let input = Input::AccessToken;
     let (raw, from) = match source {
         TokenSource::Env(var) => (read_env(var, input)?, Place::Env(var.clone())),
@@ -467,7 +469,9 @@ mod tests {
         const UNSET: &str = "XOAUTH_UNIT_TEST_SURELY_UNSET";
         let cases: Vec<(TokenError, &[&str], &str)> = vec![
             (
-                load(&TokenSource::Env(UNSET.into()), wait).await.unwrap_err(),
+                load(&TokenSource::Env(UNSET.into()), wait)
+                    .await
+                    .unwrap_err(),
                 &[UNSET, "--access-token-env", "not set", "access token"],
                 "export",
             ),
