@@ -191,13 +191,18 @@ async fn device_code(
     };
     // The wait is ours to bound. Given a limit, oauth2 stops polling with a made-up
     // `expired_token` "from the server"; so it gets a limit past the code's lifetime and the
-    // timer below ends the wait first, saying which of the two ran out.
+    // timer below ends the wait first, saying which of the two ran out. Past the lifetime
+    // the server gets a grace period to say `expired_token` itself.
     let lifetime = details.expires_in();
-    let window = p.user_wait.min(lifetime);
+    let window = if p.user_wait < lifetime {
+        p.user_wait
+    } else {
+        lifetime.saturating_add(DEVICE_CODE_GRACE)
+    };
     let poll = client.exchange_device_access_token(&details).request_async(
         http,
         sleep,
-        Some(lifetime.saturating_add(Duration::from_secs(60))),
+        Some(window.saturating_add(DEVICE_CODE_GRACE)),
     );
     let result = tokio::time::timeout(window, poll).await;
     if progress {
@@ -208,6 +213,9 @@ async fn device_code(
         Err(_) => Err(device_wait_ended(p.user_wait, lifetime)),
     }
 }
+
+/// How long past a device code's lifetime the server may take to say `expired_token`.
+const DEVICE_CODE_GRACE: Duration = Duration::from_secs(30);
 
 /// Nobody approved the code while xoauth polled: either `--login-wait` ended first, or the
 /// code's own lifetime (`expires_in`) did. The server said nothing either way.
@@ -232,8 +240,8 @@ fn device_wait_ended(login_wait: Duration, lifetime: Duration) -> Failure {
         failure(
             FailureKind::SignInIncomplete,
             format!(
-                "nobody approved the device code within its lifetime of {life} s (expires_in \
-                 of the device-code response)"
+                "the device code expired: nobody approved it within its lifetime of {life} s \
+                 (expires_in of the device-code response)"
             ),
         )
         .with_advice(
