@@ -175,6 +175,18 @@ pub struct Failure {
     /// Filled in by `diagnose` when the report is finished.
     #[serde(flatten)]
     pub explanation: Option<Box<Explanation>>,
+    /// The cause and fix, when the layer that failed knows them exactly (which input, what to
+    /// do: an unset variable, a password-protected certificate); they replace the generic row
+    /// of the kind. Set with `with_advice`, applied by `explain`.
+    #[serde(skip)]
+    pub advice: Option<Box<Advice>>,
+}
+
+/// A cause and fix known where the failure happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Advice {
+    pub cause: String,
+    pub fix: Option<String>,
 }
 
 impl Failure {
@@ -187,12 +199,32 @@ impl Failure {
             server_reply: Vec::new(),
             challenge: None,
             explanation: None,
+            advice: None,
         }
     }
 
     pub fn with_reply(mut self, reply: Vec<String>) -> Self {
         self.server_reply = reply;
         self
+    }
+
+    pub fn with_advice(mut self, cause: impl Into<String>, fix: Option<String>) -> Self {
+        self.advice = Some(Box::new(Advice {
+            cause: cause.into(),
+            fix,
+        }));
+        self
+    }
+
+    /// Attaches `diagnose`'s explanation; advice from the failing layer wins over its row for
+    /// the kind (the evidence stays).
+    pub fn explain(&mut self, mut explanation: Explanation) {
+        if let Some(a) = &self.advice {
+            explanation.cause = a.cause.clone();
+            explanation.candidates.clear();
+            explanation.fix = a.fix.clone();
+        }
+        self.explanation = Some(Box::new(explanation));
     }
 }
 

@@ -72,6 +72,7 @@ async fn obtain_with(
         progress: std::io::stderr().is_terminal(),
         store: None,
         on_device_code,
+        input_wait: plan.timeout,
     };
     let t = Instant::now();
     Ok(crate::token::obtain(&plan.token, &ctx)
@@ -105,7 +106,7 @@ pub async fn token(
             Some(o.token.access),
         ),
         Err(mut f) => {
-            f.explanation = Some(Box::new(diagnose::explain(&Evidence {
+            f.explain(diagnose::explain(&Evidence {
                 kind: f.kind,
                 protocol: "",
                 user: plan.who(),
@@ -117,7 +118,7 @@ pub async fn token(
                 exchange_online: false,
                 implicit_tls: false,
                 now: crate::token::now(),
-            })));
+            }));
             (
                 crate::report::TokenReport {
                     outcome: Outcome::Fail,
@@ -314,10 +315,7 @@ fn finish(
         if f.challenge.is_none() {
             f.challenge = facts.challenge.clone();
         }
-        // A driver that already knew the cause (which mechanism the server offers instead)
-        // keeps its words; diagnosis adds the evidence.
-        let known = f.explanation.take();
-        let mut ex = diagnose::explain(&Evidence {
+        f.explain(diagnose::explain(&Evidence {
             kind: f.kind,
             protocol: protocol.name(),
             user: plan.who(),
@@ -330,13 +328,7 @@ fn finish(
                 || transcript.is_some_and(speaks_like_exchange),
             implicit_tls: endpoint.security == Security::ImplicitTls,
             now: crate::token::now(),
-        });
-        if let Some(known) = known {
-            ex.cause = known.cause;
-            ex.candidates = known.candidates;
-            ex.fix = known.fix;
-        }
-        f.explanation = Some(Box::new(ex));
+        }));
         f
     });
     let exit_code = failure.as_ref().map_or(0, |f| f.category.exit_code());

@@ -13,4 +13,5 @@ mod readme_mock;
 mod redaction;
 mod scenarios;
 mod smtp;
+mod token_errors;
 mod usage;

@@ -114,28 +114,25 @@ pub fn pick_mechanism(
     };
     let (wanted, other) = (wanted.name(), other.name());
     let flag = wanted.to_ascii_lowercase();
-    let mut failure = Failure::new(
+    Err(Failure::new(
         stage,
         FailureKind::MechanismNotOffered,
         format!(
             "the server does not offer {wanted} (asked for with --mechanism {flag}); it offers \
              {other}, which --mechanism auto would use ({list})"
         ),
-    );
-    failure.explanation = Some(Box::new(crate::diagnose::Explanation {
-        cause: format!(
+    )
+    .with_advice(
+        format!(
             "the server offers the OAuth mechanism {other}, not {wanted} as --mechanism {flag} \
              asks"
         ),
-        candidates: Vec::new(),
-        fix: Some(format!(
+        Some(format!(
             "run with --mechanism auto (the default), which uses {other} here, or with \
              --mechanism {}",
             other.to_ascii_lowercase()
         )),
-        evidence: Vec::new(),
-    }));
-    Err(failure)
+    ))
 }
 
 /// A transport error at `stage`, as a report failure.
@@ -194,7 +191,7 @@ mod tests {
         );
         assert!(f.message.contains("it offers XOAUTH2"), "{}", f.message);
         assert!(f.message.contains("--mechanism auto"), "{}", f.message);
-        let ex = f.explanation.expect("the cause is known here");
+        let ex = f.advice.expect("the cause is known here");
         assert!(
             !ex.cause.contains("does not advertise an OAuth"),
             "{}",
@@ -214,7 +211,7 @@ mod tests {
         );
         assert!(f.message.contains("it offers OAUTHBEARER"), "{}", f.message);
         assert!(f.message.contains("PLAIN, OAUTHBEARER"), "{}", f.message);
-        assert!(f.explanation.unwrap().cause.contains("OAUTHBEARER"));
+        assert!(f.advice.unwrap().cause.contains("OAUTHBEARER"));
     }
 
     #[test]
@@ -231,7 +228,7 @@ mod tests {
                 "{}",
                 f.message
             );
-            assert!(f.explanation.is_none(), "diagnose explains this one");
+            assert!(f.advice.is_none(), "diagnose explains this one");
             let f = refusal(choice, &[]);
             assert!(
                 f.message.contains("no SASL mechanism at all"),

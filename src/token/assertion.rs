@@ -20,6 +20,8 @@ use crate::secret::Secret;
 /// How long an assertion is valid; Entra recommends minutes, not hours.
 const LIFETIME_SECS: i64 = 600;
 
+const MAC_MISMATCH: &str = "the password does not open this file";
+
 #[derive(Debug, thiserror::Error)]
 pub enum AssertionError {
     #[error("cannot read certificate file {path}: {source}")]
@@ -33,12 +35,54 @@ pub enum AssertionError {
     NoKey { path: String },
     #[error("{path}: the private key is not a usable RSA key: {detail}")]
     BadKey { path: String, detail: String },
-    #[error("{path}: cannot open the PKCS#12 file (wrong password, or not PKCS#12): {detail}")]
+    #[error(
+        "{path} is a PKCS#12 file protected by a password, and no password was given \
+         (--certificate-password-env)"
+    )]
+    Pkcs12PasswordNeeded { path: String },
+    #[error("{path}: the PKCS#12 password (--certificate-password-env) is wrong for this file")]
+    Pkcs12WrongPassword { path: String },
+    #[error("{path}: cannot open the PKCS#12 file (not PKCS#12, or damaged): {detail}")]
     Pkcs12 { path: String, detail: String },
     #[error("the system random number generator failed")]
     Random,
     #[error("signing the client assertion failed")]
     Sign,
+}
+
+impl AssertionError {
+    /// What to do about it, naming the flag that changes it.
+    pub fn fix(&self) -> String {
+        match self {
+            AssertionError::Read { .. } => {
+                "check the path given to --certificate and that xoauth's user can read it".into()
+            }
+            AssertionError::NoCertificate { .. } | AssertionError::NoKey { .. } => {
+                "give --certificate one PEM file holding both the certificate and its private \
+                 key, or the PKCS#12 (.pfx) file with --certificate-password-env"
+                    .into()
+            }
+            AssertionError::BadKey { .. } => {
+                "use the RSA key pair whose certificate is uploaded to the app registration".into()
+            }
+            AssertionError::Pkcs12PasswordNeeded { .. } => {
+                "put the password in an environment variable and name it with \
+                 --certificate-password-env VAR"
+                    .into()
+            }
+            AssertionError::Pkcs12WrongPassword { .. } => {
+                "check the password in the variable named by --certificate-password-env (the \
+                 one set when the .pfx was exported)"
+                    .into()
+            }
+            AssertionError::Pkcs12 { .. } => {
+                "export the certificate with its private key again as .pfx, or as PEM".into()
+            }
+            AssertionError::Random | AssertionError::Sign => {
+                "run again; this is a fault of this machine's crypto, not of the certificate".into()
+            }
+        }
+    }
 }
 
 /// A certificate and its RSA private key.
@@ -70,8 +114,15 @@ impl CertificateCredential {
         if is_pem {
             Self::from_pem(&bytes, &shown)
         } else {
-            let password = password.map(|p| p.expose().as_str()).unwrap_or("");
-            Self::from_pkcs12(&bytes, password, &shown)
+            // No password is tried as the empty one, which some exports use.
+            let given = password.map(|p| p.expose().as_str());
+            Self::from_pkcs12(&bytes, given.unwrap_or(""), &shown).map_err(|e| match e {
+                AssertionError::Pkcs12 { path, detail } if detail == MAC_MISMATCH => match given {
+                    None => AssertionError::Pkcs12PasswordNeeded { path },
+                    Some(_) => AssertionError::Pkcs12WrongPassword { path },
+                },
+                other => other,
+            })
         }
     }
 
@@ -114,7 +165,12 @@ impl CertificateCredential {
             password,
             p12_keystore::Pkcs12ImportPolicy::Relaxed,
         )
-        .map_err(|e| err(e.to_string()))?;
+        .map_err(|e| match e {
+            // The MAC is keyed by the password: a mismatch means the password is not this
+            // file's (p12-keystore says only "MAC tag mismatch").
+            p12_keystore::error::Error::MacError(_) => err(MAC_MISMATCH.into()),
+            other => err(other.to_string()),
+        })?;
         let (_, chain) = store
             .private_key_chain()
             .ok_or_else(|| err("no private key inside".into()))?;
@@ -285,7 +341,24 @@ mod tests {
         assert_eq!(pem.thumbprint_hex().len(), 40);
         let wrong =
             CertificateCredential::load(&fixture("app.p12"), Some(&Secret::new("nope".into())));
-        assert!(matches!(wrong, Err(AssertionError::Pkcs12 { .. })));
+        assert!(matches!(
+            wrong,
+            Err(AssertionError::Pkcs12WrongPassword { .. })
+        ));
+        let none = CertificateCredential::load(&fixture("app.p12"), None).unwrap_err();
+        assert!(
+            matches!(none, AssertionError::Pkcs12PasswordNeeded { .. }),
+            "{none}"
+        );
+        assert!(none.to_string().contains("--certificate-password-env"));
+        assert!(!none.to_string().contains("MAC"), "{none}");
+        assert!(none.fix().contains("--certificate-password-env VAR"));
+        let garbage = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(garbage.path(), [0x30, 0x03, 0x02, 0x01, 0x03]).unwrap();
+        assert!(matches!(
+            CertificateCredential::load(garbage.path(), None),
+            Err(AssertionError::Pkcs12 { .. })
+        ));
     }
 
     #[test]

@@ -20,6 +20,7 @@ use oauth2::{
 };
 
 use super::Origin;
+use super::assertion::AssertionError;
 use crate::plan::{Flow, OAuthPlan};
 use crate::report::{Failure, FailureKind, Stage};
 use crate::secret::Secret;
@@ -89,6 +90,14 @@ fn obtained(resp: &TokenReply) -> Obtained {
     }
 }
 
+/// A certificate credential that cannot be used, with the fix its error names.
+fn certificate_failure(e: &AssertionError) -> Failure {
+    failure(FailureKind::CredentialUnusable, e.to_string()).with_advice(
+        "the certificate credential (--certificate) could not be used",
+        Some(e.fix()),
+    )
+}
+
 async fn client_credentials(
     p: &OAuthPlan,
     http: &reqwest::Client,
@@ -119,7 +128,7 @@ async fn client_credentials(
     };
     let assertion = certificate
         .assertion(&p.client_id, p.authority.token_url.as_str(), super::now())
-        .map_err(|e| failure(FailureKind::CredentialUnusable, e.to_string()))?;
+        .map_err(|e| certificate_failure(&e))?;
     client
         .exchange_client_credentials()
         .add_scopes(scopes(p))
@@ -144,6 +153,10 @@ async fn device_code(
         failure(
             FailureKind::CredentialUnusable,
             "this provider has no device-code endpoint (--device-url)",
+        )
+        .with_advice(
+            "the device-code flow needs the provider's device authorization endpoint",
+            Some("give it with --device-url, or use --flow interactive".into()),
         )
     })?;
     let client = BasicClient::new(ClientId::new(p.client_id.clone()))
@@ -175,14 +188,66 @@ async fn device_code(
         }
         tokio::time::sleep(d).await;
     };
-    let result = client
-        .exchange_device_access_token(&details)
-        .request_async(http, sleep, Some(p.user_wait))
-        .await;
+    // The wait is ours to bound. Given a limit, oauth2 stops polling with a made-up
+    // `expired_token` "from the server"; so it gets a limit past the code's lifetime and the
+    // timer below ends the wait first, saying which of the two ran out. Past the lifetime
+    // the server gets a grace period to say `expired_token` itself.
+    let lifetime = details.expires_in();
+    let window = if p.user_wait < lifetime {
+        p.user_wait
+    } else {
+        lifetime.saturating_add(DEVICE_CODE_GRACE)
+    };
+    let poll = client.exchange_device_access_token(&details).request_async(
+        http,
+        sleep,
+        Some(window.saturating_add(DEVICE_CODE_GRACE)),
+    );
+    let result = tokio::time::timeout(window, poll).await;
     if progress {
         eprintln!();
     }
-    result.map(|r| obtained(&r)).map_err(device_failure)
+    match result {
+        Ok(result) => result.map(|r| obtained(&r)).map_err(device_failure),
+        Err(_) => Err(device_wait_ended(p.user_wait, lifetime)),
+    }
+}
+
+/// How long past a device code's lifetime the server may take to say `expired_token`.
+const DEVICE_CODE_GRACE: Duration = Duration::from_secs(30);
+
+/// Nobody approved the code while xoauth polled: either `--login-wait` ended first, or the
+/// code's own lifetime (`expires_in`) did. The server said nothing either way.
+fn device_wait_ended(login_wait: Duration, lifetime: Duration) -> Failure {
+    let (wait, life) = (login_wait.as_secs_f64(), lifetime.as_secs());
+    if login_wait < lifetime {
+        failure(
+            FailureKind::SignInIncomplete,
+            format!(
+                "nobody approved the device code within --login-wait ({wait} s); xoauth \
+                 stopped waiting, although the code stayed valid for {life} s"
+            ),
+        )
+        .with_advice(
+            format!("the wait for approval (--login-wait {wait} s) ended before anyone signed in"),
+            Some(format!(
+                "run again and enter the code sooner, or raise --login-wait (up to the code's \
+                 lifetime of {life} s)"
+            )),
+        )
+    } else {
+        failure(
+            FailureKind::SignInIncomplete,
+            format!(
+                "the device code expired: nobody approved it within its lifetime of {life} s \
+                 (expires_in of the device-code response)"
+            ),
+        )
+        .with_advice(
+            format!("the device code expired ({life} s) before anyone signed in"),
+            Some("run again and enter the code before it expires".into()),
+        )
+    }
 }
 
 async fn interactive(p: &OAuthPlan, http: &reqwest::Client) -> Result<Obtained, Failure> {
@@ -191,10 +256,14 @@ async fn interactive(p: &OAuthPlan, http: &reqwest::Client) -> Result<Obtained, 
             FailureKind::CredentialUnusable,
             "this provider has no authorize endpoint (--authorize-url)",
         )
+        .with_advice(
+            "the interactive flow needs the provider's authorization endpoint",
+            Some("give it with --authorize-url, or use --flow device-code".into()),
+        )
     })?;
     let listener = loopback::Listener::bind()
         .await
-        .map_err(|e| failure(FailureKind::CredentialUnusable, e.to_string()))?;
+        .map_err(|e| e.into_failure())?;
     let redirect = RedirectUrl::new(listener.redirect_uri())
         .map_err(|e| failure(FailureKind::CredentialUnusable, e.to_string()))?;
     let client = BasicClient::new(ClientId::new(p.client_id.clone()))

@@ -58,6 +58,8 @@ pub struct Context<'a> {
     /// Called with the user code of a device-code flow, for callers that show or approve it
     /// themselves (the demo approves it at the mock). The code is printed either way.
     pub on_device_code: Option<&'a DeviceCodeHook<'a>>,
+    /// How long to wait for a token on standard input (the plan's `--timeout`).
+    pub input_wait: std::time::Duration,
 }
 
 pub type DeviceCodeHook<'a> = dyn Fn(&str) + Send + Sync + 'a;
@@ -79,8 +81,9 @@ pub async fn obtain(plan: &TokenPlan, ctx: &Context<'_>) -> Result<Token, Failur
                 TokenSource::Stdin => Origin::Stdin,
                 TokenSource::Value(_) => Origin::Caller,
             };
-            let access = source::load(source).map_err(|e| {
+            let access = source::load(source, ctx.input_wait).await.map_err(|e| {
                 Failure::new(Stage::Token, FailureKind::TokenUnusable, e.to_string())
+                    .with_advice(e.cause(), Some(e.fix()))
             })?;
             Ok(Token {
                 access,
@@ -156,8 +159,7 @@ async fn obtain_oauth(p: &OAuthPlan, ctx: &Context<'_>) -> Result<Token, Failure
             }
         },
     };
-    let credential = flow::Credential::load(p)
-        .map_err(|e| Failure::new(Stage::Token, FailureKind::CredentialUnusable, e))?;
+    let credential = flow::Credential::load(p)?;
     let key = cache_key(p, credential.as_ref());
     let store = store.zip(key);
     let mut stale_refresh = None;

@@ -4,7 +4,9 @@
 
 use ring::digest;
 
-use super::super::assertion::CertificateCredential;
+use super::super::assertion::{AssertionError, CertificateCredential};
+use super::super::source::{Input, TokenError, load_secret};
+use crate::report::{Failure, FailureKind};
 use crate::plan::{ClientCredential, OAuthPlan};
 use crate::secret::Secret;
 
@@ -18,29 +20,32 @@ pub enum Credential {
 
 impl Credential {
     /// Reads the plan's credential (environment, file, prompt, PEM/PKCS#12); `None` for a
-    /// public client. `Err` is the reason it is unusable, never its content.
-    pub fn load(p: &OAuthPlan) -> Result<Option<Credential>, String> {
-        use super::super::source::load_secret;
+    /// public client. The failure names the input and its fix, never its content.
+    pub fn load(p: &OAuthPlan) -> Result<Option<Credential>, Failure> {
+        let unreadable = |e: TokenError| {
+            super::failure(FailureKind::CredentialUnusable, e.to_string())
+                .with_advice(e.cause(), Some(e.fix()))
+        };
+        let certificate = |c: Result<CertificateCredential, AssertionError>| {
+            c.map(|c| Credential::Certificate(Box::new(c)))
+                .map_err(|e| super::certificate_failure(&e))
+        };
         Ok(Some(match &p.credential {
             None => return Ok(None),
-            Some(ClientCredential::Secret(source)) => {
-                Credential::Secret(load_secret(source, "client secret").map_err(|e| e.to_string())?)
-            }
+            Some(ClientCredential::Secret(source)) => Credential::Secret(
+                load_secret(source, Input::ClientSecret).map_err(unreadable)?,
+            ),
             Some(ClientCredential::Certificate { path, password }) => {
                 let password = password
                     .as_ref()
-                    .map(|s| load_secret(s, "certificate password"))
+                    .map(|s| load_secret(s, Input::CertificatePassword))
                     .transpose()
-                    .map_err(|e| e.to_string())?;
-                Credential::Certificate(Box::new(
-                    CertificateCredential::load(path, password.as_ref())
-                        .map_err(|e| e.to_string())?,
-                ))
+                    .map_err(unreadable)?;
+                certificate(CertificateCredential::load(path, password.as_ref()))?
             }
-            Some(ClientCredential::CertificatePem(pem)) => Credential::Certificate(Box::new(
-                CertificateCredential::from_pem(pem.expose(), "the certificate")
-                    .map_err(|e| e.to_string())?,
-            )),
+            Some(ClientCredential::CertificatePem(pem)) => certificate(
+                CertificateCredential::from_pem(pem.expose(), "the certificate"),
+            )?,
         }))
     }
 

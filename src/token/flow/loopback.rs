@@ -6,7 +6,8 @@
 //! browser: GET /favicon.ico                               → 404, keep waiting
 //! browser: GET /?error=consent_required&error_description=AADSTS65001...&state=...
 //! ```
-//! The `state` must match (it binds the answer to this request: RFC 6749 §10.12). Requests are
+//! The `state` must match (it binds the answer to this request: RFC 6749 §10.12); a redirect
+//! with another state is refused and ignored, and the wait goes on. Requests are
 //! size-capped and each read has a timeout; the whole wait is bounded by `--login-wait`.
 
 use std::time::{Duration, Instant};
@@ -25,13 +26,18 @@ const READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub enum LoopbackError {
     #[error("cannot listen for the sign-in redirect on 127.0.0.1: {0}")]
     Bind(std::io::Error),
-    #[error("nobody completed the sign-in within {} s", .0.as_secs())]
-    TimedOut(Duration),
     #[error(
-        "the sign-in redirect carried a different state than this request sent (a stale or \
-         forged redirect); nothing was exchanged"
+        "nobody completed this sign-in within --login-wait ({} s){}",
+        wait.as_secs_f64(),
+        match stray {
+            0 => String::new(),
+            n => format!(
+                "; {n} redirect(s) arrived whose state did not match this sign-in (from another \
+                 browser tab, an older run, or a forged request) and were ignored"
+            ),
+        }
     )]
-    StateMismatch,
+    TimedOut { wait: Duration, stray: usize },
     #[error("the identity provider returned an error to the redirect: {error}")]
     Provider {
         error: String,
@@ -43,10 +49,8 @@ impl LoopbackError {
     pub fn into_failure(self) -> Failure {
         let kind = match &self {
             LoopbackError::Bind(_) => FailureKind::CredentialUnusable,
-            LoopbackError::TimedOut(_) => FailureKind::SignInIncomplete,
-            LoopbackError::StateMismatch | LoopbackError::Provider { .. } => {
-                FailureKind::TokenRejected
-            }
+            LoopbackError::TimedOut { .. } => FailureKind::SignInIncomplete,
+            LoopbackError::Provider { .. } => FailureKind::TokenRejected,
         };
         let reply = match &self {
             LoopbackError::Provider { error, description } => {
@@ -62,7 +66,35 @@ impl LoopbackError {
             }
             _ => Vec::new(),
         };
-        Failure::new(Stage::Token, kind, self.to_string()).with_reply(reply)
+        let advice = match &self {
+            LoopbackError::Bind(_) => Some((
+                "xoauth could not listen on 127.0.0.1 for the browser's redirect".to_string(),
+                "use --flow device-code where no local port can be opened".to_string(),
+            )),
+            LoopbackError::TimedOut { stray: 0, wait } => Some((
+                format!(
+                    "the browser did not come back to xoauth within --login-wait ({} s)",
+                    wait.as_secs_f64()
+                ),
+                "run again and finish the sign-in in the browser on this machine, or raise \
+                 --login-wait"
+                    .to_string(),
+            )),
+            LoopbackError::TimedOut { .. } => Some((
+                "a sign-in was finished, but not the one this run started (its state did not \
+                 match, so its code was not used)"
+                    .to_string(),
+                "sign in again from the link this run prints, and close older sign-in tabs; \
+                 if you started no other sign-in, something on this machine sent the redirect"
+                    .to_string(),
+            )),
+            LoopbackError::Provider { .. } => None,
+        };
+        let mut f = Failure::new(Stage::Token, kind, self.to_string()).with_reply(reply);
+        if let Some((cause, fix)) = advice {
+            f = f.with_advice(cause, Some(fix));
+        }
+        f
     }
 }
 
@@ -85,32 +117,53 @@ impl Listener {
         format!("http://localhost:{}", self.port)
     }
 
-    /// Waits for the redirect and returns the authorization code.
+    /// Waits for the redirect and returns the authorization code. A redirect with another
+    /// `state` is refused and ignored (it may come from another tab or a forger; ending the
+    /// wait on it would let any local page cancel the sign-in).
     pub async fn wait(self, state: &str, wait: Duration) -> Result<Secret<String>, LoopbackError> {
         let deadline = Instant::now() + wait;
+        let mut stray = 0;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let accepted = tokio::time::timeout(left, self.listener.accept()).await;
             let Ok(Ok((stream, _))) = accepted else {
                 if Instant::now() >= deadline {
-                    return Err(LoopbackError::TimedOut(wait));
+                    return Err(LoopbackError::TimedOut { wait, stray });
                 }
                 continue;
             };
-            if let Some(answer) = handle(stream, state).await {
-                return answer;
+            match handle(stream, state).await {
+                Handled::Answer(answer) => return answer,
+                Handled::Stray => {
+                    stray += 1;
+                    eprintln!(
+                        "Ignored a sign-in redirect whose state does not match this sign-in \
+                         (another browser tab, an older run, or a forged request); still \
+                         waiting for this one."
+                    );
+                }
+                Handled::Other => {}
             }
         }
     }
 }
 
-/// Serves one request; `None` when it was not the redirect (keep waiting).
-async fn handle(
-    mut stream: TcpStream,
-    state: &str,
-) -> Option<Result<Secret<String>, LoopbackError>> {
-    let head = read_head(&mut stream).await?;
-    let target = parse_target(&head)?;
+enum Handled {
+    Answer(Result<Secret<String>, LoopbackError>),
+    /// A redirect for some other sign-in.
+    Stray,
+    /// Not a redirect at all (favicon, garbage).
+    Other,
+}
+
+/// Serves one request.
+async fn handle(mut stream: TcpStream, state: &str) -> Handled {
+    let Some(head) = read_head(&mut stream).await else {
+        return Handled::Other;
+    };
+    let Some(target) = parse_target(&head) else {
+        return Handled::Other;
+    };
     let query = target.split_once('?').map(|(_, q)| q).unwrap_or("");
     let mut code = None;
     let mut got_state = None;
@@ -127,11 +180,17 @@ async fn handle(
     }
     if code.is_none() && error.is_none() {
         respond(&mut stream, "404 Not Found", "Not the sign-in redirect.").await;
-        return None;
+        return Handled::Other;
     }
     if got_state.as_deref() != Some(state) {
-        respond(&mut stream, "400 Bad Request", "State mismatch: ignored.").await;
-        return Some(Err(LoopbackError::StateMismatch));
+        respond(
+            &mut stream,
+            "400 Bad Request",
+            "This sign-in does not belong to the one xoauth is waiting for (its state does not \
+             match), so it was ignored. Finish the sign-in from the link xoauth printed last.",
+        )
+        .await;
+        return Handled::Stray;
     }
     if let Some(error) = error {
         respond(
@@ -140,7 +199,7 @@ async fn handle(
             "Sign-in failed. xoauth shows the reason; you can close this window.",
         )
         .await;
-        return Some(Err(LoopbackError::Provider { error, description }));
+        return Handled::Answer(Err(LoopbackError::Provider { error, description }));
     }
     respond(
         &mut stream,
@@ -148,7 +207,10 @@ async fn handle(
         "Signed in. You can close this window and return to xoauth.",
     )
     .await;
-    code.map(|c| Ok(Secret::new(c)))
+    match code {
+        Some(c) => Handled::Answer(Ok(Secret::new(c))),
+        None => Handled::Other,
+    }
 }
 
 async fn read_head(stream: &mut TcpStream) -> Option<Vec<u8>> {
@@ -239,11 +301,35 @@ mod tests {
             .parse()
             .unwrap();
         let waiter = tokio::spawn(async move { l.wait("st-1", Duration::from_secs(5)).await });
+        // A forged or stale redirect is refused and does not end the wait.
+        assert!(
+            get(port, "/?code=forged-code&state=forged")
+                .await
+                .starts_with("HTTP/1.1 400")
+        );
+        get(port, "/?code=abc&state=st-1").await;
+        assert_eq!(waiter.await.unwrap().unwrap().expose(), "abc");
+
+        let l = Listener::bind().await.unwrap();
+        let port: u16 = l
+            .redirect_uri()
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let waiter = tokio::spawn(async move { l.wait("st-1", Duration::from_millis(800)).await });
         get(port, "/?code=abc&state=forged").await;
-        assert!(matches!(
-            waiter.await.unwrap(),
-            Err(LoopbackError::StateMismatch)
-        ));
+        let e = waiter.await.unwrap().unwrap_err();
+        assert!(
+            matches!(e, LoopbackError::TimedOut { stray: 1, .. }),
+            "{e:?}"
+        );
+        let f = e.into_failure();
+        assert_eq!(f.kind, FailureKind::SignInIncomplete);
+        assert!(f.message.contains("state did not match"), "{}", f.message);
+        assert!(!f.message.contains("refused"), "{}", f.message);
+        assert!(f.advice.unwrap().fix.unwrap().contains("sign in again"));
 
         let l = Listener::bind().await.unwrap();
         let port: u16 = l
@@ -283,7 +369,7 @@ mod tests {
         drop(s);
         assert!(matches!(
             waiter.await.unwrap(),
-            Err(LoopbackError::TimedOut(_))
+            Err(LoopbackError::TimedOut { stray: 0, .. })
         ));
     }
 
