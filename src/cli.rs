@@ -634,11 +634,12 @@ impl ImapArgs {
     pub fn into_plan(self) -> Result<Plan, UsageError> {
         let provider = provider(self.common.provider);
         let mut plan = self.common.plan(&[Protocol::Imap])?;
+        let (host, port) = plan::host_and_port(self.host, self.port, "--host", "--port")?;
         let endpoint = Endpoint::resolve(
             Protocol::Imap,
             provider,
-            self.host,
-            self.port,
+            host,
+            port,
             security(!self.starttls),
         )?;
         plan.checks.push(Check::Imap {
@@ -656,11 +657,12 @@ impl PopArgs {
     pub fn into_plan(self) -> Result<Plan, UsageError> {
         let provider = provider(self.common.provider);
         let mut plan = self.common.plan(&[Protocol::Pop])?;
+        let (host, port) = plan::host_and_port(self.host, self.port, "--host", "--port")?;
         let endpoint = Endpoint::resolve(
             Protocol::Pop,
             provider,
-            self.host,
-            self.port,
+            host,
+            port,
             security(!self.starttls),
         )?;
         plan.checks.push(Check::Pop { endpoint });
@@ -677,12 +679,13 @@ impl SmtpArgs {
     pub fn into_plan(self) -> Result<Plan, UsageError> {
         let provider = provider(self.common.provider);
         let mut plan = self.common.plan(&[Protocol::Smtp])?;
+        let (host, port) = plan::host_and_port(self.host, self.port, "--host", "--port")?;
         let endpoint = Endpoint::resolve(
             Protocol::Smtp,
             provider,
-            self.host,
-            self.port,
-            smtp_security(self.implicit_tls, self.port),
+            host,
+            port,
+            smtp_security(self.implicit_tls, port),
         )?;
         let send = self.send.plan(plan.authzid())?;
         plan.checks.push(Check::Smtp { endpoint, send });
@@ -725,7 +728,28 @@ impl CheckArgs {
         if send.is_some() {
             protocols.sort_by_key(|p| *p != ProtocolArg::Smtp);
         }
+        if let (_, Some(_)) = plan::host_and_port(self.host.clone(), None, "--host", "")? {
+            return Err(PlanError::SharedHostWithPort(self.host.unwrap_or_default()).into());
+        }
         let host = |specific: Option<String>| specific.or_else(|| self.host.clone());
+        let (imap_host, imap_port) = plan::host_and_port(
+            host(self.imap_host.clone()),
+            self.imap_port,
+            "--imap-host",
+            "--imap-port",
+        )?;
+        let (pop_host, pop_port) = plan::host_and_port(
+            host(self.pop_host.clone()),
+            self.pop_port,
+            "--pop-host",
+            "--pop-port",
+        )?;
+        let (smtp_host, smtp_port) = plan::host_and_port(
+            host(self.smtp_host.clone()),
+            self.smtp_port,
+            "--smtp-host",
+            "--smtp-port",
+        )?;
         let mut send = send;
         for p in protocols {
             let check = match p {
@@ -733,8 +757,8 @@ impl CheckArgs {
                     endpoint: Endpoint::resolve(
                         Protocol::Imap,
                         provider,
-                        host(self.imap_host.clone()),
-                        self.imap_port,
+                        imap_host.clone(),
+                        imap_port,
                         security(!self.starttls),
                     )?,
                     options: ImapOptions {
@@ -746,8 +770,8 @@ impl CheckArgs {
                     endpoint: Endpoint::resolve(
                         Protocol::Pop,
                         provider,
-                        host(self.pop_host.clone()),
-                        self.pop_port,
+                        pop_host.clone(),
+                        pop_port,
                         security(!self.starttls),
                     )?,
                 },
@@ -755,9 +779,9 @@ impl CheckArgs {
                     endpoint: Endpoint::resolve(
                         Protocol::Smtp,
                         provider,
-                        host(self.smtp_host.clone()),
-                        self.smtp_port,
-                        smtp_security(self.implicit_tls, self.smtp_port),
+                        smtp_host.clone(),
+                        smtp_port,
+                        smtp_security(self.implicit_tls, smtp_port),
                     )?,
                     send: send.take(),
                 },

@@ -86,6 +86,10 @@ pub enum FailureKind {
     StarttlsNotOffered,
     StarttlsRefused,
     DataBeforeTls,
+    /// Implicit TLS to a port that greets in plain text (a STARTTLS port, or not a mail port).
+    PlaintextPort,
+    /// STARTTLS to a port that speaks TLS from the first byte.
+    ImplicitTlsPort,
     ServerTooVerbose,
     GreetingRejected,
     ProtocolError,
@@ -135,9 +139,8 @@ impl FailureKind {
             }
             TokenEndpointUnreachable => Category::Network,
             ConnectFailed | Timeout | ConnectionClosed | TlsUntrusted | TlsNameMismatch
-            | TlsExpired | TlsFailed | StarttlsNotOffered | StarttlsRefused | DataBeforeTls => {
-                Category::Network
-            }
+            | TlsExpired | TlsFailed | StarttlsNotOffered | StarttlsRefused | DataBeforeTls
+            | PlaintextPort | ImplicitTlsPort => Category::Network,
             ServerTooVerbose
             | GreetingRejected
             | ProtocolError
@@ -397,8 +400,8 @@ impl Report {
         let protocol = self.protocol.name().to_uppercase();
         let _ = writeln!(
             out,
-            "{protocol} check of {who} at {}:{} ({security})",
-            self.target.host, self.target.port
+            "{protocol} check of {who} at {} ({security})",
+            crate::transport::util::host_port(&self.target.host, self.target.port)
         );
         // A token obtained in this run has its own step; a given one is described here.
         let token_step = self.steps.iter().any(|s| s.stage == Stage::Token);

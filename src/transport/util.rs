@@ -23,6 +23,16 @@ pub fn escape(bytes: &[u8]) -> String {
     out
 }
 
+/// `host:port` as an admin would type it back: an IPv6 address in brackets (`[::1]:993`), so
+/// the port cannot be read as part of the address.
+pub fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
 /// Seconds since the Unix epoch as RFC 3339 UTC (`2026-11-23T17:57:09Z`).
 pub fn rfc3339(unix: i64) -> String {
     let days = unix.div_euclid(86_400);
@@ -60,6 +70,13 @@ mod tests {
         assert_eq!(escape("Entwürfe".as_bytes()), "Entwürfe");
         let long = vec![b'a'; MAX_SNIPPET + 10];
         assert!(escape(&long).ends_with(&format!("({} bytes in all)", MAX_SNIPPET + 10)));
+    }
+
+    #[test]
+    fn brackets_ipv6_before_a_port() {
+        assert_eq!(host_port("::1", 993), "[::1]:993");
+        assert_eq!(host_port("127.0.0.1", 993), "127.0.0.1:993");
+        assert_eq!(host_port("mail.example", 587), "mail.example:587");
     }
 
     #[test]
