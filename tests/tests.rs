@@ -3,6 +3,7 @@
 mod util;
 
 mod cache;
+mod certificates;
 mod check;
 mod dovecot;
 mod imap;
@@ -12,3 +13,4 @@ mod redaction;
 mod scenarios;
 mod smtp;
 mod usage;
+mod wrong_port;
