@@ -252,7 +252,7 @@ pub enum CacheCmd {
 
 #[derive(Args, Debug)]
 pub struct ImapArgs {
-    /// Server host name (overrides the provider's).
+    /// Server host (overrides the provider's), may carry the port: mail.example:1993, [::1]:993.
     #[arg(long)]
     pub host: Option<String>,
     /// Server port [default: 993, or 143 with --starttls].
@@ -270,7 +270,7 @@ pub struct ImapArgs {
 
 #[derive(Args, Debug)]
 pub struct PopArgs {
-    /// Server host name (overrides the provider's).
+    /// Server host (overrides the provider's), may carry the port: mail.example:1993, [::1]:993.
     #[arg(long)]
     pub host: Option<String>,
     /// Server port [default: 995, or 110 with --starttls].
@@ -299,7 +299,7 @@ pub struct SendArgs {
 
 #[derive(Args, Debug)]
 pub struct SmtpArgs {
-    /// Server host name (overrides the provider's).
+    /// Server host (overrides the provider's), may carry the port: mail.example:1993, [::1]:993.
     #[arg(long)]
     pub host: Option<String>,
     /// Server port [default: 587 with STARTTLS; 465 with --implicit-tls].
@@ -325,7 +325,7 @@ pub struct CheckArgs {
         default_value = "imap,pop,smtp"
     )]
     pub protocols: Vec<ProtocolArg>,
-    /// Host for all three protocols (each --PROTO-host overrides it).
+    /// Host for all three protocols, without a port (each --PROTO-host overrides it).
     #[arg(long)]
     pub host: Option<String>,
     #[arg(long, value_name = "HOST")]

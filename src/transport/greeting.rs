@@ -212,12 +212,13 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let (client, mut server, addr) = pair(&listener).await;
         tokio::spawn(async move {
+            // The probe's connection gets no answer, as from a plaintext server.
             let (_probe, _) = listener.accept().await.unwrap();
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        });
+        tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(1500)).await;
-            server
-                .write_all(b"220 slow.example ESMTP\r\n")
-                .await
-                .unwrap();
+            let _ = server.write_all(b"220 slow.example ESMTP\r\n").await;
             tokio::time::sleep(Duration::from_secs(30)).await;
         });
         let t = Transcript::new();
