@@ -265,7 +265,7 @@ pub enum CacheCmd {
 
 #[derive(Args, Debug)]
 pub struct ImapArgs {
-    /// Server host name (overrides the provider's).
+    /// Server host (overrides the provider's), may carry the port: mail.example:1993, [::1]:993.
     #[arg(long)]
     pub host: Option<String>,
     /// Server port [default: 993, or 143 with --starttls].
@@ -283,7 +283,7 @@ pub struct ImapArgs {
 
 #[derive(Args, Debug)]
 pub struct PopArgs {
-    /// Server host name (overrides the provider's).
+    /// Server host (overrides the provider's), may carry the port: mail.example:1993, [::1]:993.
     #[arg(long)]
     pub host: Option<String>,
     /// Server port [default: 995, or 110 with --starttls].
@@ -312,7 +312,7 @@ pub struct SendArgs {
 
 #[derive(Args, Debug)]
 pub struct SmtpArgs {
-    /// Server host name (overrides the provider's).
+    /// Server host (overrides the provider's), may carry the port: mail.example:1993, [::1]:993.
     #[arg(long)]
     pub host: Option<String>,
     /// Server port [default: 587 with STARTTLS; 465 with --implicit-tls].
@@ -338,7 +338,7 @@ pub struct CheckArgs {
         default_value = "imap,pop,smtp"
     )]
     pub protocols: Vec<ProtocolArg>,
-    /// Host for all three protocols (each --PROTO-host overrides it).
+    /// Host for all three protocols, without a port (each --PROTO-host overrides it).
     #[arg(long)]
     pub host: Option<String>,
     /// IMAP server host name (overrides --host and the provider's).
@@ -721,11 +721,12 @@ impl ImapArgs {
     pub fn into_plan(self) -> Result<Plan, UsageError> {
         let provider = provider(self.common.provider);
         let mut plan = self.common.plan(&[Protocol::Imap], true)?;
+        let (host, port) = plan::host_and_port(self.host, self.port, "--host", "--port")?;
         let endpoint = Endpoint::resolve(
             Protocol::Imap,
             provider,
-            self.host,
-            self.port,
+            host,
+            port,
             security(!self.starttls),
         )?;
         plan.checks.push(Check::Imap {
@@ -743,11 +744,12 @@ impl PopArgs {
     pub fn into_plan(self) -> Result<Plan, UsageError> {
         let provider = provider(self.common.provider);
         let mut plan = self.common.plan(&[Protocol::Pop], true)?;
+        let (host, port) = plan::host_and_port(self.host, self.port, "--host", "--port")?;
         let endpoint = Endpoint::resolve(
             Protocol::Pop,
             provider,
-            self.host,
-            self.port,
+            host,
+            port,
             security(!self.starttls),
         )?;
         plan.checks.push(Check::Pop { endpoint });
@@ -764,12 +766,13 @@ impl SmtpArgs {
     pub fn into_plan(self) -> Result<Plan, UsageError> {
         let provider = provider(self.common.provider);
         let mut plan = self.common.plan(&[Protocol::Smtp], true)?;
+        let (host, port) = plan::host_and_port(self.host, self.port, "--host", "--port")?;
         let endpoint = Endpoint::resolve(
             Protocol::Smtp,
             provider,
-            self.host,
-            self.port,
-            smtp_security(self.implicit_tls, self.port),
+            host,
+            port,
+            smtp_security(self.implicit_tls, port),
         )?;
         let send = self.send.plan(plan.authzid())?;
         plan.checks.push(Check::Smtp { endpoint, send });
@@ -812,7 +815,28 @@ impl CheckArgs {
         if send.is_some() {
             protocols.sort_by_key(|p| *p != ProtocolArg::Smtp);
         }
+        if let (_, Some(_)) = plan::host_and_port(self.host.clone(), None, "--host", "")? {
+            return Err(PlanError::SharedHostWithPort(self.host.unwrap_or_default()).into());
+        }
         let host = |specific: Option<String>| specific.or_else(|| self.host.clone());
+        let (imap_host, imap_port) = plan::host_and_port(
+            host(self.imap_host.clone()),
+            self.imap_port,
+            "--imap-host",
+            "--imap-port",
+        )?;
+        let (pop_host, pop_port) = plan::host_and_port(
+            host(self.pop_host.clone()),
+            self.pop_port,
+            "--pop-host",
+            "--pop-port",
+        )?;
+        let (smtp_host, smtp_port) = plan::host_and_port(
+            host(self.smtp_host.clone()),
+            self.smtp_port,
+            "--smtp-host",
+            "--smtp-port",
+        )?;
         let mut send = send;
         for p in protocols {
             let check = match p {
@@ -820,8 +844,8 @@ impl CheckArgs {
                     endpoint: Endpoint::resolve(
                         Protocol::Imap,
                         provider,
-                        host(self.imap_host.clone()),
-                        self.imap_port,
+                        imap_host.clone(),
+                        imap_port,
                         security(!self.starttls),
                     )?,
                     options: ImapOptions {
@@ -833,8 +857,8 @@ impl CheckArgs {
                     endpoint: Endpoint::resolve(
                         Protocol::Pop,
                         provider,
-                        host(self.pop_host.clone()),
-                        self.pop_port,
+                        pop_host.clone(),
+                        pop_port,
                         security(!self.starttls),
                     )?,
                 },
@@ -842,9 +866,9 @@ impl CheckArgs {
                     endpoint: Endpoint::resolve(
                         Protocol::Smtp,
                         provider,
-                        host(self.smtp_host.clone()),
-                        self.smtp_port,
-                        smtp_security(self.implicit_tls, self.smtp_port),
+                        smtp_host.clone(),
+                        smtp_port,
+                        smtp_security(self.implicit_tls, smtp_port),
                     )?,
                     send: send.take(),
                 },

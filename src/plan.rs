@@ -141,6 +141,75 @@ pub enum PlanError {
     SendWithoutSmtp,
     #[error("--protocols lists {0} twice")]
     DuplicateProtocol(&'static str),
+    #[error(
+        "{flag} {value:?}: the port after the host must be a number from 1 to 65535 \
+         (an IPv6 address with a port is written [::1]:993)"
+    )]
+    BadHostPort { flag: &'static str, value: String },
+    #[error(
+        "{flag} {value:?} names port {embedded} but {port_flag} says {port}; give the port once"
+    )]
+    PortTwice {
+        flag: &'static str,
+        value: String,
+        embedded: u16,
+        port_flag: &'static str,
+        port: u16,
+    },
+    #[error(
+        "--host {0:?} carries a port, but check's --host applies to every protocol; give the \
+         ports with --imap-port, --pop-port and --smtp-port"
+    )]
+    SharedHostWithPort(String),
+}
+
+/// Splits a host flag that carries a port (`mail.example:1993`, `[::1]:993`) so the port is
+/// used as one, not looked up as part of the name. A bare IPv6 address (`::1`, more than one
+/// colon, no brackets) is a host without a port; `[::1]` loses its brackets for name lookup.
+/// `port_flag`'s value, when given too, must agree.
+pub fn host_and_port(
+    host: Option<String>,
+    port: Option<u16>,
+    flag: &'static str,
+    port_flag: &'static str,
+) -> Result<(Option<String>, Option<u16>), PlanError> {
+    let Some(value) = host else {
+        return Ok((None, port));
+    };
+    let v = value.trim();
+    let bad = || PlanError::BadHostPort {
+        flag,
+        value: value.clone(),
+    };
+    let (name, embedded) = if let Some(rest) = v.strip_prefix('[') {
+        let (inside, after) = rest.split_once(']').ok_or_else(bad)?;
+        match after {
+            "" => (inside, None),
+            _ => (inside, Some(after.strip_prefix(':').ok_or_else(bad)?)),
+        }
+    } else {
+        match v.split_once(':') {
+            Some((h, p)) if !p.contains(':') => (h, Some(p)),
+            _ => (v, None),
+        }
+    };
+    let embedded = match embedded {
+        None => None,
+        Some(p) => match p.parse::<u16>() {
+            Ok(n) if n != 0 && !name.is_empty() => Some(n),
+            _ => return Err(bad()),
+        },
+    };
+    match (embedded, port) {
+        (Some(e), Some(p)) if e != p => Err(PlanError::PortTwice {
+            flag,
+            value: value.clone(),
+            embedded: e,
+            port_flag,
+            port: p,
+        }),
+        _ => Ok((Some(name.to_string()), embedded.or(port))),
+    }
 }
 
 /// IMAP-only options.
@@ -460,6 +529,40 @@ mod tests {
                 Security::StartTls
             ),
             Err(PlanError::BadPort)
+        );
+    }
+
+    #[test]
+    fn a_host_may_carry_its_port() {
+        let hp = |h: &str, p| host_and_port(Some(h.into()), p, "--host", "--port");
+        let ok = |h: &str, p: Option<u16>| (Some(h.to_string()), p);
+        assert_eq!(
+            hp("127.0.0.1:44905", None),
+            Ok(ok("127.0.0.1", Some(44905)))
+        );
+        assert_eq!(
+            hp("mail.example", Some(143)),
+            Ok(ok("mail.example", Some(143)))
+        );
+        assert_eq!(hp("[::1]:993", None), Ok(ok("::1", Some(993))));
+        assert_eq!(hp("[::1]", Some(143)), Ok(ok("::1", Some(143))));
+        // A bare IPv6 address is a host, not host:port.
+        assert_eq!(hp("::1", None), Ok(ok("::1", None)));
+        assert_eq!(hp("fe80::1:993", None), Ok(ok("fe80::1:993", None)));
+        assert_eq!(hp("h:993", Some(993)), Ok(ok("h", Some(993))));
+        assert!(matches!(
+            hp("h:993", Some(143)),
+            Err(PlanError::PortTwice { .. })
+        ));
+        for bad in ["h:", "h:0", "h:99999", "h:imap", ":993", "[::1]993", "[::1"] {
+            assert!(
+                matches!(hp(bad, None), Err(PlanError::BadHostPort { .. })),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            host_and_port(None, Some(1), "--host", "--port"),
+            Ok((None, Some(1)))
         );
     }
 

@@ -87,6 +87,10 @@ pub enum FailureKind {
     StarttlsNotOffered,
     StarttlsRefused,
     DataBeforeTls,
+    /// Implicit TLS to a port that greets in plain text (a STARTTLS port, or not a mail port).
+    PlaintextPort,
+    /// STARTTLS to a port that speaks TLS from the first byte.
+    ImplicitTlsPort,
     ServerTooVerbose,
     GreetingRejected,
     ProtocolError,
@@ -136,9 +140,8 @@ impl FailureKind {
             }
             TokenEndpointUnreachable => Category::Network,
             ConnectFailed | Timeout | ConnectionClosed | TlsUntrusted | TlsNameMismatch
-            | TlsExpired | TlsFailed | StarttlsNotOffered | StarttlsRefused | DataBeforeTls => {
-                Category::Network
-            }
+            | TlsExpired | TlsFailed | StarttlsNotOffered | StarttlsRefused | DataBeforeTls
+            | PlaintextPort | ImplicitTlsPort => Category::Network,
             ServerTooVerbose
             | GreetingRejected
             | ProtocolError
@@ -439,9 +442,11 @@ impl Report {
         let protocol = self.protocol.name().to_uppercase();
         let _ = writeln!(
             out,
-            "{protocol} check of {who} at {}:{} ({security})",
-            show(&self.target.host),
-            self.target.port
+            "{protocol} check of {who} at {} ({security})",
+            show(&crate::transport::util::host_port(
+                &self.target.host,
+                self.target.port
+            ))
         );
         // A token obtained in this run has its own step; a given one is described here.
         let token_step = self.steps.iter().any(|s| s.stage == Stage::Token);

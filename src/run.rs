@@ -231,15 +231,34 @@ async fn run_check(
             config: config.clone(),
             timeout: plan.timeout,
             limits: plan.limits,
+            refused: Default::default(),
         };
         let conn = match endpoint.security {
-            Security::StartTls => Connection::Plain(Tap::new(tcp, transcript.clone(), plan.limits)),
+            Security::StartTls => {
+                let t = Instant::now();
+                let host = &endpoint.host;
+                transport::greeting::await_plaintext(
+                    &tcp,
+                    addr,
+                    host,
+                    &config,
+                    plan.timeout,
+                    &transcript,
+                )
+                .await
+                .map_err(|e| {
+                    rec.step(Stage::Greeting, t, false, e.to_string());
+                    transport_failure(Stage::Greeting, e)
+                })?;
+                Connection::Plain(Tap::new(tcp, transcript.clone(), plan.limits))
+            }
             Security::ImplicitTls => {
                 let t = Instant::now();
                 let (tls, info) = tls::handshake(tcp, &endpoint.host, config.clone(), plan.timeout)
                     .await
                     .map_err(|e| {
                         rec.step(Stage::Tls, t, false, e.to_string());
+                        facts.tls = e.presented_tls().cloned();
                         transport_failure(Stage::Tls, e)
                     })?;
                 rec.step(Stage::Tls, t, true, tls_summary(&info));
@@ -260,7 +279,7 @@ async fn run_check(
             timeout: plan.timeout,
             limits: plan.limits,
         };
-        match check {
+        let result = match check {
             Check::Imap { options, .. } => {
                 protocol::imap::check(conn, &upgrader, &req, options, &mut rec, &mut facts).await
             }
@@ -274,7 +293,11 @@ async fn run_check(
                 };
                 protocol::smtp::check(conn, &upgrader, &req, &client, &mut rec, &mut facts).await
             }
+        };
+        if facts.tls.is_none() {
+            facts.tls = upgrader.take_refused();
         }
+        result
     }
     .await;
     finish(plan, check, rec, facts, address, result, Some(&transcript))
@@ -329,6 +352,20 @@ fn finish(
             implicit_tls: endpoint.security == Security::ImplicitTls,
             now: crate::token::now(),
         }));
+        // A refused certificate is explained with the certificate itself and the CA files.
+        if let (Some(ex), Some(better)) = (
+            f.explanation.as_mut(),
+            diagnose::tls::certificate(
+                f.kind,
+                facts.tls.as_ref(),
+                &endpoint.host,
+                &plan.ca_files,
+                crate::token::now(),
+            ),
+        ) {
+            ex.cause = better.cause;
+            ex.fix = better.fix;
+        }
         f
     });
     let exit_code = failure.as_ref().map_or(0, |f| f.category.exit_code());

@@ -3,6 +3,7 @@
 mod util;
 
 mod cache;
+mod certificates;
 mod check;
 mod dovecot;
 mod imap;
@@ -15,3 +16,4 @@ mod scenarios;
 mod smtp;
 mod token_errors;
 mod usage;
+mod wrong_port;

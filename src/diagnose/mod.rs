@@ -6,6 +6,7 @@
 //! where the evidence cannot tell causes apart the row lists candidates in order of likelihood
 //! rather than pretending to know. Every explanation carries the evidence it rests on.
 
+pub mod tls;
 pub mod token;
 
 use serde::Serialize;
@@ -310,6 +311,8 @@ fn by_kind(e: &Evidence<'_>) -> Explanation {
             }),
         ),
         StarttlsRefused => one("the server refused the STARTTLS command", None),
+        PlaintextPort => tls::plaintext_port(e),
+        ImplicitTlsPort => tls::implicit_tls_port(e),
         DataBeforeTls => one(
             "the server sent data between agreeing to STARTTLS and the TLS handshake; this is \
              how STARTTLS response injection works, so the session was abandoned",

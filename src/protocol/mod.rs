@@ -145,16 +145,27 @@ pub fn transport_failure(stage: Stage, e: TransportError) -> Failure {
         | TransportError::Io(_) => K::ConnectFailed,
         TransportError::Timeout { .. } => K::Timeout,
         TransportError::Closed => K::ConnectionClosed,
-        TransportError::Tls(TlsFailure::UntrustedIssuer) => K::TlsUntrusted,
+        TransportError::Tls(TlsFailure::UntrustedIssuer { .. }) => K::TlsUntrusted,
         TransportError::Tls(TlsFailure::NameMismatch { .. }) => K::TlsNameMismatch,
-        TransportError::Tls(TlsFailure::Expired | TlsFailure::NotYetValid) => K::TlsExpired,
+        TransportError::Tls(TlsFailure::Expired { .. } | TlsFailure::NotYetValid { .. }) => {
+            K::TlsExpired
+        }
+        TransportError::NotTls { .. } => K::PlaintextPort,
+        TransportError::TlsExpected { .. } => K::ImplicitTlsPort,
         TransportError::Tls(_) => K::TlsFailed,
         TransportError::LineTooLong { .. }
         | TransportError::ReplyTooLong { .. }
         | TransportError::SessionTooLarge { .. } => K::ServerTooVerbose,
         TransportError::DataBeforeTls => K::DataBeforeTls,
     };
-    Failure::new(stage, kind, e.to_string())
+    let message = e.to_string();
+    match e {
+        // The server's own words, so the diagnosis can tell which service answered.
+        TransportError::NotTls { first_line, .. } => {
+            Failure::new(stage, kind, message).with_reply(vec![first_line])
+        }
+        _ => Failure::new(stage, kind, message),
+    }
 }
 
 /// One line about a TLS session for the step list.

@@ -1,7 +1,9 @@
 //! TCP and TLS for every protocol driver: connect with a timeout, implicit TLS or a STARTTLS
 //! upgrade, bounded line I/O and a redacted transcript. Knows nothing of IMAP, POP3 or SMTP.
 
+pub mod greeting;
 pub mod lines;
+pub mod sniff;
 pub mod tap;
 pub mod tls;
 pub mod util;
@@ -51,12 +53,14 @@ impl Default for Limits {
 /// Why the transport could not carry the conversation. Each variant says whose side failed.
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
-    #[error("could not resolve {host}: {source}")]
-    Resolve { host: String, source: io::Error },
+    // The io errors below are part of the sentence, not a `source`, so that printing the
+    // error with its chain does not say the same thing twice.
+    #[error("could not resolve {host}: {reason}")]
+    Resolve { host: String, reason: io::Error },
     #[error("{host} resolved to no address")]
     NoAddress { host: String },
-    #[error("could not connect to {addr}: {source}")]
-    Connect { addr: String, source: io::Error },
+    #[error("could not connect to {addr}: {reason}")]
+    Connect { addr: String, reason: io::Error },
     #[error("no answer within {}s during {stage}", .after.as_secs_f32())]
     Timeout {
         stage: &'static str,
@@ -64,6 +68,19 @@ pub enum TransportError {
     },
     #[error("TLS handshake failed: {0}")]
     Tls(#[from] TlsFailure),
+    /// Implicit TLS to a port that speaks plaintext first (143, 110, 587, 25) or HTTP.
+    #[error(
+        "the server sent {} in plain text (\"{first_line}\") where a TLS handshake was \
+         expected: this port does not speak implicit TLS",
+        .spoken.described()
+    )]
+    NotTls {
+        spoken: sniff::Spoken,
+        first_line: String,
+    },
+    /// A plaintext session (STARTTLS) to a port that speaks TLS from the first byte.
+    #[error("the server expects TLS from the first byte (implicit TLS): {evidence}")]
+    TlsExpected { evidence: String },
     #[error("the server sent a line longer than {limit} bytes")]
     LineTooLong { limit: usize },
     #[error("the server sent a reply of more than {limit} lines")]
@@ -103,6 +120,26 @@ impl From<io::Error> for TransportError {
     }
 }
 
+impl TransportError {
+    /// The certificate chain the server presented, when a certificate was refused.
+    pub fn presented_tls(&self) -> Option<&TlsInfo> {
+        match self {
+            TransportError::Tls(f) => f.presented(),
+            _ => None,
+        }
+    }
+}
+
+impl Upgrader {
+    /// The chain of a certificate refused by [`Upgrader::upgrade`], once.
+    pub fn take_refused(&self) -> Option<TlsInfo> {
+        self.refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+    }
+}
+
 /// Runs `fut` with a deadline; an expired deadline names the stage that hung.
 pub async fn within<T, E>(
     stage: &'static str,
@@ -128,10 +165,10 @@ pub async fn connect(
     let addrs: Vec<SocketAddr> =
         match tokio::time::timeout(timeout, tokio::net::lookup_host((host, port))).await {
             Ok(Ok(addrs)) => addrs.collect(),
-            Ok(Err(source)) => {
+            Ok(Err(reason)) => {
                 return Err(TransportError::Resolve {
                     host: host.to_string(),
-                    source,
+                    reason,
                 });
             }
             Err(_) => {
@@ -148,10 +185,10 @@ pub async fn connect(
                 let _ = stream.set_nodelay(true);
                 return Ok((stream, *addr));
             }
-            Ok(Err(source)) => {
+            Ok(Err(reason)) => {
                 last = Some(TransportError::Connect {
                     addr: addr.to_string(),
-                    source,
+                    reason,
                 })
             }
             Err(_) => {
@@ -168,7 +205,7 @@ pub async fn connect(
 }
 
 /// A TLS session with its tap: what every driver talks through once encrypted.
-pub type TlsConn = tap::Tap<tokio_rustls::client::TlsStream<TcpStream>>;
+pub type TlsConn = tap::Tap<tokio_rustls::client::TlsStream<sniff::Sniff<TcpStream>>>;
 
 /// What a driver needs to secure a plaintext session after its protocol's STARTTLS command.
 pub struct Upgrader {
@@ -176,6 +213,9 @@ pub struct Upgrader {
     pub config: std::sync::Arc<rustls::ClientConfig>,
     pub timeout: Duration,
     pub limits: Limits,
+    /// The chain of a certificate refused during the upgrade: drivers turn the error into a
+    /// failure, and the report still shows which certificate it was.
+    pub refused: std::sync::Mutex<Option<TlsInfo>>,
 }
 
 impl Upgrader {
@@ -186,8 +226,13 @@ impl Upgrader {
     ) -> Result<(TlsConn, TlsInfo), TransportError> {
         let transcript = plain.transcript().clone();
         let tcp = plain.into_inner();
-        let (tls, info) =
-            tls::handshake(tcp, &self.host, self.config.clone(), self.timeout).await?;
+        let (tls, info) = tls::handshake(tcp, &self.host, self.config.clone(), self.timeout)
+            .await
+            .inspect_err(|e| {
+                if let Some(p) = e.presented_tls() {
+                    *self.refused.lock().unwrap_or_else(|p| p.into_inner()) = Some(p.clone());
+                }
+            })?;
         transcript.note(format!(
             "TLS established: {} {}",
             info.version, info.cipher_suite

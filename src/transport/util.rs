@@ -60,6 +60,16 @@ fn is_format_control(c: char) -> bool {
     )
 }
 
+/// `host:port` as an admin would type it back: an IPv6 address in brackets (`[::1]:993`), so
+/// the port cannot be read as part of the address.
+pub fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
 /// Seconds since the Unix epoch as RFC 3339 UTC (`2026-11-23T17:57:09Z`).
 pub fn rfc3339(unix: i64) -> String {
     let days = unix.div_euclid(86_400);
@@ -111,6 +121,13 @@ mod tests {
         assert!(!once.chars().any(|c| c.is_control() || is_format_control(c)));
         assert_eq!(escape_text(&once), once);
         assert_eq!(escape_text("Entwürfe عربي 日本"), "Entwürfe عربي 日本");
+    }
+
+    #[test]
+    fn brackets_ipv6_before_a_port() {
+        assert_eq!(host_port("::1", 993), "[::1]:993");
+        assert_eq!(host_port("127.0.0.1", 993), "127.0.0.1:993");
+        assert_eq!(host_port("mail.example", 587), "mail.example:587");
     }
 
     #[test]
