@@ -228,14 +228,17 @@ impl SetupArgs {
                 protocols.push(p);
             }
         }
-        Ok(xoauth::setup_script::SetupRequest {
+        let req = xoauth::setup_script::SetupRequest {
             app_id: self.app_id,
             tenant: self.tenant,
             service_principal_id: self.service_principal_id,
             mailboxes,
             protocols,
             smtp_rbac: self.smtp_rbac,
-        })
+        };
+        // Every value ends up in PowerShell: refuse what is not an id, a domain or an address.
+        xoauth::setup_script::validate(&req)?;
+        Ok(req)
     }
 }
 
@@ -422,6 +425,8 @@ pub enum UsageError {
     OAuthWithoutClientId,
     #[error("--login-wait must be more than 0 seconds")]
     BadLoginWait,
+    #[error(transparent)]
+    Setup(#[from] xoauth::setup_script::SetupError),
 }
 
 impl TokenArgs {

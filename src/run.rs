@@ -113,6 +113,7 @@ pub async fn token(
                 server_reply: &f.server_reply,
                 challenge: None,
                 claims: None,
+                token_note: None,
                 client_id: client_id(plan),
                 exchange_online: false,
                 implicit_tls: false,
@@ -187,6 +188,7 @@ async fn run_check(
             diagnose::preflight(
                 check.protocol().name(),
                 c,
+                &plan.user,
                 plan.authzid(),
                 crate::token::now(),
             )
@@ -322,6 +324,7 @@ fn finish(
             server_reply: &f.server_reply,
             challenge: f.challenge.as_deref(),
             claims: facts.token.as_ref().and_then(|t| t.claims.as_ref()),
+            token_note: facts.token.as_ref().and_then(|t| t.claims_note.as_deref()),
             client_id: client_id(plan),
             exchange_online: endpoint.is_exchange_online()
                 || transcript.is_some_and(speaks_like_exchange),

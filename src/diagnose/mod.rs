@@ -4,14 +4,20 @@
 //! missing scope or role) overrides every guess, and so does evidence that rules causes out
 //! (own mailbox, app-only token, the server's throttling words). Then one row per failure kind;
 //! where the evidence cannot tell causes apart the row lists candidates in order of likelihood
-//! rather than pretending to know. Every explanation carries the evidence it rests on.
+//! rather than pretending to know. Every explanation carries the evidence it rests on, and a
+//! fix: the command that repairs it, or the next step that tells the candidates apart.
+//!
+//! Every value placed in a PowerShell command goes through [`crate::powershell::quote`]: the
+//! mailbox comes from the command line, but the token's ids and the server's words do not.
 
+mod rejected;
 pub mod token;
 
 use serde::Serialize;
 
 pub use token::Finding;
 
+use crate::powershell::{Kind, is_valid, quote};
 use crate::report::FailureKind;
 use crate::sasl::ErrorChallenge;
 use crate::token::claims::Claims;
@@ -42,6 +48,8 @@ pub struct Evidence<'a> {
     pub challenge: Option<&'a ErrorChallenge>,
     /// The token's decoded claims, when it had any.
     pub claims: Option<&'a Claims>,
+    /// Why a token has no claims (it is not a JWT), when there was a token without claims.
+    pub token_note: Option<&'a str>,
     /// The app the token was requested for, when xoauth obtained it.
     pub client_id: Option<&'a str>,
     /// The server is Exchange (by host name, or by its own greeting), so Exchange's known
@@ -61,9 +69,16 @@ fn one(cause: impl Into<String>, fix: Option<String>) -> Explanation {
     }
 }
 
-/// What the claims say about using the token for `protocol` on `mailbox`, before connecting.
-pub fn preflight(protocol: &str, claims: &Claims, mailbox: &str, now: i64) -> Vec<Finding> {
-    token::findings(protocol, claims, mailbox, now)
+/// What the claims say about using the token for `protocol` as `user` on `mailbox`, before
+/// connecting.
+pub fn preflight(
+    protocol: &str,
+    claims: &Claims,
+    user: &str,
+    mailbox: &str,
+    now: i64,
+) -> Vec<Finding> {
+    token::findings(protocol, claims, user, mailbox, now)
 }
 
 /// The cause, candidates and fix for a failure, with the evidence they rest on.
@@ -79,8 +94,14 @@ fn from_facts(e: &Evidence<'_>) -> Option<Explanation> {
     let proto = e.protocol.to_uppercase();
     match e.kind {
         AuthRejected | AuthenticatedNotConnected | StatFailed => {
-            let c = e.claims?;
-            let blocking: Vec<Finding> = token::findings(e.protocol, c, e.mailbox, e.now)
+            let Some(c) = e.claims else {
+                // Exchange's tokens are JWTs; a token without claims is not one of them.
+                return e
+                    .token_note
+                    .filter(|_| e.exchange_online)
+                    .map(|note| rejected::not_a_jwt(e, note));
+            };
+            let blocking: Vec<Finding> = token::findings(e.protocol, c, e.user, e.mailbox, e.now)
                 .into_iter()
                 .filter(|f| f.blocking)
                 .collect();
@@ -90,6 +111,9 @@ fn from_facts(e: &Evidence<'_>) -> Option<Explanation> {
                     format!("the token cannot work for {proto}: {}", all.join("; ")),
                     first.fix.clone(),
                 ));
+            }
+            if let Some(ex) = someone_elses_token(e, c) {
+                return Some(ex);
             }
             // Exchange's permission model (service principals, CAS switches) only explains an
             // Exchange server's refusal; Dovecot or Gmail refuse for their own reasons.
@@ -122,7 +146,7 @@ fn from_facts(e: &Evidence<'_>) -> Option<Explanation> {
                     ],
                     fix: Some(format!(
                         "Set-CASMailbox -Identity {} -{switch} $true",
-                        e.mailbox
+                        quote(e.mailbox)
                     )),
                     evidence: Vec::new(),
                 });
@@ -138,13 +162,63 @@ fn from_facts(e: &Evidence<'_>) -> Option<Explanation> {
     }
 }
 
+/// A delegated token whose user is not `--user`: the most common mix-up (bob's token, alice's
+/// name). Exchange reads it as bob opening alice's mailbox, which only FullAccess allows; the
+/// fix is never a permission for the wrong principal.
+fn someone_elses_token(e: &Evidence<'_>, c: &Claims) -> Option<Explanation> {
+    if !token::is_microsoft(c) || c.is_app_only() {
+        return None;
+    }
+    let owner = c.user().filter(|u| !u.eq_ignore_ascii_case(e.user))?;
+    let user = e.user;
+    let mailbox = e.mailbox;
+    let (cause, candidates, fix) = if e.exchange_online {
+        (
+            format!(
+                "the token is {owner}'s, not {user}'s (--user {user}): Exchange reads this as \
+                 {owner} opening {mailbox} as a shared mailbox, which needs FullAccess"
+            ),
+            vec![
+                format!(
+                    "the token was obtained signed in as {owner} (a cached or remembered sign-in)"
+                ),
+                format!("{owner} is meant to open {mailbox} but has no FullAccess on it"),
+            ],
+            format!(
+                "to check {user}'s own mailbox, obtain {user}'s token (sign in as {user}; xoauth \
+                 cache clear forgets a cached sign-in); to open {mailbox} with {owner}'s token, \
+                 run with --user {owner} --mailbox {mailbox} after Add-MailboxPermission \
+                 -Identity {} -User {} -AccessRights FullAccess",
+                quote(mailbox),
+                quote(owner)
+            ),
+        )
+    } else {
+        (
+            format!("the token is {owner}'s, not {user}'s (--user {user})"),
+            Vec::new(),
+            format!("obtain {user}'s token (sign in as {user}), or run with --user {owner}"),
+        )
+    };
+    Some(Explanation {
+        cause,
+        candidates,
+        fix: Some(fix),
+        evidence: Vec::new(),
+    })
+}
+
 /// An app-only token with the right role that Exchange still refused: the service principal.
 fn app_only_refused(e: &Evidence<'_>, c: &Claims, proto: &str) -> Explanation {
-    let app = c.app_id().or(e.client_id).unwrap_or("<application id>");
+    let app_id = c.app_id().or(e.client_id);
+    let app = app_id.unwrap_or("<application id>");
     let oid = c
         .oid
         .as_deref()
         .unwrap_or("<Enterprise Application object id>");
+    // In commands: the ids quoted, a placeholder left bare so that pasting it fails.
+    let app_arg = app_id.map_or_else(|| app.to_string(), quote);
+    let oid_arg = c.oid.as_deref().map_or_else(|| oid.to_string(), quote);
     let role = token::app_role(e.protocol);
     let mut candidates = Vec::new();
     let not_connected = e.kind == FailureKind::AuthenticatedNotConnected;
@@ -168,11 +242,11 @@ fn app_only_refused(e: &Evidence<'_>, c: &Claims, proto: &str) -> Explanation {
     }
     candidates.push(format!("{proto} is disabled for the mailbox {}", e.mailbox));
     let register = format!(
-        "New-ServicePrincipal -AppId {app} -ObjectId {oid} (if Get-ServicePrincipal -Identity {app} shows another ObjectId, Remove-ServicePrincipal it first)"
+        "New-ServicePrincipal -AppId {app_arg} -ObjectId {oid_arg} (if Get-ServicePrincipal -Identity {app_arg} shows another ObjectId, Remove-ServicePrincipal it first)"
     );
     let grant = format!(
-        "Add-MailboxPermission -Identity {} -User {oid} -AccessRights FullAccess",
-        e.mailbox
+        "Add-MailboxPermission -Identity {} -User {oid_arg} -AccessRights FullAccess",
+        quote(e.mailbox)
     );
     let fix = if not_connected {
         format!("{grant}; if that exists already: {register}")
@@ -208,11 +282,12 @@ fn throttled(e: &Evidence<'_>) -> Explanation {
                 .and_then(|n| n.trim_end_matches('.').parse().ok())
         });
     if let Some(ms) = backoff_ms {
+        // Rounded up: waiting a little less than asked only earns another backoff.
         return one(
             format!(
                 "Exchange is throttling this mailbox or client and asks to wait {} s (about {} min)",
-                ms / 1000,
-                (ms / 60_000).max(1)
+                ms.div_ceil(1000),
+                ms.div_ceil(60_000).max(1)
             ),
             Some("wait that long, then open fewer connections per minute".into()),
         );
@@ -247,7 +322,43 @@ fn gather(e: &Evidence<'_>) -> Vec<String> {
     if !e.mailbox.is_empty() {
         out.push(format!("mailbox (user=): {}", e.mailbox));
     }
+    out.extend(unusual(e));
     out
+}
+
+/// Values a fix names that do not have the shape they should: they are quoted in every command
+/// anyway, but an admin should look at them before running one.
+fn unusual(e: &Evidence<'_>) -> Vec<String> {
+    let mut values: Vec<(&str, Kind, &str)> = Vec::new();
+    if !e.mailbox.is_empty() {
+        values.push(("the mailbox", Kind::Address, e.mailbox));
+    }
+    if let Some(c) = e.claims.filter(|c| token::is_microsoft(c)) {
+        if let Some(u) = c.user() {
+            values.push(("the token's user", Kind::Address, u));
+        }
+        if let Some(oid) = &c.oid {
+            values.push(("the token's oid", Kind::Guid, oid));
+        }
+        if let Some(app) = c.app_id() {
+            values.push(("the token's app id", Kind::Guid, app));
+        }
+    }
+    values
+        .into_iter()
+        .filter(|(_, kind, v)| !is_valid(*kind, v))
+        .map(|(what, kind, v)| {
+            let shape = match kind {
+                Kind::Address => "an address",
+                Kind::Guid => "a GUID",
+                Kind::Tenant => "a tenant id or domain",
+            };
+            format!(
+                "unusual value: {what} {v:?} is not {shape}; check it before running a command \
+                 that names it"
+            )
+        })
+        .collect()
 }
 
 fn by_kind(e: &Evidence<'_>) -> Explanation {
@@ -298,8 +409,22 @@ fn by_kind(e: &Evidence<'_>) -> Explanation {
             "the certificate was issued for another name than the host connected to",
             Some("connect with the host name the certificate names (see SANs)".into()),
         ),
-        TlsExpired => one("the server's certificate has expired", None),
-        TlsFailed => one("the TLS handshake failed", None),
+        TlsExpired => one(
+            "the server's certificate has expired (or is not valid yet)",
+            Some(
+                "the server's administrator must renew the certificate; check this machine's \
+                 clock too (xoauth never skips verification)"
+                    .into(),
+            ),
+        ),
+        TlsFailed => one(
+            "the TLS handshake failed",
+            Some(
+                "check that the port speaks TLS from the first byte (993, 995, 465) or use \
+                 --starttls on 143, 110 or 587; the server must offer TLS 1.2 or 1.3"
+                    .into(),
+            ),
+        ),
         StarttlsNotOffered => one(
             "the server does not offer STARTTLS on this port, so the session cannot be \
              encrypted; xoauth never authenticates in plaintext",
@@ -309,20 +434,45 @@ fn by_kind(e: &Evidence<'_>) -> Explanation {
                 _ => "use the implicit-TLS port (IMAP 993) without --starttls".into(),
             }),
         ),
-        StarttlsRefused => one("the server refused the STARTTLS command", None),
+        StarttlsRefused => one(
+            "the server refused the STARTTLS command",
+            Some(
+                "use the implicit-TLS port (IMAP 993, POP3 995, SMTP 465 with --implicit-tls), \
+                 or ask the server's administrator to enable STARTTLS"
+                    .into(),
+            ),
+        ),
         DataBeforeTls => one(
             "the server sent data between agreeing to STARTTLS and the TLS handshake; this is \
              how STARTTLS response injection works, so the session was abandoned",
-            None,
+            Some(
+                "do not use this network path until it is explained: try the implicit-TLS port, \
+                 and report it to the server's or the network's administrator"
+                    .into(),
+            ),
         ),
         ServerTooVerbose => one(
             "the server sent more than xoauth accepts in one line or session",
-            None,
+            Some(
+                "check that the host and port are the mail server's (not a web or other \
+                 service); run again with -v to see what it sent"
+                    .into(),
+            ),
         ),
-        GreetingRejected => one("the server refused the connection in its greeting", None),
+        GreetingRejected => one(
+            "the server refused the connection in its greeting",
+            Some(
+                "read the greeting in the server's reply: it may refuse this client address or \
+                 be at its connection limit; try again later or from another address"
+                    .into(),
+            ),
+        ),
         ProtocolError => one(
             format!("the server's reply does not follow the {proto} protocol"),
-            None,
+            Some(format!(
+                "check that the port speaks {proto} (and TLS or STARTTLS as chosen); run again \
+                 with -v to see the exchange"
+            )),
         ),
         MechanismNotOffered => one(
             "the server does not advertise an OAuth SASL mechanism (XOAUTH2 or OAUTHBEARER)",
@@ -332,38 +482,13 @@ fn by_kind(e: &Evidence<'_>) -> Explanation {
                     .into(),
             ),
         ),
-        AuthRejected => auth_rejected(e, &proto),
-        AuthenticatedNotConnected => Explanation {
-            cause: format!(
-                "the token is valid (AUTHENTICATE succeeded) but its principal may not open \
-                 the mailbox {}",
-                e.mailbox
-            ),
-            candidates: vec![
-                if shared {
-                    format!("{} has no FullAccess permission on {}", e.user, e.mailbox)
-                } else {
-                    "an app-only token whose service principal has no FullAccess on the mailbox"
-                        .to_string()
-                },
-                format!(
-                    "the mailbox {} does not exist or is not licensed",
-                    e.mailbox
-                ),
-                format!("{proto} is disabled for the mailbox"),
-                "too many connections in a short time (Exchange throttles chatty clients)".into(),
-            ],
-            fix: Some(format!(
-                "Add-MailboxPermission -Identity {} -User {} -AccessRights FullAccess; \
-                 check Get-CASMailbox {} | Format-List ImapEnabled,PopEnabled",
-                e.mailbox,
-                grantee(e),
-                e.mailbox
-            )),
-            evidence: Vec::new(),
-        },
+        AuthRejected => rejected::auth_rejected(e, &proto),
+        AuthenticatedNotConnected => not_connected(e, &proto, shared),
         Throttled => throttled(e),
-        ListFailed => one("the folder list was refused", None),
+        ListFailed => one(
+            "the folder list was refused",
+            Some("read the server's reply above; run again with -v to see the exchange".into()),
+        ),
         ServerTemporaryFailure => one(
             "the server could not check the token just now (a temporary failure on its side: \
              its token validation or user lookup failed)",
@@ -376,8 +501,8 @@ fn by_kind(e: &Evidence<'_>) -> Explanation {
         StatFailed => one(
             "the maildrop could not be read after authentication",
             Some(format!(
-                "check Get-CASMailbox {} | Format-List PopEnabled",
-                e.mailbox
+                "check Get-CASMailbox -Identity {} | Format-List PopEnabled",
+                quote(e.mailbox)
             )),
         ),
         SmtpAuthDisabled => smtp_auth_disabled(e),
@@ -385,24 +510,32 @@ fn by_kind(e: &Evidence<'_>) -> Explanation {
         SendAsDenied => {
             // Exchange names the address: "<mailbox> not allowed to send as <from>;".
             let text = e.server_reply.join(" ");
-            let from = text
+            // The address comes from the server: quoted like any value, placeholder left bare.
+            let named = text
                 .split("send as ")
                 .nth(1)
                 .and_then(|rest| rest.split([';', ' ']).next())
-                .filter(|a| a.contains('@'))
-                .unwrap_or("<from address>")
-                .to_string();
-            one(
+                .filter(|a| a.contains('@'));
+            let from = named.unwrap_or("<from address>");
+            let from_arg = named.map_or_else(|| from.to_string(), quote);
+            let mut ex = one(
                 format!(
                     "{} may not send as {from} (no SendAs permission)",
                     e.mailbox
                 ),
                 Some(format!(
                     "send as the authenticated mailbox, or grant it: Add-RecipientPermission \
-                     -Identity {from} -Trustee {} -AccessRights SendAs",
-                    e.mailbox
+                     -Identity {from_arg} -Trustee {} -AccessRights SendAs",
+                    quote(e.mailbox)
                 )),
-            )
+            );
+            if named.is_some_and(|a| !is_valid(Kind::Address, a)) {
+                ex.candidates.push(format!(
+                    "the sender address the server named, {from:?}, is unusual; check it before \
+                     granting anything"
+                ));
+            }
+            ex
         }
         SendRejected => one(
             "the server accepted the token but refused the test message",
@@ -421,9 +554,55 @@ fn grantee(e: &Evidence<'_>) -> String {
     match e.claims {
         Some(c) if c.is_app_only() => c
             .oid
-            .clone()
-            .unwrap_or_else(|| "<service principal object id>".into()),
-        _ => e.user.to_string(),
+            .as_deref()
+            .map_or_else(|| "<service principal object id>".into(), quote),
+        _ => quote(e.user),
+    }
+}
+
+/// Authenticated, but the mailbox stays shut. Who needs FullAccess depends on whose token it
+/// is; a user never needs it on their own mailbox, so that is never the fix.
+fn not_connected(e: &Evidence<'_>, proto: &str, shared: bool) -> Explanation {
+    let mbx = quote(e.mailbox);
+    let check = format!("Get-CASMailbox -Identity {mbx} | Format-List ImapEnabled,PopEnabled");
+    let app_only = e.claims.is_some_and(Claims::is_app_only);
+    let needs_grant = shared || app_only;
+    let fix = if needs_grant {
+        format!(
+            "Add-MailboxPermission -Identity {mbx} -User {} -AccessRights FullAccess; check \
+             {check}",
+            grantee(e)
+        )
+    } else {
+        format!(
+            "check {check} (Set-CASMailbox -Identity {mbx} -{}Enabled $true if it is off); for \
+             an app-only token: Add-MailboxPermission -Identity {mbx} -User <service principal \
+             object id> -AccessRights FullAccess",
+            if e.protocol == "pop" { "Pop" } else { "Imap" }
+        )
+    };
+    Explanation {
+        cause: format!(
+            "the token is valid (AUTHENTICATE succeeded) but its principal may not open the \
+             mailbox {}",
+            e.mailbox
+        ),
+        candidates: vec![
+            if shared {
+                format!("{} has no FullAccess permission on {}", e.user, e.mailbox)
+            } else {
+                "an app-only token whose service principal has no FullAccess on the mailbox"
+                    .to_string()
+            },
+            format!(
+                "the mailbox {} does not exist or is not licensed",
+                e.mailbox
+            ),
+            format!("{proto} is disabled for the mailbox"),
+            "too many connections in a short time (Exchange throttles chatty clients)".into(),
+        ],
+        fix: Some(fix),
+        evidence: Vec::new(),
     }
 }
 
@@ -472,10 +651,20 @@ fn token_rejected(e: &Evidence<'_>) -> Explanation {
             "the tenant does not exist in this cloud".into(),
             Some("check --tenant; a GCC High or 21Vianet tenant needs --provider microsoft-usgov or microsoft-china".into()),
         ),
-        Some(65001) => (
-            format!("nobody has consented to the delegated permissions of {app}"),
-            Some(format!("grant admin consent (App registrations → {app} → API permissions → Grant admin consent), or sign in once interactively and accept")),
-        ),
+        Some(65001) => match e.protocol {
+            // The check says which permission its protocol needs; Entra's message names none.
+            "imap" | "pop" | "smtp" => {
+                let scope = format!("https://outlook.office.com/{}", token::delegated_scope(e.protocol));
+                (
+                    format!("nobody has consented to the delegated permissions of {app}: {} needs {scope}", e.protocol.to_uppercase()),
+                    Some(format!("grant admin consent for {scope} (App registrations → {app} → API permissions → Add a permission → {} (delegated) → Grant admin consent), or sign in once interactively and accept", token::delegated_scope(e.protocol))),
+                )
+            }
+            _ => (
+                format!("nobody has consented to the delegated permissions of {app}"),
+                Some(format!("grant admin consent (App registrations → {app} → API permissions → Grant admin consent), or sign in once interactively and accept")),
+            ),
+        },
         Some(1002012) | Some(70011) => (
             "client credentials need a scope that ends in /.default".into(),
             Some("use --scope https://outlook.office365.com/.default (the default for --flow client-credentials)".into()),
@@ -521,7 +710,7 @@ fn token_rejected(e: &Evidence<'_>) -> Explanation {
                 "the identity provider refused the request ({})",
                 if error.is_empty() { "no error code" } else { error }
             ),
-            None,
+            Some("read error_description in the reply above; compare --client-id, --tenant and --scope with the app's registration".into()),
         ),
     };
     one(cause, fix)
@@ -532,7 +721,7 @@ fn smtp_auth_disabled(e: &Evidence<'_>) -> Explanation {
     let tenant = text.contains("for the Tenant");
     let mailbox_fix = format!(
         "Set-CASMailbox -Identity {} -SmtpClientAuthenticationDisabled $false",
-        e.mailbox
+        quote(e.mailbox)
     );
     if tenant {
         one(
@@ -578,97 +767,6 @@ fn auth_blocked(e: &Evidence<'_>) -> Explanation {
     }
 }
 
-fn auth_rejected(e: &Evidence<'_>, proto: &str) -> Explanation {
-    if let Some(c) = e.challenge {
-        let status = c.status().unwrap_or("unknown");
-        let scope = c
-            .scope()
-            .map(|s| format!(", scope {s:?}"))
-            .unwrap_or_default();
-        return Explanation {
-            cause: format!(
-                "the server rejected the token; its error challenge says status {status}{scope}"
-            ),
-            candidates: vec![
-                "the token has expired".into(),
-                format!("user={} is not the user the token was issued to", e.mailbox),
-                "the token was issued for another audience or by an issuer this server does not \
-                 trust"
-                    .into(),
-            ],
-            fix: Some(
-                "obtain a fresh token for the same user as user=, from the issuer and for the \
-                 audience the server is configured for"
-                    .into(),
-            ),
-            evidence: Vec::new(),
-        };
-    }
-    if !e.exchange_online {
-        return Explanation {
-            cause: "the server rejected the token without giving a reason".into(),
-            candidates: vec![
-                "the token has expired".into(),
-                format!("user={} is not the user the token was issued to", e.mailbox),
-                "the token was issued for another audience or by an issuer this server does not \
-                 trust"
-                    .into(),
-                format!("the account may not use {proto}"),
-            ],
-            fix: None,
-            evidence: Vec::new(),
-        };
-    }
-    let scope = match proto {
-        "POP" => "POP.AccessAsUser.All",
-        "SMTP" => "SMTP.Send",
-        _ => "IMAP.AccessAsUser.All",
-    };
-    let app_role = match proto {
-        "POP" => "POP.AccessAsApp",
-        "SMTP" => "SMTP.SendAsApp",
-        _ => "IMAP.AccessAsApp",
-    };
-    let mut mailbox_causes = Vec::new();
-    if proto == "POP" {
-        // POP opens the mailbox at AUTH, so what IMAP reports after login shows up here.
-        mailbox_causes.push(format!(
-            "{} may not open {} (no FullAccess), or POP is disabled for it \
-             (Get-CASMailbox {} | Format-List PopEnabled)",
-            e.user, e.mailbox, e.mailbox
-        ));
-    }
-    let mut candidates = vec![
-        "the token has expired (they live 60-90 minutes)".into(),
-        format!(
-            "the token is for another audience, e.g. Microsoft Graph: request \
-                 https://outlook.office.com/{scope} (delegated) or \
-                 https://outlook.office365.com/.default (app-only)"
-        ),
-        format!("a delegated token without the {scope} scope"),
-        format!(
-            "an app-only token whose app lacks {app_role}, or whose service principal is not \
-                 registered in Exchange (New-ServicePrincipal, with the Enterprise Application's \
-                 object id)"
-        ),
-        format!(
-            "user={} does not match the user the delegated token was issued to",
-            e.mailbox
-        ),
-    ];
-    if !mailbox_causes.is_empty() {
-        candidates.splice(1..1, mailbox_causes);
-    }
-    Explanation {
-        cause: "the server rejected the token without giving a reason (Exchange Online never \
-                does); the likely causes, most likely first:"
-            .to_string(),
-        candidates,
-        fix: None,
-        evidence: Vec::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -683,6 +781,7 @@ mod tests {
             server_reply: &[],
             challenge: None,
             claims: None,
+            token_note: None,
             client_id: Some("66666666-7777-8888-9999-000000000000"),
             exchange_online: true,
             implicit_tls: true,
@@ -696,7 +795,7 @@ mod tests {
         assert!(ex.cause.contains("payroll@contoso.example"));
         assert!(ex.candidates[0].contains("FullAccess"));
         assert!(ex.fix.unwrap().contains(
-            "Add-MailboxPermission -Identity payroll@contoso.example -User alice@contoso.example"
+            "Add-MailboxPermission -Identity 'payroll@contoso.example' -User 'alice@contoso.example'"
         ));
     }
 
@@ -709,7 +808,9 @@ mod tests {
                 .iter()
                 .any(|c| c.contains("IMAP.AccessAsUser.All"))
         );
-        assert!(ex.fix.is_none());
+        // This used to assert that there was no fix at all: every failure now gets one, the
+        // next step that tells the candidates apart (issue 9).
+        assert!(ex.fix.is_some_and(|f| f.contains("Get-CASMailbox")));
     }
 
     #[test]
@@ -722,7 +823,7 @@ mod tests {
         assert!(ex.cause.contains("whole tenant"));
         let fix = ex.fix.unwrap();
         assert!(fix.contains("Set-TransportConfig -SmtpClientAuthenticationDisabled $false"));
-        assert!(fix.contains("Set-CASMailbox -Identity payroll@contoso.example -SmtpClientAuthenticationDisabled $false"));
+        assert!(fix.contains("Set-CASMailbox -Identity 'payroll@contoso.example' -SmtpClientAuthenticationDisabled $false"));
         let mailbox = ["535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Mailbox. Visit https://aka.ms/smtp_auth_disabled for more information.".to_string()];
         e.server_reply = &mailbox;
         let ex = explain(&e);
@@ -832,7 +933,7 @@ mod tests {
             explain(&e)
                 .fix
                 .unwrap()
-                .contains("-User sp-object-id -AccessRights FullAccess")
+                .contains("-User 'sp-object-id' -AccessRights FullAccess")
         );
     }
 
@@ -896,7 +997,7 @@ mod tests {
         assert!(
             ex.fix
                 .unwrap()
-                .starts_with("New-ServicePrincipal -AppId app-1 -ObjectId sp-1")
+                .starts_with("New-ServicePrincipal -AppId 'app-1' -ObjectId 'sp-1'")
         );
         assert_eq!(ex.evidence[0], "server said: A1 NO AUTHENTICATE failed.");
     }
@@ -919,7 +1020,7 @@ mod tests {
         let ex = explain(&e);
         assert_eq!(
             ex.fix.as_deref(),
-            Some("Set-CASMailbox -Identity alice@contoso.example -ImapEnabled $true")
+            Some("Set-CASMailbox -Identity 'alice@contoso.example' -ImapEnabled $true")
         );
         // Without claims the same evidence stays ambiguous: candidates, not a verdict.
         let e = Evidence {
@@ -939,7 +1040,8 @@ mod tests {
             ..evidence(FailureKind::Throttled)
         };
         assert!(
-            explain(&e).cause.contains("299 s (about 4 min)"),
+            // Rounded up (it said "299 s (about 4 min)", shorter than asked: issue 15).
+            explain(&e).cause.contains("300 s (about 5 min)"),
             "{}",
             explain(&e).cause
         );
