@@ -4,6 +4,7 @@ mod util;
 
 mod cache;
 mod check;
+mod diagnosis_trust;
 mod dovecot;
 mod imap;
 mod oauth;
