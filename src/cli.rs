@@ -193,8 +193,8 @@ pub struct SetupArgs {
     /// The app's Application (client) id.
     #[arg(long, value_name = "GUID")]
     pub app_id: String,
-    /// Directory (tenant) id or domain.
-    #[arg(long)]
+    /// Directory (tenant) id (a GUID) or one of its domains, e.g. contoso.onmicrosoft.com.
+    #[arg(long, value_name = "GUID|DOMAIN")]
     pub tenant: String,
     /// The Enterprise Application's object id (the token's oid) [default: looked up in the script].
     #[arg(long, value_name = "GUID")]

@@ -264,7 +264,7 @@ mod tests {
             let len = (rng.next() % 24) as usize;
             let value: String = (0..len)
                 .map(|_| {
-                    if rng.next() % 8 == 0 {
+                    if rng.next().is_multiple_of(8) {
                         // Any scalar value, including ones nobody thought of.
                         char::from_u32((rng.next() % 0x11_0000) as u32).unwrap_or('\u{FFFD}')
                     } else {

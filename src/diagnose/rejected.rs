@@ -87,8 +87,9 @@ fn ruled_out_sentence(out: &[String]) -> String {
 pub(super) fn not_a_jwt(e: &Evidence<'_>, note: &str) -> Explanation {
     Explanation {
         cause: format!(
-            "this is not an Exchange Online access token: {note}. Exchange Online (work or \
-             school accounts) accepts only JWT access tokens from the Microsoft identity platform"
+            "this is not an Exchange Online access token: {}. Exchange Online (work or \
+             school accounts) accepts only JWT access tokens from the Microsoft identity platform",
+            note.trim_end_matches('.')
         ),
         candidates: vec![
             "a refresh token, ID token or authorization code was passed instead of the access \
