@@ -100,6 +100,12 @@ pub(super) fn not_a_jwt(e: &Evidence<'_>, note: &str) -> Explanation {
              a work or school mailbox"
                 .into(),
             "the token was cut or wrapped when it was copied".into(),
+            // Nothing can be ruled out in a token that cannot be read.
+            format!(
+                "if it is an access token after all (one xoauth cannot read): it has expired, it \
+                 is for another audience, or it lacks {}",
+                delegated_scope(e.protocol)
+            ),
         ],
         fix: Some(format!(
             "pass the access_token value of the token response (three dot-separated parts, \
