@@ -206,8 +206,8 @@ pub struct SetupArgs {
     /// The app's Application (client) id.
     #[arg(long, value_name = "GUID")]
     pub app_id: String,
-    /// Directory (tenant) id or domain.
-    #[arg(long)]
+    /// Directory (tenant) id (a GUID) or one of its domains, e.g. contoso.onmicrosoft.com.
+    #[arg(long, value_name = "GUID|DOMAIN")]
     pub tenant: String,
     /// The Enterprise Application's object id (the token's oid) [default: looked up in the script].
     #[arg(long, value_name = "GUID")]
@@ -241,14 +241,17 @@ impl SetupArgs {
                 protocols.push(p);
             }
         }
-        Ok(xoauth::setup_script::SetupRequest {
+        let req = xoauth::setup_script::SetupRequest {
             app_id: self.app_id,
             tenant: self.tenant,
             service_principal_id: self.service_principal_id,
             mailboxes,
             protocols,
             smtp_rbac: self.smtp_rbac,
-        })
+        };
+        // Every value ends up in PowerShell: refuse what is not an id, a domain or an address.
+        xoauth::setup_script::validate(&req)?;
+        Ok(req)
     }
 }
 
@@ -489,6 +492,8 @@ pub enum UsageError {
         "an app-only token has no user: give the mailbox to open with --mailbox ADDR (or --user ADDR)"
     )]
     MailboxRequired,
+    #[error(transparent)]
+    Setup(#[from] xoauth::setup_script::SetupError),
 }
 
 impl TokenArgs {

@@ -17,6 +17,8 @@
 //! - [`diagnose`]: from a failure's evidence (server words, token claims) to a cause, a fix
 //!   and the evidence; the same claims checks run as a pre-flight before connecting.
 //! - [`setup_script`]: the PowerShell that grants an app access; pure text, no I/O.
+//! - [`powershell`]: the one quoting rule for every value placed in PowerShell (the setup
+//!   script and the diagnosis's fix lines), and the shapes admin-given values must have; a leaf.
 //! - [`run`]: the only module that knows every layer.
 //!
 //! Rules: the library never uses clap or anyhow (errors are typed per layer); a failed check is
@@ -27,6 +29,7 @@
 
 pub mod diagnose;
 pub mod plan;
+pub mod powershell;
 pub mod protocol;
 pub mod report;
 pub mod run;

@@ -114,6 +114,7 @@ pub async fn token(
                 server_reply: &f.server_reply,
                 challenge: None,
                 claims: None,
+                token_note: None,
                 client_id: client_id(plan),
                 exchange_online: false,
                 implicit_tls: false,
@@ -188,6 +189,8 @@ async fn run_check(
             diagnose::preflight(
                 check.protocol().name(),
                 c,
+                // No --user (an app-only run): there is no user to hold the token against.
+                plan.user.as_deref().unwrap_or_default(),
                 plan.authzid(),
                 crate::token::now(),
             )
@@ -346,6 +349,7 @@ fn finish(
             server_reply: &f.server_reply,
             challenge: f.challenge.as_deref(),
             claims: facts.token.as_ref().and_then(|t| t.claims.as_ref()),
+            token_note: facts.token.as_ref().and_then(|t| t.claims_note.as_deref()),
             client_id: client_id(plan),
             exchange_online: endpoint.is_exchange_online()
                 || transcript.is_some_and(speaks_like_exchange),

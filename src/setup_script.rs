@@ -9,6 +9,7 @@
 use std::fmt::Write as _;
 
 use crate::plan::Protocol;
+use crate::powershell::{Kind, ValueError, check, quote};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetupRequest {
@@ -24,39 +25,27 @@ pub struct SetupRequest {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SetupError {
-    #[error("{what} {value:?} is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)")]
-    NotGuid { what: &'static str, value: String },
-    #[error("{0:?} cannot be written safely into the script")]
-    Unsafe(String),
+    #[error(transparent)]
+    Value(#[from] ValueError),
     #[error("give at least one --mailbox")]
     NoMailbox,
 }
 
-fn guid(what: &'static str, value: &str) -> Result<(), SetupError> {
-    let groups: Vec<&str> = value.split('-').collect();
-    let shape = [8, 4, 4, 4, 12];
-    let ok = groups.len() == 5
-        && groups
-            .iter()
-            .zip(shape)
-            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()));
-    if ok {
-        Ok(())
-    } else {
-        Err(SetupError::NotGuid {
-            what,
-            value: value.to_string(),
-        })
+/// Refuses a request with any value that is not what its flag stands for, before a line is
+/// written: the ids, the tenant and the mailboxes all end up in PowerShell.
+pub fn validate(req: &SetupRequest) -> Result<(), SetupError> {
+    check(Kind::Guid, "--app-id", &req.app_id)?;
+    if let Some(sp) = &req.service_principal_id {
+        check(Kind::Guid, "--service-principal-id", sp)?;
     }
-}
-
-/// A PowerShell single-quoted string. Quotes are doubled; control characters and the
-/// backtick are refused rather than escaped, since none belongs in an id or an address.
-fn ps(value: &str) -> Result<String, SetupError> {
-    if value.chars().any(|c| c.is_control() || c == '`') {
-        return Err(SetupError::Unsafe(value.to_string()));
+    check(Kind::Tenant, "--tenant", &req.tenant)?;
+    if req.mailboxes.is_empty() {
+        return Err(SetupError::NoMailbox);
     }
-    Ok(format!("'{}'", value.replace('\'', "''")))
+    for m in &req.mailboxes {
+        check(Kind::Address, "--mailbox", m)?;
+    }
+    Ok(())
 }
 
 fn role(p: Protocol) -> &'static str {
@@ -67,21 +56,13 @@ fn role(p: Protocol) -> &'static str {
     }
 }
 
+/// The script for `req`. Every value in a command goes through [`quote`]; values in comments
+/// and URLs are safe there because [`validate`] has checked their shape.
 pub fn render(req: &SetupRequest) -> Result<String, SetupError> {
-    guid("--app-id", &req.app_id)?;
-    if let Some(sp) = &req.service_principal_id {
-        guid("--service-principal-id", sp)?;
-    }
-    if req.mailboxes.is_empty() {
-        return Err(SetupError::NoMailbox);
-    }
-    let app = ps(&req.app_id)?;
-    let tenant = ps(&req.tenant)?;
-    let mailboxes = req
-        .mailboxes
-        .iter()
-        .map(|m| ps(m))
-        .collect::<Result<Vec<_>, _>>()?;
+    validate(req)?;
+    let app = quote(&req.app_id);
+    let tenant = quote(&req.tenant);
+    let mailboxes: Vec<String> = req.mailboxes.iter().map(|m| quote(m)).collect();
     let smtp = req.protocols.contains(&Protocol::Smtp);
     let rbac_smtp = smtp && req.smtp_rbac;
     let roles: Vec<&str> = req
@@ -132,7 +113,7 @@ pub fn render(req: &SetupRequest) -> Result<String, SetupError> {
                 s,
                 "\n# The Enterprise Application's object id (not the App Registration's)."
             );
-            let _ = writeln!(s, "$spId = {}", ps(id)?);
+            let _ = writeln!(s, "$spId = {}", quote(id));
             "$spId".to_string()
         }
         None => {
@@ -142,7 +123,8 @@ pub fn render(req: &SetupRequest) -> Result<String, SetupError> {
                  # Registration's object id instead is the most common cause of\n\
                  # 'AUTHENTICATE failed' for app-only access.\n\
                  # Install-Module Microsoft.Graph.Applications; Connect-MgGraph -Scopes Application.Read.All\n\
-                 $spId = (Get-MgServicePrincipal -Filter \"appId eq {app}\").Id"
+                 $spId = (Get-MgServicePrincipal -Filter {}).Id",
+                quote(&format!("appId eq {app}"))
             );
             "$spId".to_string()
         }
@@ -150,8 +132,8 @@ pub fn render(req: &SetupRequest) -> Result<String, SetupError> {
     let _ = writeln!(
         s,
         "\n# Register the app's service principal in Exchange (once).\n\
-         New-ServicePrincipal -AppId {app} -ObjectId {sp} -DisplayName 'xoauth {}'",
-        req.app_id
+         New-ServicePrincipal -AppId {app} -ObjectId {sp} -DisplayName {}",
+        quote(&format!("xoauth {}", req.app_id))
     );
     if needs_full_access {
         let _ = writeln!(
@@ -184,7 +166,7 @@ pub fn render(req: &SetupRequest) -> Result<String, SetupError> {
         let filter = req
             .mailboxes
             .iter()
-            .map(|m| format!("PrimarySmtpAddress -eq '{}'", m.replace('\'', "''")))
+            .map(|m| format!("PrimarySmtpAddress -eq {}", quote(m)))
             .collect::<Vec<_>>()
             .join(" -or ");
         let scope = format!("xoauth SMTP {}", req.app_id);
@@ -193,14 +175,14 @@ pub fn render(req: &SetupRequest) -> Result<String, SetupError> {
             "\n# SMTP through RBAC for Applications: the app may send as these mailboxes only.\n\
              New-ManagementScope -Name {} -RecipientRestrictionFilter {}\n\
              New-ManagementRoleAssignment -Name {} -Role 'Application SMTP.SendAsApp' -App {app} -CustomResourceScope {}",
-            ps(&scope)?,
-            ps(&filter)?,
-            ps(&format!("xoauth SMTP.SendAsApp {}", req.app_id))?,
-            ps(&scope)?
+            quote(&scope),
+            quote(&filter),
+            quote(&format!("xoauth SMTP.SendAsApp {}", req.app_id)),
+            quote(&scope)
         );
     }
-    let _ = writeln!(s, "\n# 3. Check it (from any machine):");
-    let first = &req.mailboxes[0];
+    let _ = writeln!(s, "\n# 3. Check it (from any machine; PowerShell quoting):");
+    let first = &mailboxes[0];
     let _ = writeln!(
         s,
         "# xoauth check --user {first} --client-id {} --tenant {} --certificate app.pem",
@@ -254,8 +236,11 @@ mod tests {
             ..req()
         })
         .unwrap();
+        // The filter is one single-quoted literal holding `appId eq '<id>'` (it used to be a
+        // double-quoted string, where `$` and backtick are live; all values now go through
+        // one quoting rule).
         assert!(s.contains(&format!(
-            "Get-MgServicePrincipal -Filter \"appId eq '{APP}'\""
+            "Get-MgServicePrincipal -Filter 'appId eq ''{APP}'''"
         )));
         assert!(s.contains("App\n# Registration's object id"));
     }
@@ -284,14 +269,14 @@ mod tests {
                 app_id: "nope".into(),
                 ..req()
             }),
-            Err(SetupError::NotGuid { .. })
+            Err(SetupError::Value(ValueError::NotGuid { .. }))
         ));
         assert!(matches!(
             render(&SetupRequest {
                 service_principal_id: Some("1234".into()),
                 ..req()
             }),
-            Err(SetupError::NotGuid { .. })
+            Err(SetupError::Value(ValueError::NotGuid { .. }))
         ));
         assert_eq!(
             render(&SetupRequest {
@@ -305,7 +290,89 @@ mod tests {
                 mailboxes: vec!["a`$(x)@b".into()],
                 ..req()
             }),
-            Err(SetupError::Unsafe(_))
+            Err(SetupError::Value(ValueError::Unsafe { .. }))
         ));
+    }
+
+    /// The PowerShell statements of a script: its non-comment lines.
+    fn statements(s: &str) -> Vec<&str> {
+        s.lines()
+            .filter(|l| !l.trim_start().starts_with('#') && !l.trim().is_empty())
+            .collect()
+    }
+
+    #[test]
+    fn typographic_quotes_and_bad_tenants_are_refused() {
+        // PowerShell ends a single-quoted string at U+2018..U+201B as at ', so this address
+        // would have run calc.
+        for m in [
+            "x’;calc;’@x.com",
+            "x‘;calc;‘@x.com",
+            "x‚;calc;‚@x.com",
+            "x‛;calc;‛@x.com",
+        ] {
+            let e = render(&SetupRequest {
+                mailboxes: vec![m.into()],
+                ..req()
+            })
+            .unwrap_err();
+            assert!(e.to_string().contains("quote"), "{m}: {e}");
+        }
+        for t in [
+            "x';calc;'",
+            "contoso.com\nStart-Process calc",
+            "common",
+            "a b.com",
+        ] {
+            let e = render(&SetupRequest {
+                tenant: t.into(),
+                ..req()
+            })
+            .unwrap_err();
+            assert!(e.to_string().contains("--tenant"), "{t}: {e}");
+        }
+        assert!(
+            render(&SetupRequest {
+                tenant: "9188040d-6c67-4c5b-b112-36a304b66dad".into(),
+                ..req()
+            })
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn every_value_in_a_statement_is_one_literal() {
+        use crate::powershell::is_single_quote;
+        for rbac in [false, true] {
+            let s = render(&SetupRequest {
+                smtp_rbac: rbac,
+                service_principal_id: None,
+                ..req()
+            })
+            .unwrap();
+            for line in statements(&s) {
+                // Outside the literals a statement holds only its fixed words: no value leaks.
+                let mut outside = String::new();
+                let mut inside = false;
+                let mut chars = line.chars().peekable();
+                while let Some(c) = chars.next() {
+                    if is_single_quote(c) {
+                        if inside && chars.peek().is_some_and(|n| is_single_quote(*n)) {
+                            chars.next();
+                            continue;
+                        }
+                        inside = !inside;
+                        continue;
+                    }
+                    if !inside {
+                        outside.push(c);
+                    }
+                }
+                assert!(!inside, "unterminated literal in {line:?}");
+                for value in ["sales@contoso.com", "brien", "contoso.onmicrosoft.com", APP] {
+                    assert!(!outside.contains(value), "{value} unquoted in {line:?}");
+                }
+            }
+        }
     }
 }

@@ -152,8 +152,9 @@ async fn forbidden_shared_mailbox_is_not_connected_and_explained() {
         "{}",
         run.stdout
     );
+    // Values in PowerShell are single-quoted literals (they were bare before issue 9).
     assert!(run.stdout.contains(
-        "Add-MailboxPermission -Identity payroll@contoso.example -User alice@contoso.example -AccessRights FullAccess"
+        "Add-MailboxPermission -Identity 'payroll@contoso.example' -User 'alice@contoso.example' -AccessRights FullAccess"
     ));
     let run = xoauth(
         &with_token(

@@ -192,7 +192,7 @@ async fn app_token_without_full_access_is_not_connected_and_names_the_service_pr
         r["failure"]["fix"]
             .as_str()
             .unwrap()
-            .contains(&format!("-User {oid}"))
+            .contains(&format!("-User '{oid}'")) // quoted since issue 9
     );
 }
 

@@ -24,7 +24,8 @@ struct Case {
     exit: i32,
     kind: &'static str,
     cause: &'static str,
-    /// The fix must contain this (with `{oid}` and `{app}` replaced by the token's ids).
+    /// The fix must contain this (with `{oid}` and `{app}` replaced by the token's ids). Values in
+    /// PowerShell commands are single-quoted literals (they were bare before issue 9).
     fix: &'static str,
 }
 
@@ -70,7 +71,7 @@ const CASES: &[Case] = &[
         exit: 1,
         kind: "auth_rejected",
         cause: "service principal",
-        fix: "New-ServicePrincipal -AppId {app} -ObjectId {oid}",
+        fix: "New-ServicePrincipal -AppId '{app}' -ObjectId '{oid}'",
     },
     Case {
         scenario: "service-principal-wrong-object-id",
@@ -88,7 +89,7 @@ const CASES: &[Case] = &[
         exit: 1,
         kind: "authenticated_not_connected",
         cause: "may not open sales@contoso.example",
-        fix: "Add-MailboxPermission -Identity sales@contoso.example -User {oid} -AccessRights FullAccess",
+        fix: "Add-MailboxPermission -Identity 'sales@contoso.example' -User '{oid}' -AccessRights FullAccess",
     },
     Case {
         scenario: "imap-disabled",
@@ -97,7 +98,7 @@ const CASES: &[Case] = &[
         exit: 1,
         kind: "authenticated_not_connected",
         cause: "IMAP is most likely disabled",
-        fix: "Set-CASMailbox -Identity alice@contoso.example -ImapEnabled $true",
+        fix: "Set-CASMailbox -Identity 'alice@contoso.example' -ImapEnabled $true",
     },
     Case {
         scenario: "pop-disabled",
@@ -106,7 +107,7 @@ const CASES: &[Case] = &[
         exit: 1,
         kind: "auth_rejected",
         cause: "POP is most likely disabled",
-        fix: "Set-CASMailbox -Identity alice@contoso.example -PopEnabled $true",
+        fix: "Set-CASMailbox -Identity 'alice@contoso.example' -PopEnabled $true",
     },
     Case {
         scenario: "smtp-auth-disabled-tenant",
@@ -124,7 +125,7 @@ const CASES: &[Case] = &[
         exit: 1,
         kind: "smtp_auth_disabled",
         cause: "for the mailbox alice@contoso.example",
-        fix: "Set-CASMailbox -Identity alice@contoso.example -SmtpClientAuthenticationDisabled $false",
+        fix: "Set-CASMailbox -Identity 'alice@contoso.example' -SmtpClientAuthenticationDisabled $false",
     },
     Case {
         scenario: "security-defaults",
@@ -187,7 +188,7 @@ const CASES: &[Case] = &[
         args: &["--protocols", "imap"],
         exit: 1,
         kind: "throttled",
-        cause: "299 s",
+        cause: "300 s (about 5 min)",
         fix: "wait",
     },
     Case {
@@ -205,7 +206,7 @@ const CASES: &[Case] = &[
         exit: 1,
         kind: "send_as_denied",
         cause: "may not send as",
-        fix: "Add-RecipientPermission -Identity sales@contoso.example -Trustee alice@contoso.example",
+        fix: "Add-RecipientPermission -Identity 'sales@contoso.example' -Trustee 'alice@contoso.example'",
     },
     Case {
         scenario: "certificate-not-registered",

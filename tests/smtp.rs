@@ -112,8 +112,9 @@ async fn smtp_auth_disabled_for_the_mailbox_is_explained() {
         "{}",
         run.stdout
     );
+    // Values in PowerShell are single-quoted literals (they were bare before issue 9).
     assert!(run.stdout.contains(
-        "Set-CASMailbox -Identity bob@contoso.example -SmtpClientAuthenticationDisabled $false"
+        "Set-CASMailbox -Identity 'bob@contoso.example' -SmtpClientAuthenticationDisabled $false"
     ));
 }
 

@@ -5,6 +5,7 @@ mod util;
 mod cache;
 mod certificates;
 mod check;
+mod diagnosis_trust;
 mod dovecot;
 mod imap;
 mod oauth;

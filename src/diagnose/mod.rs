@@ -4,8 +4,13 @@
 //! missing scope or role) overrides every guess, and so does evidence that rules causes out
 //! (own mailbox, app-only token, the server's throttling words). Then one row per failure kind;
 //! where the evidence cannot tell causes apart the row lists candidates in order of likelihood
-//! rather than pretending to know. Every explanation carries the evidence it rests on.
+//! rather than pretending to know. Every explanation carries the evidence it rests on, and a
+//! fix: the command that repairs it, or the next step that tells the candidates apart.
+//!
+//! Every value placed in a PowerShell command goes through [`crate::powershell::quote`]: the
+//! mailbox comes from the command line, but the token's ids and the server's words do not.
 
+mod rejected;
 pub mod tls;
 pub mod token;
 
@@ -13,6 +18,7 @@ use serde::Serialize;
 
 pub use token::Finding;
 
+use crate::powershell::{Kind, is_valid, quote};
 use crate::report::FailureKind;
 use crate::sasl::ErrorChallenge;
 use crate::token::claims::Claims;
@@ -43,6 +49,8 @@ pub struct Evidence<'a> {
     pub challenge: Option<&'a ErrorChallenge>,
     /// The token's decoded claims, when it had any.
     pub claims: Option<&'a Claims>,
+    /// Why a token has no claims (it is not a JWT), when there was a token without claims.
+    pub token_note: Option<&'a str>,
     /// The app the token was requested for, when xoauth obtained it.
     pub client_id: Option<&'a str>,
     /// The server is Exchange (by host name, or by its own greeting), so Exchange's known
@@ -62,9 +70,16 @@ fn one(cause: impl Into<String>, fix: Option<String>) -> Explanation {
     }
 }
 
-/// What the claims say about using the token for `protocol` on `mailbox`, before connecting.
-pub fn preflight(protocol: &str, claims: &Claims, mailbox: &str, now: i64) -> Vec<Finding> {
-    token::findings(protocol, claims, mailbox, now)
+/// What the claims say about using the token for `protocol` as `user` on `mailbox`, before
+/// connecting.
+pub fn preflight(
+    protocol: &str,
+    claims: &Claims,
+    user: &str,
+    mailbox: &str,
+    now: i64,
+) -> Vec<Finding> {
+    token::findings(protocol, claims, user, mailbox, now)
 }
 
 /// The cause, candidates and fix for a failure, with the evidence they rest on.
@@ -80,8 +95,14 @@ fn from_facts(e: &Evidence<'_>) -> Option<Explanation> {
     let proto = e.protocol.to_uppercase();
     match e.kind {
         AuthRejected | AuthenticatedNotConnected | StatFailed => {
-            let c = e.claims?;
-            let blocking: Vec<Finding> = token::findings(e.protocol, c, e.mailbox, e.now)
+            let Some(c) = e.claims else {
+                // Exchange's tokens are JWTs; a token without claims is not one of them.
+                return e
+                    .token_note
+                    .filter(|_| e.exchange_online)
+                    .map(|note| rejected::not_a_jwt(e, note));
+            };
+            let blocking: Vec<Finding> = token::findings(e.protocol, c, e.user, e.mailbox, e.now)
                 .into_iter()
                 .filter(|f| f.blocking)
                 .collect();
@@ -91,6 +112,9 @@ fn from_facts(e: &Evidence<'_>) -> Option<Explanation> {
                     format!("the token cannot work for {proto}: {}", all.join("; ")),
                     first.fix.clone(),
                 ));
+            }
+            if let Some(ex) = someone_elses_token(e, c) {
+                return Some(ex);
             }
             // Exchange's permission model (service principals, CAS switches) only explains an
             // Exchange server's refusal; Dovecot or Gmail refuse for their own reasons.
@@ -123,7 +147,7 @@ fn from_facts(e: &Evidence<'_>) -> Option<Explanation> {
                     ],
                     fix: Some(format!(
                         "Set-CASMailbox -Identity {} -{switch} $true",
-                        e.mailbox
+                        quote(e.mailbox)
                     )),
                     evidence: Vec::new(),
                 });
@@ -139,13 +163,63 @@ fn from_facts(e: &Evidence<'_>) -> Option<Explanation> {
     }
 }
 
+/// A delegated token whose user is not `--user`: the most common mix-up (bob's token, alice's
+/// name). Exchange reads it as bob opening alice's mailbox, which only FullAccess allows; the
+/// fix is never a permission for the wrong principal.
+fn someone_elses_token(e: &Evidence<'_>, c: &Claims) -> Option<Explanation> {
+    if !token::is_microsoft(c) || c.is_app_only() {
+        return None;
+    }
+    let owner = c.user().filter(|u| !u.eq_ignore_ascii_case(e.user))?;
+    let user = e.user;
+    let mailbox = e.mailbox;
+    let (cause, candidates, fix) = if e.exchange_online {
+        (
+            format!(
+                "the token is {owner}'s, not {user}'s (--user {user}): Exchange reads this as \
+                 {owner} opening {mailbox} as a shared mailbox, which needs FullAccess"
+            ),
+            vec![
+                format!(
+                    "the token was obtained signed in as {owner} (a cached or remembered sign-in)"
+                ),
+                format!("{owner} is meant to open {mailbox} but has no FullAccess on it"),
+            ],
+            format!(
+                "to check {user}'s own mailbox, obtain {user}'s token (sign in as {user}; xoauth \
+                 cache clear forgets a cached sign-in); to open {mailbox} with {owner}'s token, \
+                 run with --user {owner} --mailbox {mailbox} after Add-MailboxPermission \
+                 -Identity {} -User {} -AccessRights FullAccess",
+                quote(mailbox),
+                quote(owner)
+            ),
+        )
+    } else {
+        (
+            format!("the token is {owner}'s, not {user}'s (--user {user})"),
+            Vec::new(),
+            format!("obtain {user}'s token (sign in as {user}), or run with --user {owner}"),
+        )
+    };
+    Some(Explanation {
+        cause,
+        candidates,
+        fix: Some(fix),
+        evidence: Vec::new(),
+    })
+}
+
 /// An app-only token with the right role that Exchange still refused: the service principal.
 fn app_only_refused(e: &Evidence<'_>, c: &Claims, proto: &str) -> Explanation {
-    let app = c.app_id().or(e.client_id).unwrap_or("<application id>");
+    let app_id = c.app_id().or(e.client_id);
+    let app = app_id.unwrap_or("<application id>");
     let oid = c
         .oid
         .as_deref()
         .unwrap_or("<Enterprise Application object id>");
+    // In commands: the ids quoted, a placeholder left bare so that pasting it fails.
+    let app_arg = app_id.map_or_else(|| app.to_string(), quote);
+    let oid_arg = c.oid.as_deref().map_or_else(|| oid.to_string(), quote);
     let role = token::app_role(e.protocol);
     let mut candidates = Vec::new();
     let not_connected = e.kind == FailureKind::AuthenticatedNotConnected;
@@ -169,11 +243,11 @@ fn app_only_refused(e: &Evidence<'_>, c: &Claims, proto: &str) -> Explanation {
     }
     candidates.push(format!("{proto} is disabled for the mailbox {}", e.mailbox));
     let register = format!(
-        "New-ServicePrincipal -AppId {app} -ObjectId {oid} (if Get-ServicePrincipal -Identity {app} shows another ObjectId, Remove-ServicePrincipal it first)"
+        "New-ServicePrincipal -AppId {app_arg} -ObjectId {oid_arg} (if Get-ServicePrincipal -Identity {app_arg} shows another ObjectId, Remove-ServicePrincipal it first)"
     );
     let grant = format!(
-        "Add-MailboxPermission -Identity {} -User {oid} -AccessRights FullAccess",
-        e.mailbox
+        "Add-MailboxPermission -Identity {} -User {oid_arg} -AccessRights FullAccess",
+        quote(e.mailbox)
     );
     let fix = if not_connected {
         format!("{grant}; if that exists already: {register}")
@@ -209,11 +283,12 @@ fn throttled(e: &Evidence<'_>) -> Explanation {
                 .and_then(|n| n.trim_end_matches('.').parse().ok())
         });
     if let Some(ms) = backoff_ms {
+        // Rounded up: waiting a little less than asked only earns another backoff.
         return one(
             format!(
                 "Exchange is throttling this mailbox or client and asks to wait {} s (about {} min)",
-                ms / 1000,
-                (ms / 60_000).max(1)
+                ms.div_ceil(1000),
+                ms.div_ceil(60_000).max(1)
             ),
             Some("wait that long, then open fewer connections per minute".into()),
         );
@@ -248,7 +323,43 @@ fn gather(e: &Evidence<'_>) -> Vec<String> {
     if !e.mailbox.is_empty() {
         out.push(format!("mailbox (user=): {}", e.mailbox));
     }
+    out.extend(unusual(e));
     out
+}
+
+/// Values a fix names that do not have the shape they should: they are quoted in every command
+/// anyway, but an admin should look at them before running one.
+fn unusual(e: &Evidence<'_>) -> Vec<String> {
+    let mut values: Vec<(&str, Kind, &str)> = Vec::new();
+    if !e.mailbox.is_empty() {
+        values.push(("the mailbox", Kind::Address, e.mailbox));
+    }
+    if let Some(c) = e.claims.filter(|c| token::is_microsoft(c)) {
+        if let Some(u) = c.user() {
+            values.push(("the token's user", Kind::Address, u));
+        }
+        if let Some(oid) = &c.oid {
+            values.push(("the token's oid", Kind::Guid, oid));
+        }
+        if let Some(app) = c.app_id() {
+            values.push(("the token's app id", Kind::Guid, app));
+        }
+    }
+    values
+        .into_iter()
+        .filter(|(_, kind, v)| !is_valid(*kind, v))
+        .map(|(what, kind, v)| {
+            let shape = match kind {
+                Kind::Address => "an address",
+                Kind::Guid => "a GUID",
+                Kind::Tenant => "a tenant id or domain",
+            };
+            format!(
+                "unusual value: {what} {v:?} is not {shape}; check it before running a command \
+                 that names it"
+            )
+        })
+        .collect()
 }
 
 fn by_kind(e: &Evidence<'_>) -> Explanation {
@@ -299,8 +410,22 @@ fn by_kind(e: &Evidence<'_>) -> Explanation {
             "the certificate was issued for another name than the host connected to",
             Some("connect with the host name the certificate names (see SANs)".into()),
         ),
-        TlsExpired => one("the server's certificate has expired", None),
-        TlsFailed => one("the TLS handshake failed", None),
+        TlsExpired => one(
+            "the server's certificate has expired (or is not valid yet)",
+            Some(
+                "the server's administrator must renew the certificate; check this machine's \
+                 clock too (xoauth never skips verification)"
+                    .into(),
+            ),
+        ),
+        TlsFailed => one(
+            "the TLS handshake failed",
+            Some(
+                "check that the port speaks TLS from the first byte (993, 995, 465) or use \
+                 --starttls on 143, 110 or 587; the server must offer TLS 1.2 or 1.3"
+                    .into(),
+            ),
+        ),
         StarttlsNotOffered => one(
             "the server does not offer STARTTLS on this port, so the session cannot be \
              encrypted; xoauth never authenticates in plaintext",
@@ -310,22 +435,47 @@ fn by_kind(e: &Evidence<'_>) -> Explanation {
                 _ => "use the implicit-TLS port (IMAP 993) without --starttls".into(),
             }),
         ),
-        StarttlsRefused => one("the server refused the STARTTLS command", None),
+        StarttlsRefused => one(
+            "the server refused the STARTTLS command",
+            Some(
+                "use the implicit-TLS port (IMAP 993, POP3 995, SMTP 465 with --implicit-tls), \
+                 or ask the server's administrator to enable STARTTLS"
+                    .into(),
+            ),
+        ),
         PlaintextPort => tls::plaintext_port(e),
         ImplicitTlsPort => tls::implicit_tls_port(e),
         DataBeforeTls => one(
             "the server sent data between agreeing to STARTTLS and the TLS handshake; this is \
              how STARTTLS response injection works, so the session was abandoned",
-            None,
+            Some(
+                "do not use this network path until it is explained: try the implicit-TLS port, \
+                 and report it to the server's or the network's administrator"
+                    .into(),
+            ),
         ),
         ServerTooVerbose => one(
             "the server sent more than xoauth accepts in one line or session",
-            None,
+            Some(
+                "check that the host and port are the mail server's (not a web or other \
+                 service); run again with -v to see what it sent"
+                    .into(),
+            ),
         ),
-        GreetingRejected => one("the server refused the connection in its greeting", None),
+        GreetingRejected => one(
+            "the server refused the connection in its greeting",
+            Some(
+                "read the greeting in the server's reply: it may refuse this client address or \
+                 be at its connection limit; try again later or from another address"
+                    .into(),
+            ),
+        ),
         ProtocolError => one(
             format!("the server's reply does not follow the {proto} protocol"),
-            None,
+            Some(format!(
+                "check that the port speaks {proto} (and TLS or STARTTLS as chosen); run again \
+                 with -v to see the exchange"
+            )),
         ),
         MechanismNotOffered => one(
             "the server does not advertise an OAuth SASL mechanism (XOAUTH2 or OAUTHBEARER)",
@@ -335,38 +485,13 @@ fn by_kind(e: &Evidence<'_>) -> Explanation {
                     .into(),
             ),
         ),
-        AuthRejected => auth_rejected(e, &proto),
-        AuthenticatedNotConnected => Explanation {
-            cause: format!(
-                "the token is valid (AUTHENTICATE succeeded) but its principal may not open \
-                 the mailbox {}",
-                e.mailbox
-            ),
-            candidates: vec![
-                if shared {
-                    format!("{} has no FullAccess permission on {}", e.user, e.mailbox)
-                } else {
-                    "an app-only token whose service principal has no FullAccess on the mailbox"
-                        .to_string()
-                },
-                format!(
-                    "the mailbox {} does not exist or is not licensed",
-                    e.mailbox
-                ),
-                format!("{proto} is disabled for the mailbox"),
-                "too many connections in a short time (Exchange throttles chatty clients)".into(),
-            ],
-            fix: Some(format!(
-                "Add-MailboxPermission -Identity {} -User {} -AccessRights FullAccess; \
-                 check Get-CASMailbox {} | Format-List ImapEnabled,PopEnabled",
-                e.mailbox,
-                grantee(e),
-                e.mailbox
-            )),
-            evidence: Vec::new(),
-        },
+        AuthRejected => rejected::auth_rejected(e, &proto),
+        AuthenticatedNotConnected => not_connected(e, &proto, shared),
         Throttled => throttled(e),
-        ListFailed => one("the folder list was refused", None),
+        ListFailed => one(
+            "the folder list was refused",
+            Some("read the server's reply above; run again with -v to see the exchange".into()),
+        ),
         ServerTemporaryFailure => one(
             "the server could not check the token just now (a temporary failure on its side: \
              its token validation or user lookup failed)",
@@ -379,8 +504,8 @@ fn by_kind(e: &Evidence<'_>) -> Explanation {
         StatFailed => one(
             "the maildrop could not be read after authentication",
             Some(format!(
-                "check Get-CASMailbox {} | Format-List PopEnabled",
-                e.mailbox
+                "check Get-CASMailbox -Identity {} | Format-List PopEnabled",
+                quote(e.mailbox)
             )),
         ),
         SmtpAuthDisabled => smtp_auth_disabled(e),
@@ -388,24 +513,32 @@ fn by_kind(e: &Evidence<'_>) -> Explanation {
         SendAsDenied => {
             // Exchange names the address: "<mailbox> not allowed to send as <from>;".
             let text = e.server_reply.join(" ");
-            let from = text
+            // The address comes from the server: quoted like any value, placeholder left bare.
+            let named = text
                 .split("send as ")
                 .nth(1)
                 .and_then(|rest| rest.split([';', ' ']).next())
-                .filter(|a| a.contains('@'))
-                .unwrap_or("<from address>")
-                .to_string();
-            one(
+                .filter(|a| a.contains('@'));
+            let from = named.unwrap_or("<from address>");
+            let from_arg = named.map_or_else(|| from.to_string(), quote);
+            let mut ex = one(
                 format!(
                     "{} may not send as {from} (no SendAs permission)",
                     e.mailbox
                 ),
                 Some(format!(
                     "send as the authenticated mailbox, or grant it: Add-RecipientPermission \
-                     -Identity {from} -Trustee {} -AccessRights SendAs",
-                    e.mailbox
+                     -Identity {from_arg} -Trustee {} -AccessRights SendAs",
+                    quote(e.mailbox)
                 )),
-            )
+            );
+            if named.is_some_and(|a| !is_valid(Kind::Address, a)) {
+                ex.candidates.push(format!(
+                    "the sender address the server named, {from:?}, is unusual; check it before \
+                     granting anything"
+                ));
+            }
+            ex
         }
         SendRejected => one(
             "the server accepted the token but refused the test message",
@@ -424,9 +557,55 @@ fn grantee(e: &Evidence<'_>) -> String {
     match e.claims {
         Some(c) if c.is_app_only() => c
             .oid
-            .clone()
-            .unwrap_or_else(|| "<service principal object id>".into()),
-        _ => e.user.to_string(),
+            .as_deref()
+            .map_or_else(|| "<service principal object id>".into(), quote),
+        _ => quote(e.user),
+    }
+}
+
+/// Authenticated, but the mailbox stays shut. Who needs FullAccess depends on whose token it
+/// is; a user never needs it on their own mailbox, so that is never the fix.
+fn not_connected(e: &Evidence<'_>, proto: &str, shared: bool) -> Explanation {
+    let mbx = quote(e.mailbox);
+    let check = format!("Get-CASMailbox -Identity {mbx} | Format-List ImapEnabled,PopEnabled");
+    let app_only = e.claims.is_some_and(Claims::is_app_only);
+    let needs_grant = shared || app_only;
+    let fix = if needs_grant {
+        format!(
+            "Add-MailboxPermission -Identity {mbx} -User {} -AccessRights FullAccess; check \
+             {check}",
+            grantee(e)
+        )
+    } else {
+        format!(
+            "check {check} (Set-CASMailbox -Identity {mbx} -{}Enabled $true if it is off); for \
+             an app-only token: Add-MailboxPermission -Identity {mbx} -User <service principal \
+             object id> -AccessRights FullAccess",
+            if e.protocol == "pop" { "Pop" } else { "Imap" }
+        )
+    };
+    Explanation {
+        cause: format!(
+            "the token is valid (AUTHENTICATE succeeded) but its principal may not open the \
+             mailbox {}",
+            e.mailbox
+        ),
+        candidates: vec![
+            if shared {
+                format!("{} has no FullAccess permission on {}", e.user, e.mailbox)
+            } else {
+                "an app-only token whose service principal has no FullAccess on the mailbox"
+                    .to_string()
+            },
+            format!(
+                "the mailbox {} does not exist or is not licensed",
+                e.mailbox
+            ),
+            format!("{proto} is disabled for the mailbox"),
+            "too many connections in a short time (Exchange throttles chatty clients)".into(),
+        ],
+        fix: Some(fix),
+        evidence: Vec::new(),
     }
 }
 
@@ -475,10 +654,20 @@ fn token_rejected(e: &Evidence<'_>) -> Explanation {
             "the tenant does not exist in this cloud".into(),
             Some("check --tenant; a GCC High or 21Vianet tenant needs --provider microsoft-usgov or microsoft-china".into()),
         ),
-        Some(65001) => (
-            format!("nobody has consented to the delegated permissions of {app}"),
-            Some(format!("grant admin consent (App registrations → {app} → API permissions → Grant admin consent), or sign in once interactively and accept")),
-        ),
+        Some(65001) => match e.protocol {
+            // The check says which permission its protocol needs; Entra's message names none.
+            "imap" | "pop" | "smtp" => {
+                let scope = format!("https://outlook.office.com/{}", token::delegated_scope(e.protocol));
+                (
+                    format!("nobody has consented to the delegated permissions of {app}: {} needs {scope}", e.protocol.to_uppercase()),
+                    Some(format!("grant admin consent for {scope} (App registrations → {app} → API permissions → Add a permission → {} (delegated) → Grant admin consent), or sign in once interactively and accept", token::delegated_scope(e.protocol))),
+                )
+            }
+            _ => (
+                format!("nobody has consented to the delegated permissions of {app}"),
+                Some(format!("grant admin consent (App registrations → {app} → API permissions → Grant admin consent), or sign in once interactively and accept")),
+            ),
+        },
         Some(1002012) | Some(70011) => (
             "client credentials need a scope that ends in /.default".into(),
             Some("use --scope https://outlook.office365.com/.default (the default for --flow client-credentials)".into()),
@@ -524,7 +713,7 @@ fn token_rejected(e: &Evidence<'_>) -> Explanation {
                 "the identity provider refused the request ({})",
                 if error.is_empty() { "no error code" } else { error }
             ),
-            None,
+            Some("read error_description in the reply above; compare --client-id, --tenant and --scope with the app's registration".into()),
         ),
     };
     one(cause, fix)
@@ -535,7 +724,7 @@ fn smtp_auth_disabled(e: &Evidence<'_>) -> Explanation {
     let tenant = text.contains("for the Tenant");
     let mailbox_fix = format!(
         "Set-CASMailbox -Identity {} -SmtpClientAuthenticationDisabled $false",
-        e.mailbox
+        quote(e.mailbox)
     );
     if tenant {
         one(
@@ -581,97 +770,6 @@ fn auth_blocked(e: &Evidence<'_>) -> Explanation {
     }
 }
 
-fn auth_rejected(e: &Evidence<'_>, proto: &str) -> Explanation {
-    if let Some(c) = e.challenge {
-        let status = c.status().unwrap_or("unknown");
-        let scope = c
-            .scope()
-            .map(|s| format!(", scope {s:?}"))
-            .unwrap_or_default();
-        return Explanation {
-            cause: format!(
-                "the server rejected the token; its error challenge says status {status}{scope}"
-            ),
-            candidates: vec![
-                "the token has expired".into(),
-                format!("user={} is not the user the token was issued to", e.mailbox),
-                "the token was issued for another audience or by an issuer this server does not \
-                 trust"
-                    .into(),
-            ],
-            fix: Some(
-                "obtain a fresh token for the same user as user=, from the issuer and for the \
-                 audience the server is configured for"
-                    .into(),
-            ),
-            evidence: Vec::new(),
-        };
-    }
-    if !e.exchange_online {
-        return Explanation {
-            cause: "the server rejected the token without giving a reason".into(),
-            candidates: vec![
-                "the token has expired".into(),
-                format!("user={} is not the user the token was issued to", e.mailbox),
-                "the token was issued for another audience or by an issuer this server does not \
-                 trust"
-                    .into(),
-                format!("the account may not use {proto}"),
-            ],
-            fix: None,
-            evidence: Vec::new(),
-        };
-    }
-    let scope = match proto {
-        "POP" => "POP.AccessAsUser.All",
-        "SMTP" => "SMTP.Send",
-        _ => "IMAP.AccessAsUser.All",
-    };
-    let app_role = match proto {
-        "POP" => "POP.AccessAsApp",
-        "SMTP" => "SMTP.SendAsApp",
-        _ => "IMAP.AccessAsApp",
-    };
-    let mut mailbox_causes = Vec::new();
-    if proto == "POP" {
-        // POP opens the mailbox at AUTH, so what IMAP reports after login shows up here.
-        mailbox_causes.push(format!(
-            "{} may not open {} (no FullAccess), or POP is disabled for it \
-             (Get-CASMailbox {} | Format-List PopEnabled)",
-            e.user, e.mailbox, e.mailbox
-        ));
-    }
-    let mut candidates = vec![
-        "the token has expired (they live 60-90 minutes)".into(),
-        format!(
-            "the token is for another audience, e.g. Microsoft Graph: request \
-                 https://outlook.office.com/{scope} (delegated) or \
-                 https://outlook.office365.com/.default (app-only)"
-        ),
-        format!("a delegated token without the {scope} scope"),
-        format!(
-            "an app-only token whose app lacks {app_role}, or whose service principal is not \
-                 registered in Exchange (New-ServicePrincipal, with the Enterprise Application's \
-                 object id)"
-        ),
-        format!(
-            "user={} does not match the user the delegated token was issued to",
-            e.mailbox
-        ),
-    ];
-    if !mailbox_causes.is_empty() {
-        candidates.splice(1..1, mailbox_causes);
-    }
-    Explanation {
-        cause: "the server rejected the token without giving a reason (Exchange Online never \
-                does); the likely causes, most likely first:"
-            .to_string(),
-        candidates,
-        fix: None,
-        evidence: Vec::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -686,6 +784,7 @@ mod tests {
             server_reply: &[],
             challenge: None,
             claims: None,
+            token_note: None,
             client_id: Some("66666666-7777-8888-9999-000000000000"),
             exchange_online: true,
             implicit_tls: true,
@@ -699,7 +798,7 @@ mod tests {
         assert!(ex.cause.contains("payroll@contoso.example"));
         assert!(ex.candidates[0].contains("FullAccess"));
         assert!(ex.fix.unwrap().contains(
-            "Add-MailboxPermission -Identity payroll@contoso.example -User alice@contoso.example"
+            "Add-MailboxPermission -Identity 'payroll@contoso.example' -User 'alice@contoso.example'"
         ));
     }
 
@@ -712,7 +811,9 @@ mod tests {
                 .iter()
                 .any(|c| c.contains("IMAP.AccessAsUser.All"))
         );
-        assert!(ex.fix.is_none());
+        // This used to assert that there was no fix at all: every failure now gets one, the
+        // next step that tells the candidates apart (issue 9).
+        assert!(ex.fix.is_some_and(|f| f.contains("Get-CASMailbox")));
     }
 
     #[test]
@@ -725,7 +826,7 @@ mod tests {
         assert!(ex.cause.contains("whole tenant"));
         let fix = ex.fix.unwrap();
         assert!(fix.contains("Set-TransportConfig -SmtpClientAuthenticationDisabled $false"));
-        assert!(fix.contains("Set-CASMailbox -Identity payroll@contoso.example -SmtpClientAuthenticationDisabled $false"));
+        assert!(fix.contains("Set-CASMailbox -Identity 'payroll@contoso.example' -SmtpClientAuthenticationDisabled $false"));
         let mailbox = ["535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Mailbox. Visit https://aka.ms/smtp_auth_disabled for more information.".to_string()];
         e.server_reply = &mailbox;
         let ex = explain(&e);
@@ -835,7 +936,7 @@ mod tests {
             explain(&e)
                 .fix
                 .unwrap()
-                .contains("-User sp-object-id -AccessRights FullAccess")
+                .contains("-User 'sp-object-id' -AccessRights FullAccess")
         );
     }
 
@@ -899,7 +1000,7 @@ mod tests {
         assert!(
             ex.fix
                 .unwrap()
-                .starts_with("New-ServicePrincipal -AppId app-1 -ObjectId sp-1")
+                .starts_with("New-ServicePrincipal -AppId 'app-1' -ObjectId 'sp-1'")
         );
         assert_eq!(ex.evidence[0], "server said: A1 NO AUTHENTICATE failed.");
     }
@@ -922,7 +1023,7 @@ mod tests {
         let ex = explain(&e);
         assert_eq!(
             ex.fix.as_deref(),
-            Some("Set-CASMailbox -Identity alice@contoso.example -ImapEnabled $true")
+            Some("Set-CASMailbox -Identity 'alice@contoso.example' -ImapEnabled $true")
         );
         // Without claims the same evidence stays ambiguous: candidates, not a verdict.
         let e = Evidence {
@@ -942,7 +1043,8 @@ mod tests {
             ..evidence(FailureKind::Throttled)
         };
         assert!(
-            explain(&e).cause.contains("299 s (about 4 min)"),
+            // Rounded up (it said "299 s (about 4 min)", shorter than asked: issue 15).
+            explain(&e).cause.contains("300 s (about 5 min)"),
             "{}",
             explain(&e).cause
         );
@@ -1002,5 +1104,457 @@ mod tests {
         let ex = explain(&e);
         assert!(ex.cause.contains("status 400"));
         assert!(ex.cause.contains("https://mail.google.com/"));
+    }
+
+    /// Every failure kind. The match makes a new kind a compile error here until it is listed.
+    fn every_kind() -> Vec<FailureKind> {
+        use FailureKind::*;
+        let all = vec![
+            TokenUnusable,
+            TokenRejected,
+            SignInIncomplete,
+            TokenEndpointUnreachable,
+            CredentialUnusable,
+            ConnectFailed,
+            Timeout,
+            ConnectionClosed,
+            TlsUntrusted,
+            TlsNameMismatch,
+            TlsExpired,
+            TlsFailed,
+            StarttlsNotOffered,
+            StarttlsRefused,
+            DataBeforeTls,
+            ServerTooVerbose,
+            GreetingRejected,
+            ProtocolError,
+            MechanismNotOffered,
+            AuthRejected,
+            AuthenticatedNotConnected,
+            Throttled,
+            ListFailed,
+            ExamineFailed,
+            ServerTemporaryFailure,
+            SmtpAuthDisabled,
+            AuthBlockedByPolicy,
+            SendAsDenied,
+            SendRejected,
+            StatFailed,
+            PlaintextPort,
+            ImplicitTlsPort,
+        ];
+        for k in &all {
+            match k {
+                TokenUnusable
+                | TokenRejected
+                | SignInIncomplete
+                | TokenEndpointUnreachable
+                | CredentialUnusable
+                | ConnectFailed
+                | Timeout
+                | ConnectionClosed
+                | TlsUntrusted
+                | TlsNameMismatch
+                | TlsExpired
+                | TlsFailed
+                | StarttlsNotOffered
+                | StarttlsRefused
+                | DataBeforeTls
+                | ServerTooVerbose
+                | GreetingRejected
+                | ProtocolError
+                | MechanismNotOffered
+                | AuthRejected
+                | AuthenticatedNotConnected
+                | Throttled
+                | ListFailed
+                | ExamineFailed
+                | ServerTemporaryFailure
+                | SmtpAuthDisabled
+                | AuthBlockedByPolicy
+                | SendAsDenied
+                | SendRejected
+                | StatFailed
+                | PlaintextPort
+                | ImplicitTlsPort => {}
+            }
+        }
+        all
+    }
+
+    fn delegated_for(user: &str) -> Claims {
+        Claims {
+            iss: Some("https://sts.windows.net/t/".into()),
+            tid: Some("t".into()),
+            aud: Some("https://outlook.office.com".into()),
+            scp: Some("IMAP.AccessAsUser.All POP.AccessAsUser.All SMTP.Send".into()),
+            upn: Some(user.into()),
+            exp: Some(3_600),
+            ..Claims::default()
+        }
+    }
+
+    /// Every row under every kind of evidence: each protocol, Exchange or not, no claims /
+    /// delegated / app-only / an opaque token, own mailbox or another, each kind of reply.
+    fn walk(
+        mailbox: &str,
+        user: &str,
+        delegated: &Claims,
+        app: &Claims,
+        mut f: impl FnMut(&Evidence<'_>),
+    ) {
+        let replies: Vec<Vec<String>> = vec![
+            vec![],
+            vec!["A1 NO AUTHENTICATE failed.".into()],
+            vec!["554 5.2.252 SendAsDenied; x@x.com not allowed to send as f’;calc4;’@x.com; STOREDRV".into()],
+            vec!["535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.".into()],
+            vec!["535 5.7.139 Authentication unsuccessful, user is locked by your organization's security defaults policy.".into()],
+            vec!["a3 BAD Request is throttled. Suggested Backoff Time: 299961 milliseconds".into()],
+            vec!["error: invalid_client".into(), "AADSTS65001: text".into()],
+            vec!["error: invalid_grant".into()],
+        ];
+        let note =
+            "the token is not a JWT (not three dot-separated parts), so it has no readable claims";
+        for kind in every_kind() {
+            for protocol in ["imap", "pop", "smtp", ""] {
+                for exchange in [true, false] {
+                    for claims in [None, Some(delegated), Some(app)] {
+                        for token_note in [None, Some(note)] {
+                            for (u, m) in [(mailbox, mailbox), (user, mailbox)] {
+                                for reply in &replies {
+                                    for implicit_tls in [true, false] {
+                                        f(&Evidence {
+                                            kind,
+                                            protocol,
+                                            user: u,
+                                            mailbox: m,
+                                            server_reply: reply,
+                                            challenge: None,
+                                            claims,
+                                            token_note: token_note.filter(|_| claims.is_none()),
+                                            client_id: Some("66666666-7777-8888-9999-000000000000"),
+                                            exchange_online: exchange,
+                                            implicit_tls,
+                                            now: 0,
+                                        });
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_failure_has_a_fix() {
+        let delegated = delegated_for("alice@contoso.example");
+        let app = app_claims();
+        let mut seen = 0;
+        walk(
+            "alice@contoso.example",
+            "bob@contoso.example",
+            &delegated,
+            &app,
+            |e| {
+                let ex = explain(e);
+                assert!(
+                    ex.fix.as_deref().is_some_and(|f| !f.trim().is_empty()),
+                    "{:?} ({}, exchange {}) has no fix: {ex:?}",
+                    e.kind,
+                    e.protocol,
+                    e.exchange_online
+                );
+                seen += 1;
+            },
+        );
+        assert!(seen > 10_000, "{seen}");
+    }
+
+    /// PowerShell's single-quoted literal, read from about_Quoting_Rules independently of the
+    /// quoting code: value and what follows, or `None` when it is not one.
+    fn ps_literal(s: &str) -> Option<(String, &str)> {
+        let q = |c: char| matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}');
+        let mut it = s.char_indices().peekable();
+        if !q(it.next()?.1) {
+            return None;
+        }
+        let mut v = String::new();
+        while let Some((i, c)) = it.next() {
+            if !q(c) {
+                v.push(c);
+            } else if let Some(&(_, n)) = it.peek().filter(|(_, n)| q(*n)) {
+                v.push(n);
+                it.next();
+            } else {
+                return Some((v, &s[i + c.len_utf8()..]));
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn every_value_in_a_printed_command_is_one_quoted_literal() {
+        // Values from the command line, the token and the server, each built to escape a
+        // naively quoted string (PowerShell closes a '...' string at ’ as well).
+        let mailbox = "x’;calc;’@x.com";
+        let user = "u’;calc3;’@x.com";
+        let delegated = delegated_for(user);
+        let app = Claims {
+            oid: Some("o’;calc1;’".into()),
+            appid: Some("a’;calc2;’".into()),
+            ..app_claims()
+        };
+        let values = [
+            mailbox,
+            user,
+            "o’;calc1;’",
+            "a’;calc2;’",
+            "f’;calc4;’@x.com",
+            "66666666-7777-8888-9999-000000000000",
+        ];
+        let mut checked = 0;
+        let mut check = |text: &str, what: &str| {
+            for param in ["-Identity ", "-User ", "-AppId ", "-ObjectId ", "-Trustee "] {
+                for (at, _) in text.match_indices(param) {
+                    let arg = &text[at + param.len()..];
+                    if arg.starts_with('<') {
+                        continue; // a placeholder, which fails if pasted unchanged
+                    }
+                    let (value, rest) = ps_literal(arg)
+                        .unwrap_or_else(|| panic!("{what}: {param}is not quoted in {text:?}"));
+                    assert!(
+                        values.contains(&value.as_str()),
+                        "{what}: {param}reads as {value:?} in {text:?}"
+                    );
+                    assert!(
+                        rest.is_empty() || rest.starts_with([' ', ';', ')', ',']),
+                        "{what}: {rest:?} follows the literal in {text:?}"
+                    );
+                    checked += 1;
+                }
+            }
+        };
+        walk(mailbox, user, &delegated, &app, |e| {
+            let ex = explain(e);
+            check(ex.fix.as_deref().unwrap_or(""), "fix");
+            for c in &ex.candidates {
+                check(c, "candidate");
+            }
+        });
+        for protocol in ["imap", "pop", "smtp"] {
+            for (u, m) in [(mailbox, mailbox), (user, mailbox), ("a@b.com", mailbox)] {
+                for c in [&delegated, &app] {
+                    for f in preflight(protocol, c, u, m, 0) {
+                        check(f.fix.as_deref().unwrap_or(""), "pre-flight fix");
+                    }
+                }
+            }
+        }
+        assert!(checked > 1_000, "{checked}");
+    }
+
+    #[test]
+    fn unusual_values_are_called_out() {
+        let app = Claims {
+            oid: Some("o’;calc1;’".into()),
+            ..app_claims()
+        };
+        let e = Evidence {
+            claims: Some(&app),
+            mailbox: "x’;calc;’@x.com",
+            ..evidence(FailureKind::AuthenticatedNotConnected)
+        };
+        let ev = explain(&e).evidence;
+        assert!(
+            ev.iter()
+                .any(|l| l.contains("unusual value: the token's oid")),
+            "{ev:?}"
+        );
+        assert!(
+            ev.iter().any(|l| l.contains("unusual value: the mailbox")),
+            "{ev:?}"
+        );
+        let fine = app_claims();
+        let e = Evidence {
+            claims: Some(&Claims {
+                oid: Some("aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee".into()),
+                appid: Some("66666666-7777-8888-9999-000000000000".into()),
+                ..fine
+            }),
+            ..evidence(FailureKind::AuthenticatedNotConnected)
+        };
+        assert!(!explain(&e).evidence.iter().any(|l| l.contains("unusual")));
+    }
+
+    #[test]
+    fn the_claims_rule_out_what_they_rule_out() {
+        // A bare NO AUTHENTICATE failed. with a token valid for another hour, for Exchange,
+        // with the scope, opening its own mailbox: none of those can be the cause.
+        let c = delegated_for("alice@contoso.example");
+        // (POP's own-mailbox refusal has its own verdict: POP disabled.)
+        let reply = ["A1 NO AUTHENTICATE failed.".to_string()];
+        for protocol in ["imap", "smtp"] {
+            let e = Evidence {
+                protocol,
+                claims: Some(&c),
+                user: "alice@contoso.example",
+                mailbox: "alice@contoso.example",
+                server_reply: &reply,
+                ..evidence(FailureKind::AuthRejected)
+            };
+            let ex = explain(&e);
+            assert!(ex.cause.contains("valid for 60 more min"), "{}", ex.cause);
+            for ruled_out in ["expired", "audience", "scope", "app-only", "does not match"] {
+                assert!(
+                    !ex.candidates.iter().any(|c| c.contains(ruled_out)),
+                    "{protocol}: {ruled_out} is ruled out: {:?}",
+                    ex.candidates
+                );
+            }
+            assert!(!ex.candidates.is_empty());
+            assert!(
+                ex.fix
+                    .unwrap()
+                    .contains("Get-CASMailbox -Identity 'alice@contoso.example'")
+            );
+        }
+        // Expired claims still make expiry the cause.
+        let e = Evidence {
+            claims: Some(&c),
+            user: "alice@contoso.example",
+            mailbox: "alice@contoso.example",
+            now: 7_200,
+            ..evidence(FailureKind::AuthRejected)
+        };
+        assert!(explain(&e).cause.contains("expired"));
+        // Another server: the same claims rule expiry out there too.
+        let e = Evidence {
+            claims: Some(&c),
+            user: "alice@contoso.example",
+            mailbox: "alice@contoso.example",
+            exchange_online: false,
+            ..evidence(FailureKind::AuthRejected)
+        };
+        let ex = explain(&e);
+        assert!(
+            !ex.candidates.iter().any(|c| c.contains("expired")),
+            "{ex:?}"
+        );
+    }
+
+    #[test]
+    fn a_token_that_is_not_a_jwt_is_not_exchanges() {
+        let note =
+            "the token is not a JWT (not three dot-separated parts), so it has no readable claims";
+        let e = Evidence {
+            token_note: Some(note),
+            ..evidence(FailureKind::AuthRejected)
+        };
+        let ex = explain(&e);
+        assert!(
+            ex.cause.contains("not an Exchange Online access token"),
+            "{}",
+            ex.cause
+        );
+        assert!(ex.fix.unwrap().contains("access_token"));
+        // Gmail's ya29. tokens are not JWTs either, and are fine there.
+        let e = Evidence {
+            token_note: Some(note),
+            exchange_online: false,
+            ..evidence(FailureKind::AuthRejected)
+        };
+        assert!(!explain(&e).cause.contains("Exchange Online access token"));
+    }
+
+    #[test]
+    fn bobs_token_for_alice_names_bob_and_never_grants_alice_to_alice() {
+        let bob = delegated_for("bob@contoso.example");
+        for kind in [
+            FailureKind::AuthRejected,
+            FailureKind::AuthenticatedNotConnected,
+        ] {
+            let e = Evidence {
+                claims: Some(&bob),
+                user: "alice@contoso.example",
+                mailbox: "alice@contoso.example",
+                ..evidence(kind)
+            };
+            let ex = explain(&e);
+            assert!(
+                ex.cause
+                    .starts_with("the token is bob@contoso.example's, not alice@contoso.example's"),
+                "{}",
+                ex.cause
+            );
+            let fix = ex.fix.clone().unwrap();
+            assert!(
+                fix.contains("--user bob@contoso.example --mailbox alice@contoso.example"),
+                "{fix}"
+            );
+            assert!(
+                fix.contains("obtain alice@contoso.example's token"),
+                "{fix}"
+            );
+            assert!(fix.contains("-Identity 'alice@contoso.example' -User 'bob@contoso.example'"));
+            assert!(!fix.contains("-User 'alice@contoso.example'"), "{fix}");
+            assert!(!format!("{ex:?}").contains("app-only"), "{ex:?}");
+        }
+        // Pre-flight says the same before connecting.
+        let f = preflight(
+            "imap",
+            &bob,
+            "alice@contoso.example",
+            "alice@contoso.example",
+            0,
+        );
+        assert!(
+            f[0].message
+                .starts_with("the token is bob@contoso.example's"),
+            "{f:?}"
+        );
+        // bob opening alice's mailbox on purpose (--user bob --mailbox alice) is no mix-up.
+        let e = Evidence {
+            claims: Some(&bob),
+            user: "bob@contoso.example",
+            mailbox: "alice@contoso.example",
+            ..evidence(FailureKind::AuthRejected)
+        };
+        let ex = explain(&e);
+        assert!(!ex.cause.contains("not alice"), "{}", ex.cause);
+        assert!(ex.fix.unwrap().starts_with(
+            "Add-MailboxPermission -Identity 'alice@contoso.example' -User 'bob@contoso.example'"
+        ));
+        // An own mailbox that will not open is never fixed by granting the user to itself.
+        let e = Evidence {
+            user: "alice@contoso.example",
+            mailbox: "alice@contoso.example",
+            ..evidence(FailureKind::AuthenticatedNotConnected)
+        };
+        let fix = explain(&e).fix.unwrap();
+        assert!(!fix.contains("-User 'alice@contoso.example'"), "{fix}");
+    }
+
+    #[test]
+    fn missing_consent_names_the_scope_the_protocol_needs() {
+        let reply = [
+            "error: invalid_grant".to_string(),
+            "AADSTS65001: The user or administrator has not consented".to_string(),
+        ];
+        for (protocol, scope) in [
+            ("imap", "https://outlook.office.com/IMAP.AccessAsUser.All"),
+            ("pop", "https://outlook.office.com/POP.AccessAsUser.All"),
+            ("smtp", "https://outlook.office.com/SMTP.Send"),
+        ] {
+            let e = Evidence {
+                protocol,
+                server_reply: &reply,
+                ..evidence(FailureKind::TokenRejected)
+            };
+            let ex = explain(&e);
+            assert!(ex.cause.contains(scope), "{}", ex.cause);
+            assert!(ex.fix.unwrap().contains(scope));
+        }
     }
 }

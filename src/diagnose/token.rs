@@ -1,18 +1,19 @@
 //! What a token's claims prove about a protocol before any server is asked (reference B):
 //! an expired token, one for another audience (Microsoft Graph), a delegated token without the
 //! protocol's scope, an app token without the protocol's role. These are facts, not guesses, so
-//! they become the cause when the server then refuses; a user= that differs from the token's
-//! user is only a warning (FullAccess may cover it).
+//! they become the cause when the server then refuses; a token whose user is not `--user`, or a
+//! user= that differs from the token's user, is only a warning (FullAccess may cover it).
 //!
 //! Only tokens issued by the Microsoft identity platform are judged: other issuers use other
 //! audiences and scopes.
 
 use serde::Serialize;
 
+use crate::powershell::quote;
 use crate::token::claims::Claims;
 
 /// The audiences Exchange Online accepts (reference B, A5b).
-const EXCHANGE_AUDIENCES: &[&str] = &[
+pub(super) const EXCHANGE_AUDIENCES: &[&str] = &[
     "https://outlook.office.com",
     "https://outlook.office365.com",
     "https://ps.outlook.com",
@@ -62,8 +63,9 @@ fn minutes(secs: i64) -> String {
     format!("{} min", secs.abs() / 60)
 }
 
-/// Everything the claims say about using this token for `protocol` on `mailbox`.
-pub fn findings(protocol: &str, c: &Claims, mailbox: &str, now: i64) -> Vec<Finding> {
+/// Everything the claims say about using this token for `protocol` as `user` (`--user`) on
+/// `mailbox` (user=).
+pub fn findings(protocol: &str, c: &Claims, user: &str, mailbox: &str, now: i64) -> Vec<Finding> {
     if !is_microsoft(c) {
         return Vec::new();
     }
@@ -135,17 +137,38 @@ pub fn findings(protocol: &str, c: &Claims, mailbox: &str, now: i64) -> Vec<Find
                 )),
             });
         }
-        if let Some(user) = c.user().filter(|u| !u.eq_ignore_ascii_case(mailbox)) {
-            out.push(Finding {
+        let grant = |owner: &str| {
+            format!(
+                "Add-MailboxPermission -Identity {} -User {} -AccessRights FullAccess",
+                quote(mailbox),
+                quote(owner)
+            )
+        };
+        match c.user() {
+            // The token is someone else's than --user says: a mix-up far more often than not.
+            Some(owner) if !user.is_empty() && !owner.eq_ignore_ascii_case(user) => {
+                out.push(Finding {
                 blocking: false,
                 message: format!(
-                    "user={mailbox} is not the token's user ({user}); this works only if {user} \
-                     has FullAccess on {mailbox}"
+                    "the token is {owner}'s, not {user}'s (--user {user}); to open {mailbox} \
+                     with it as a shared mailbox use --user {owner} --mailbox {mailbox} ({owner} \
+                     needs FullAccess on it), or obtain {user}'s token"
                 ),
                 fix: Some(format!(
-                    "Add-MailboxPermission -Identity {mailbox} -User {user} -AccessRights FullAccess"
+                    "obtain {user}'s token, or run with --user {owner} --mailbox {mailbox} after {}",
+                    grant(owner)
                 )),
-            });
+                })
+            }
+            Some(owner) if !owner.eq_ignore_ascii_case(mailbox) => out.push(Finding {
+                blocking: false,
+                message: format!(
+                    "user={mailbox} is not the token's user ({owner}); this works only if \
+                     {owner} has FullAccess on {mailbox}"
+                ),
+                fix: Some(grant(owner)),
+            }),
+            _ => {}
         }
     }
     out
@@ -182,13 +205,37 @@ mod tests {
 
     #[test]
     fn a_good_token_has_no_findings() {
-        assert!(findings("imap", &delegated(), "alice@contoso.example", 0).is_empty());
-        assert!(findings("imap", &app(), "sales@contoso.example", 0).is_empty());
+        assert!(
+            findings(
+                "imap",
+                &delegated(),
+                "alice@contoso.example",
+                "alice@contoso.example",
+                0
+            )
+            .is_empty()
+        );
+        assert!(
+            findings(
+                "imap",
+                &app(),
+                "sales@contoso.example",
+                "sales@contoso.example",
+                0
+            )
+            .is_empty()
+        );
     }
 
     #[test]
     fn expiry_audience_scope_and_role_are_blocking() {
-        let f = findings("imap", &delegated(), "alice@contoso.example", 20_000);
+        let f = findings(
+            "imap",
+            &delegated(),
+            "alice@contoso.example",
+            "alice@contoso.example",
+            20_000,
+        );
         assert!(
             f[0].blocking
                 && f[0].message.contains("expired")
@@ -198,7 +245,13 @@ mod tests {
             aud: Some("https://graph.microsoft.com".into()),
             ..delegated()
         };
-        let f = findings("imap", &graph, "alice@contoso.example", 0);
+        let f = findings(
+            "imap",
+            &graph,
+            "alice@contoso.example",
+            "alice@contoso.example",
+            0,
+        );
         assert!(f[0].blocking && f[0].message.contains("https://graph.microsoft.com"));
         assert!(
             f[0].fix
@@ -206,9 +259,21 @@ mod tests {
                 .unwrap()
                 .contains("https://outlook.office.com/IMAP.AccessAsUser.All")
         );
-        let f = findings("pop", &delegated(), "alice@contoso.example", 0);
+        let f = findings(
+            "pop",
+            &delegated(),
+            "alice@contoso.example",
+            "alice@contoso.example",
+            0,
+        );
         assert!(f[0].blocking && f[0].message.contains("do not include POP.AccessAsUser.All"));
-        let f = findings("pop", &app(), "sales@contoso.example", 0);
+        let f = findings(
+            "pop",
+            &app(),
+            "sales@contoso.example",
+            "sales@contoso.example",
+            0,
+        );
         assert!(
             f[0].message
                 .contains("no POP.AccessAsApp role (it has: IMAP.AccessAsApp)")
@@ -222,7 +287,13 @@ mod tests {
             scp: Some("https://outlook.office.com/IMAP.AccessAsUser.All".into()),
             ..delegated()
         };
-        let f = findings("imap", &c, "sales@contoso.example", 0);
+        let f = findings(
+            "imap",
+            &c,
+            "alice@contoso.example",
+            "sales@contoso.example",
+            0,
+        );
         assert_eq!(f.len(), 1);
         assert!(!f[0].blocking && f[0].message.contains("FullAccess"));
     }
@@ -234,6 +305,6 @@ mod tests {
             aud: Some("x".into()),
             ..Claims::default()
         };
-        assert!(findings("imap", &google, "a@b", 0).is_empty());
+        assert!(findings("imap", &google, "a@b", "a@b", 0).is_empty());
     }
 }

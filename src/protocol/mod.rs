@@ -7,7 +7,7 @@ pub mod record;
 pub mod refusal;
 pub mod smtp;
 
-pub use refusal::refusal_kind;
+pub use refusal::{refusal, refusal_kind};
 
 use std::time::Duration;
 

@@ -29,6 +29,25 @@ pub fn refusal_kind(default: FailureKind, text: &str) -> FailureKind {
     }
 }
 
+/// A refusal's kind and headline from the server's words where those are known, else the
+/// defaults: a kind named by the words gets that kind's headline, so a throttled POP login is
+/// never headed "the server rejected the token".
+pub fn refusal<'a>(default: FailureKind, headline: &'a str, text: &str) -> (FailureKind, &'a str) {
+    let kind = refusal_kind(default, text);
+    let headline = match kind {
+        _ if kind == default => headline,
+        FailureKind::AuthenticatedNotConnected => {
+            "authenticated, but the server will not open the mailbox"
+        }
+        FailureKind::Throttled => "the server is throttling requests",
+        FailureKind::ServerTemporaryFailure => {
+            "the server could not process the authentication (temporary failure)"
+        }
+        _ => headline,
+    };
+    (kind, headline)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

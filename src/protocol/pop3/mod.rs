@@ -26,7 +26,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use self::response::{Capa, Status, parse_stat, parse_status, unstuff};
 use super::record::record;
 use super::{
-    Facts, Request, initial_response, pick_mechanism, refusal_kind, tls_summary, transport_failure,
+    Facts, Request, initial_response, pick_mechanism, refusal, tls_summary, transport_failure,
 };
 use crate::report::{Failure, FailureKind, Recorder, Stage, Stat};
 use crate::sasl::{self, Mechanism};
@@ -231,8 +231,12 @@ async fn authenticate(
 
 fn rejected(reply: Vec<String>, challenge: Option<sasl::ErrorChallenge>) -> Failure {
     let reply: Vec<String> = reply.iter().map(|l| escape(l.as_bytes())).collect();
-    let kind = refusal_kind(FailureKind::AuthRejected, &reply.join(" "));
-    let mut f = Failure::new(Stage::Auth, kind, "the server rejected the token").with_reply(reply);
+    let (kind, headline) = refusal(
+        FailureKind::AuthRejected,
+        "the server rejected the token",
+        &reply.join(" "),
+    );
+    let mut f = Failure::new(Stage::Auth, kind, headline).with_reply(reply);
     f.challenge = challenge.map(Box::new);
     f
 }
@@ -256,12 +260,14 @@ async fn stat(
                 vec![shown],
             )),
         },
-        Some(Status::Err(text)) => Err(Failure::new(
-            Stage::Stat,
-            refusal_kind(FailureKind::StatFailed, &text),
-            "the server refused STAT after authentication",
-        )
-        .with_reply(vec![shown])),
+        Some(Status::Err(text)) => {
+            let (kind, headline) = refusal(
+                FailureKind::StatFailed,
+                "the server refused STAT after authentication",
+                &text,
+            );
+            Err(Failure::new(Stage::Stat, kind, headline).with_reply(vec![shown]))
+        }
         _ => Err(protocol_error(
             Stage::Stat,
             "STAT's reply is not +OK or -ERR",

@@ -28,7 +28,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use self::response::{Extensions, Reply};
 use super::record::{record, record_failure};
 use super::{
-    Facts, Request, initial_response, pick_mechanism, refusal_kind, tls_summary, transport_failure,
+    Facts, Request, initial_response, pick_mechanism, refusal, tls_summary, transport_failure,
 };
 use crate::plan::SendPlan;
 use crate::report::{Failure, FailureKind, Recorder, Stage, Submission};
@@ -129,7 +129,8 @@ async fn command<S: AsyncRead + AsyncWrite + Unpin>(
 
 fn unexpected(stage: Stage, kind: FailureKind, message: &str, reply: &Reply) -> Failure {
     let wire = escape_all(&reply.wire());
-    Failure::new(stage, refusal_kind(kind, &reply.text()), message).with_reply(wire)
+    let (kind, headline) = refusal(kind, message, &reply.text());
+    Failure::new(stage, kind, headline).with_reply(wire)
 }
 
 async fn banner<S: AsyncRead + AsyncWrite + Unpin>(
@@ -280,8 +281,8 @@ async fn authenticate(
         let mut wire = escape_all(&seen);
         wire.extend(escape_all(&r.wire()));
         let (kind, message) = classify_auth_failure(&r);
-        let mut f =
-            Failure::new(Stage::Auth, refusal_kind(kind, &r.text()), message).with_reply(wire);
+        let (kind, message) = refusal(kind, message, &r.text());
+        let mut f = Failure::new(Stage::Auth, kind, message).with_reply(wire);
         f.challenge = challenge.clone().map(Box::new);
         Err(f)
     });
@@ -329,7 +330,7 @@ fn classify_auth_failure(r: &Reply) -> (FailureKind, &'static str) {
     if r.is_transient() {
         return (
             FailureKind::Throttled,
-            "the server refused AUTH for now (4xx)",
+            "the server is throttling or refusing AUTH for now (4xx)",
         );
     }
     (FailureKind::AuthRejected, "the server rejected the token")

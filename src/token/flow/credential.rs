@@ -6,8 +6,8 @@ use ring::digest;
 
 use super::super::assertion::{AssertionError, CertificateCredential};
 use super::super::source::{Input, TokenError, load_secret};
-use crate::report::{Failure, FailureKind};
 use crate::plan::{ClientCredential, OAuthPlan};
+use crate::report::{Failure, FailureKind};
 use crate::secret::Secret;
 
 /// Domain separation for the secret's digest, so that it matches no other hash of it.
@@ -32,9 +32,9 @@ impl Credential {
         };
         Ok(Some(match &p.credential {
             None => return Ok(None),
-            Some(ClientCredential::Secret(source)) => Credential::Secret(
-                load_secret(source, Input::ClientSecret).map_err(unreadable)?,
-            ),
+            Some(ClientCredential::Secret(source)) => {
+                Credential::Secret(load_secret(source, Input::ClientSecret).map_err(unreadable)?)
+            }
             Some(ClientCredential::Certificate { path, password }) => {
                 let password = password
                     .as_ref()
