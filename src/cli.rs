@@ -96,7 +96,7 @@ pub struct Common {
     #[arg(long, value_enum, default_value = "microsoft")]
     pub provider: ProviderArg,
     /// The account the access token was issued to (UPN / e-mail address). Not needed for an
-    /// app-only token (client credentials): the mail commands then open --mailbox, or --user.
+    /// app-only token (client credentials), which has no user.
     #[arg(long, short = 'u', value_name = "ADDR")]
     pub user: Option<String>,
     /// Open this shared mailbox instead of the user's own (sent as XOAUTH2 user=).
@@ -230,11 +230,6 @@ pub struct SetupArgs {
 
 impl SetupArgs {
     pub fn request(self) -> Result<xoauth::setup_script::SetupRequest, UsageError> {
-        let mailboxes = self
-            .mailbox
-            .iter()
-            .map(|m| plan::check_address("--mailbox", m))
-            .collect::<Result<Vec<_>, _>>()?;
         let mut protocols: Vec<Protocol> = Vec::new();
         for p in self.protocols.into_iter().map(protocol) {
             if !protocols.contains(&p) {
@@ -245,12 +240,17 @@ impl SetupArgs {
             app_id: self.app_id,
             tenant: self.tenant,
             service_principal_id: self.service_principal_id,
-            mailboxes,
+            mailboxes: self.mailbox,
             protocols,
             smtp_rbac: self.smtp_rbac,
         };
-        // Every value ends up in PowerShell: refuse what is not an id, a domain or an address.
+        // Every value ends up in PowerShell: refuse what is not an id, a domain or an address
+        // first, with the PowerShell reason (a typographic quote is named as such), then hold
+        // each mailbox to the rule every command has for an address.
         xoauth::setup_script::validate(&req)?;
+        for m in &req.mailboxes {
+            plan::check_address("--mailbox", m)?;
+        }
         Ok(req)
     }
 }

@@ -4,7 +4,7 @@
 //! so a `NO` or `BAD` is always seen. The transcript is only a record.
 //!
 //! ```text
-//! C: A3 LIST "" *
+//! C: A3 LIST "" "*"
 //! S: * LIST (\HasNoChildren) "/" Inbox          → handed to the caller as it arrives
 //! S: * BYE Connection closed. 14                → Reply::bye
 //! S: A3 BAD User is authenticated but not connected.   → Reply::status, Reply::text

@@ -5,7 +5,7 @@
 //! ```text
 //! preauth   S: * OK ... ready.   C: a1 CAPABILITY   (C: a2 STARTTLS <TLS> C: a3 CAPABILITY)
 //! auth      C: A1 AUTHENTICATE XOAUTH2 <ir>   S: A1 OK | A1 NO | + <challenge>
-//! session   C: A2 CAPABILITY  C: A3 LIST "" *  (C: A4 EXAMINE "Inbox"  C: A5 SEARCH ...)
+//! session   C: A2 CAPABILITY  C: A3 LIST "" "*"  (C: A4 EXAMINE "Inbox"  C: A5 SEARCH ...)
 //!           S: A3 BAD User is authenticated but not connected.  S: * BYE ...
 //!           C: A6 LOGOUT
 //! ```

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! C: A2 CAPABILITY          S: * CAPABILITY ...  A2 OK
-//! C: A3 LIST "" *         S: * LIST (\HasNoChildren) "/" Inbox ...  A3 OK
+//! C: A3 LIST "" "*"       S: * LIST (\HasNoChildren) "/" Inbox ...  A3 OK
 //!                           S: A3 BAD User is authenticated but not connected.  * BYE ...
 //! C: A4 EXAMINE "Inbox"     S: * 3 EXISTS  * 0 RECENT  * OK [UIDVALIDITY 14] ...  A4 OK
 //! C: A5 SEARCH HEADER Message-ID "<id>"   S: * SEARCH 3  A5 OK
