@@ -1,17 +1,17 @@
-//! Command-line flags (clap) and their translation into a validated plan. Binary only: the
+//! Command-line flags (clap), copied as they are into the library's raw arguments; every
+//! default and rule that turns them into a plan lives in `xoauth::plan`. Binary only: the
 //! library never sees clap.
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use xoauth::plan::{
-    self, Check, ClientCredential, Endpoint, Flow, ImapOptions, OAuthPlan, Plan, PlanError,
-    Protocol, Provider, SecretSource, SendPlan, TokenPlan,
+use xoauth::plan::args::{
+    DEFAULT_LOGIN_WAIT_SECS, DEFAULT_TIMEOUT_SECS, Environment, RawCheck, RawCommon, RawImap,
+    RawOAuth, RawPop, RawSend, RawSetup, RawSmtp, RawTokenCmd, RawTokenSource, seconds,
 };
+use xoauth::plan::{Flow, Protocol, Provider};
 use xoauth::sasl::{Mechanism, MechanismChoice};
-use xoauth::token::TokenSource;
-use xoauth::transport::{Limits, Security};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -173,7 +173,7 @@ pub struct OAuthArgs {
     #[arg(long)]
     pub no_browser: bool,
     /// Seconds to wait for the user to sign in or approve a device code.
-    #[arg(long, value_name = "SECS", default_value = "300", value_parser = seconds)]
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_LOGIN_WAIT_SECS, value_parser = seconds)]
     pub login_wait: f64,
 }
 
@@ -228,32 +228,6 @@ pub struct SetupArgs {
     pub smtp_rbac: bool,
 }
 
-impl SetupArgs {
-    pub fn request(self) -> Result<xoauth::setup_script::SetupRequest, UsageError> {
-        let mut protocols: Vec<Protocol> = Vec::new();
-        for p in self.protocols.into_iter().map(protocol) {
-            if !protocols.contains(&p) {
-                protocols.push(p);
-            }
-        }
-        let req = xoauth::setup_script::SetupRequest {
-            app_id: self.app_id,
-            tenant: self.tenant,
-            service_principal_id: self.service_principal_id,
-            mailboxes: self.mailbox,
-            protocols,
-            smtp_rbac: self.smtp_rbac,
-        };
-        // Every value ends up in PowerShell: refuse what is not an id, a domain or an address
-        // first, with the PowerShell reason (a typographic quote is named as such), then hold
-        // each mailbox to the rule every command has for an address.
-        xoauth::setup_script::validate(&req)?;
-        for m in &req.mailboxes {
-            plan::check_address("--mailbox", m)?;
-        }
-        Ok(req)
-    }
-}
 
 #[derive(Subcommand, Debug)]
 pub enum CacheCmd {
@@ -400,7 +374,7 @@ pub struct OutputArgs {
     #[arg(long, short = 'v')]
     pub verbose: bool,
     /// Seconds to wait for each network step.
-    #[arg(long, value_name = "SECS", default_value = "30", value_parser = seconds)]
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_TIMEOUT_SECS, value_parser = seconds)]
     pub timeout: f64,
 }
 
@@ -408,28 +382,6 @@ pub struct OutputArgs {
 pub struct DemoArgs {
     #[command(flatten)]
     pub output: OutputArgs,
-}
-
-/// Longest wait a `SECS` flag accepts: a day (the plan refuses more).
-const MAX_SECS: f64 = 86_400.0;
-
-/// A `SECS` value: a finite number of seconds, more than 0 and at most a day. `f64` parsing alone
-/// takes `inf`, `nan` and `1e300`, which no wait can be.
-fn seconds(value: &str) -> Result<f64, String> {
-    let range = "give a number of seconds more than 0 and at most 86400 (24 hours)";
-    let secs: f64 = value
-        .trim()
-        .parse()
-        .map_err(|_| format!("{value:?} is not a number; {range}"))?;
-    if !secs.is_finite() {
-        Err(format!("{value:?} is not a finite number; {range}"))
-    } else if secs > MAX_SECS {
-        Err(format!("{value} seconds is too large; {range}"))
-    } else if secs <= 0.0 {
-        Err(format!("{value} seconds is too small; {range}"))
-    } else {
-        Ok(secs)
-    }
 }
 
 /// Why `xoauth token` refuses `--mailbox` and `--mechanism`.
@@ -449,70 +401,6 @@ fn token_mechanism(value: &str) -> Result<MechanismArg, String> {
     }
 }
 
-/// A flag combination that cannot run; exit code 2.
-#[derive(Debug, thiserror::Error)]
-pub enum UsageError {
-    #[error(transparent)]
-    Plan(#[from] PlanError),
-    #[error(
-        "--access-token is not accepted: a token on the command line is visible in the process \
-         list and shell history. Use --access-token-env VAR, --access-token-file FILE, or pipe \
-         it on standard input"
-    )]
-    TokenOnCommandLine,
-    #[error(
-        "no access token: use --access-token-env VAR, --access-token-file FILE, pipe it on \
-         standard input, or obtain one with --client-id"
-    )]
-    NoToken,
-    #[error(
-        "give either an access token (--access-token-*) or --client-id to obtain one, not both"
-    )]
-    TokenAndClientId,
-    #[error(transparent)]
-    Provider(#[from] xoauth::token::provider::ProviderError),
-    #[error(
-        "--flow client-credentials needs --client-secret-env, --client-secret-file, --client-secret-prompt or --certificate"
-    )]
-    NoCredential,
-    #[error("a client secret or certificate only goes with --flow client-credentials")]
-    CredentialWithoutClientCredentials,
-    #[error(
-        "OAuth flags (--tenant, --flow, --scope, --client-secret-*, --certificate, ...) need --client-id"
-    )]
-    OAuthWithoutClientId,
-    #[error("--login-wait must be more than 0 seconds")]
-    BadLoginWait,
-    #[error(
-        "--user ADDR is required: the account the token is for (only an app-only token, \
-         from --flow client-credentials, has no user)"
-    )]
-    UserRequired,
-    #[error(
-        "an app-only token has no user: give the mailbox to open with --mailbox ADDR (or --user ADDR)"
-    )]
-    MailboxRequired,
-    #[error(transparent)]
-    Setup(#[from] xoauth::setup_script::SetupError),
-}
-
-impl TokenArgs {
-    fn source(&self) -> Result<TokenSource, UsageError> {
-        if self.access_token.is_some() {
-            return Err(UsageError::TokenOnCommandLine);
-        }
-        if let Some(var) = &self.access_token_env {
-            return Ok(TokenSource::Env(var.clone()));
-        }
-        match &self.access_token_file {
-            Some(path) if path.as_os_str() == "-" => Ok(TokenSource::Stdin),
-            Some(path) => Ok(TokenSource::File(path.clone())),
-            None if !std::io::stdin().is_terminal() => Ok(TokenSource::Stdin),
-            None => Err(UsageError::NoToken),
-        }
-    }
-}
-
 fn provider(p: ProviderArg) -> Provider {
     match p {
         ProviderArg::Microsoft => Provider::Microsoft,
@@ -520,14 +408,6 @@ fn provider(p: ProviderArg) -> Provider {
         ProviderArg::MicrosoftChina => Provider::MicrosoftChina,
         ProviderArg::Google => Provider::Google,
         ProviderArg::Custom => Provider::Custom,
-    }
-}
-
-fn security(implicit: bool) -> Security {
-    if implicit {
-        Security::ImplicitTls
-    } else {
-        Security::StartTls
     }
 }
 
@@ -539,6 +419,10 @@ fn protocol(p: ProtocolArg) -> Protocol {
     }
 }
 
+fn protocols(ps: Vec<ProtocolArg>) -> Vec<Protocol> {
+    ps.into_iter().map(protocol).collect()
+}
+
 /// Whether a browser can plausibly be opened here.
 fn has_browser() -> bool {
     cfg!(any(target_os = "macos", target_os = "windows"))
@@ -546,347 +430,145 @@ fn has_browser() -> bool {
         || std::env::var_os("WAYLAND_DISPLAY").is_some()
 }
 
+impl SetupArgs {
+    pub fn into_raw(self) -> RawSetup {
+        RawSetup {
+            app_id: self.app_id,
+            tenant: self.tenant,
+            service_principal_id: self.service_principal_id,
+            mailboxes: self.mailbox,
+            protocols: protocols(self.protocols),
+            smtp_rbac: self.smtp_rbac,
+        }
+    }
+}
+
 impl OAuthArgs {
-    fn given(&self) -> bool {
-        self.tenant.is_some()
-            || self.flow.is_some()
-            || !self.scopes.is_empty()
-            || self.credential().is_some()
-            || self.authority.is_some()
-            || self.token_url.is_some()
-    }
-
-    fn credential(&self) -> Option<ClientCredential> {
-        if let Some(var) = &self.client_secret_env {
-            return Some(ClientCredential::Secret(SecretSource::Env(var.clone())));
-        }
-        if let Some(path) = &self.client_secret_file {
-            return Some(ClientCredential::Secret(SecretSource::File(path.clone())));
-        }
-        if self.client_secret_prompt {
-            return Some(ClientCredential::Secret(SecretSource::Prompt));
-        }
-        self.certificate
-            .as_ref()
-            .map(|path| ClientCredential::Certificate {
-                path: path.clone(),
-                password: self.certificate_password_env.clone().map(SecretSource::Env),
-            })
-    }
-
-    /// The OAuth plan, when a client id asks for one.
-    fn plan(
-        &self,
-        provider: Provider,
-        user: Option<&str>,
-        protocols: &[Protocol],
-    ) -> Result<Option<OAuthPlan>, UsageError> {
-        let Some(client_id) = &self.client_id else {
-            return if self.given() {
-                Err(UsageError::OAuthWithoutClientId)
-            } else {
-                Ok(None)
-            };
-        };
-        let thunderbird = client_id.eq_ignore_ascii_case("thunderbird");
-        let client_id = if thunderbird {
-            xoauth::token::provider::THUNDERBIRD_CLIENT_ID.to_string()
-        } else {
-            client_id.clone()
-        };
-        let credential = self.credential();
-        let flow = match (self.flow, &credential) {
-            (Some(FlowArg::ClientCredentials), None) => return Err(UsageError::NoCredential),
-            (Some(FlowArg::ClientCredentials), Some(_)) | (None, Some(_)) => {
-                Flow::ClientCredentials
-            }
-            (Some(_), Some(_)) => return Err(UsageError::CredentialWithoutClientCredentials),
-            (Some(FlowArg::Interactive), None) => Flow::Interactive,
-            (Some(FlowArg::DeviceCode), None) => Flow::DeviceCode,
-            // Thunderbird's app registers https://localhost only, so no loopback redirect.
-            (None, None) if !thunderbird && !self.no_browser && has_browser() => Flow::Interactive,
-            (None, None) => Flow::DeviceCode,
-        };
-        let custom = xoauth::token::provider::CustomUrls {
-            authorize: self.authorize_url.clone(),
-            token: self.token_url.clone(),
-            device: self.device_url.clone(),
-        };
-        let authority = xoauth::token::provider::Authority::resolve(
-            provider,
-            self.tenant.as_deref(),
-            self.authority.as_deref(),
-            &custom,
-        )?;
-        let app_only = flow == Flow::ClientCredentials;
-        let scopes = if self.scopes.is_empty() {
-            xoauth::token::provider::default_scopes(provider, app_only, protocols)?
-        } else {
-            self.scopes.clone()
-        };
-        let user_wait = plan::timeout(self.login_wait).map_err(|_| UsageError::BadLoginWait)?;
-        Ok(Some(OAuthPlan {
-            authority,
-            tenant: self.tenant.clone().unwrap_or_default(),
-            client_id,
-            flow,
-            scopes,
-            credential,
-            login_hint: user.filter(|_| !app_only).map(str::to_string),
-            cache: !self.no_cache,
+    fn into_raw(self) -> RawOAuth {
+        RawOAuth {
+            client_id: self.client_id,
+            tenant: self.tenant,
+            flow: self.flow.map(|f| match f {
+                FlowArg::Interactive => Flow::Interactive,
+                FlowArg::DeviceCode => Flow::DeviceCode,
+                FlowArg::ClientCredentials => Flow::ClientCredentials,
+            }),
+            scopes: self.scopes,
+            client_secret_env: self.client_secret_env,
+            client_secret_file: self.client_secret_file,
+            client_secret_prompt: self.client_secret_prompt,
+            certificate: self.certificate,
+            certificate_password_env: self.certificate_password_env,
+            authority: self.authority,
+            authorize_url: self.authorize_url,
+            token_url: self.token_url,
+            device_url: self.device_url,
+            no_cache: self.no_cache,
             refresh: self.refresh,
-            open_browser: !self.no_browser,
-            user_wait,
-        }))
+            no_browser: self.no_browser,
+            login_wait: self.login_wait,
+        }
     }
 }
 
 impl Common {
-    /// The plan without checks; the subcommand adds them. `protocols` picks default scopes;
-    /// `opens_mailbox` is false only for the token command, which needs no mailbox.
-    fn plan(self, protocols: &[Protocol], opens_mailbox: bool) -> Result<Plan, UsageError> {
-        let user = self
-            .user
-            .as_deref()
-            .map(|u| plan::check_address("--user", u))
-            .transpose()?;
-        let oauth = self
-            .oauth
-            .plan(provider(self.provider), user.as_deref(), protocols)?;
-        let given = self.token.access_token_env.is_some()
-            || self.token.access_token_file.is_some()
-            || self.token.access_token.is_some();
-        let token = match oauth {
-            Some(_) if given => return Err(UsageError::TokenAndClientId),
-            Some(oauth) => TokenPlan::OAuth(Box::new(oauth)),
-            None => TokenPlan::Given(self.token.source()?),
-        };
-        let mailbox = self
-            .mailbox
-            .map(|m| plan::check_address("--mailbox", &m))
-            .transpose()?;
-        // A user is needed to sign in as one, and to open a mailbox; an app-only token (and a
-        // given token only being decoded) has none.
-        let app_only = matches!(&token, TokenPlan::OAuth(o) if o.flow == Flow::ClientCredentials);
-        let decode_only = !opens_mailbox && matches!(token, TokenPlan::Given(_));
-        if user.is_none() {
-            if !app_only && !decode_only {
-                return Err(UsageError::UserRequired);
-            }
-            if opens_mailbox && mailbox.is_none() {
-                return Err(UsageError::MailboxRequired);
-            }
-        }
-        let mechanism = match self.mechanism {
-            MechanismArg::Auto => MechanismChoice::Auto,
-            MechanismArg::Xoauth2 => MechanismChoice::Only(Mechanism::XOAuth2),
-            MechanismArg::Oauthbearer => MechanismChoice::Only(Mechanism::OAuthBearer),
-        };
-        Ok(Plan {
-            user,
-            mailbox,
-            token,
-            mechanism,
+    fn into_raw(self) -> RawCommon {
+        RawCommon {
+            provider: provider(self.provider),
+            user: self.user,
+            mailbox: self.mailbox,
+            mechanism: match self.mechanism {
+                MechanismArg::Auto => MechanismChoice::Auto,
+                MechanismArg::Xoauth2 => MechanismChoice::Only(Mechanism::XOAuth2),
+                MechanismArg::Oauthbearer => MechanismChoice::Only(Mechanism::OAuthBearer),
+            },
             ca_files: self.ca_files,
-            extra_roots: Vec::new(),
-            timeout: plan::timeout(self.output.timeout)?,
-            limits: Limits::default(),
-            transcript: self.output.verbose,
-            checks: Vec::new(),
-        })
+            token: RawTokenSource {
+                access_token_env: self.token.access_token_env,
+                access_token_file: self.token.access_token_file,
+                access_token_on_command_line: self.token.access_token.is_some(),
+            },
+            oauth: self.oauth.into_raw(),
+            timeout: self.output.timeout,
+            verbose: self.output.verbose,
+            env: Environment {
+                browser: has_browser(),
+                stdin_is_terminal: std::io::stdin().is_terminal(),
+            },
+        }
     }
 }
 
 impl SendArgs {
-    /// The test message, sent from `--from` or else the mailbox checked.
-    fn plan(self, mailbox: &str) -> Result<Option<SendPlan>, PlanError> {
-        if !self.send {
-            if !self.to.is_empty() || self.from.is_some() {
-                return Err(PlanError::RecipientWithoutSend);
-            }
-            return Ok(None);
+    fn into_raw(self) -> RawSend {
+        RawSend {
+            send: self.send,
+            to: self.to,
+            from: self.from,
         }
-        if self.to.is_empty() {
-            return Err(PlanError::SendWithoutRecipient);
-        }
-        let to = self
-            .to
-            .iter()
-            .map(|a| plan::check_address("--to", a))
-            .collect::<Result<Vec<_>, _>>()?;
-        let from = match self.from {
-            Some(f) => plan::check_address("--from", &f)?,
-            None => mailbox.to_string(),
-        };
-        Ok(Some(SendPlan::new(from, to, plan::new_run_id())))
     }
 }
 
 impl ImapArgs {
-    pub fn into_plan(self) -> Result<Plan, UsageError> {
-        let provider = provider(self.common.provider);
-        let mut plan = self.common.plan(&[Protocol::Imap], true)?;
-        let (host, port) = plan::host_and_port(self.host, self.port, "--host", "--port")?;
-        let endpoint = Endpoint::resolve(
-            Protocol::Imap,
-            provider,
-            host,
-            port,
-            security(!self.starttls),
-        )?;
-        plan.checks.push(Check::Imap {
-            endpoint,
-            options: ImapOptions {
-                examine: self.examine,
-                find_message_id: None,
-            },
-        });
-        Ok(plan)
+    pub fn into_raw(self) -> RawImap {
+        RawImap {
+            host: self.host,
+            port: self.port,
+            starttls: self.starttls,
+            examine: self.examine,
+            common: self.common.into_raw(),
+        }
     }
 }
 
 impl PopArgs {
-    pub fn into_plan(self) -> Result<Plan, UsageError> {
-        let provider = provider(self.common.provider);
-        let mut plan = self.common.plan(&[Protocol::Pop], true)?;
-        let (host, port) = plan::host_and_port(self.host, self.port, "--host", "--port")?;
-        let endpoint = Endpoint::resolve(
-            Protocol::Pop,
-            provider,
-            host,
-            port,
-            security(!self.starttls),
-        )?;
-        plan.checks.push(Check::Pop { endpoint });
-        Ok(plan)
+    pub fn into_raw(self) -> RawPop {
+        RawPop {
+            host: self.host,
+            port: self.port,
+            starttls: self.starttls,
+            common: self.common.into_raw(),
+        }
     }
 }
 
-/// SMTP uses STARTTLS unless asked for implicit TLS or pointed at port 465.
-fn smtp_security(implicit_tls: bool, port: Option<u16>) -> Security {
-    security(implicit_tls || port == Some(465))
-}
-
 impl SmtpArgs {
-    pub fn into_plan(self) -> Result<Plan, UsageError> {
-        let provider = provider(self.common.provider);
-        let mut plan = self.common.plan(&[Protocol::Smtp], true)?;
-        let (host, port) = plan::host_and_port(self.host, self.port, "--host", "--port")?;
-        let endpoint = Endpoint::resolve(
-            Protocol::Smtp,
-            provider,
-            host,
-            port,
-            smtp_security(self.implicit_tls, port),
-        )?;
-        let send = self.send.plan(plan.authzid())?;
-        plan.checks.push(Check::Smtp { endpoint, send });
-        Ok(plan)
+    pub fn into_raw(self) -> RawSmtp {
+        RawSmtp {
+            host: self.host,
+            port: self.port,
+            implicit_tls: self.implicit_tls,
+            send: self.send.into_raw(),
+            common: self.common.into_raw(),
+        }
     }
 }
 
 impl CheckArgs {
-    pub fn into_plan(self) -> Result<Plan, UsageError> {
-        let provider = provider(self.common.provider);
-        let mut protocols = Vec::new();
-        for p in &self.protocols {
-            if protocols.contains(p) {
-                let name = match p {
-                    ProtocolArg::Imap => "imap",
-                    ProtocolArg::Pop => "pop",
-                    ProtocolArg::Smtp => "smtp",
-                };
-                return Err(PlanError::DuplicateProtocol(name).into());
-            }
-            protocols.push(*p);
+    pub fn into_raw(self) -> RawCheck {
+        RawCheck {
+            protocols: protocols(self.protocols),
+            host: self.host,
+            imap_host: self.imap_host,
+            imap_port: self.imap_port,
+            pop_host: self.pop_host,
+            pop_port: self.pop_port,
+            smtp_host: self.smtp_host,
+            smtp_port: self.smtp_port,
+            starttls: self.starttls,
+            implicit_tls: self.implicit_tls,
+            examine: self.examine,
+            send: self.send.into_raw(),
+            common: self.common.into_raw(),
         }
-        if protocols.is_empty() {
-            return Err(PlanError::NoProtocols.into());
-        }
-        let wanted: Vec<Protocol> = protocols.iter().copied().map(protocol).collect();
-        let mut plan = self.common.plan(&wanted, true)?;
-        let send = if protocols.contains(&ProtocolArg::Smtp) {
-            self.send.plan(plan.authzid())?
-        } else if self.send.send {
-            return Err(UsageError::Plan(PlanError::SendWithoutSmtp));
-        } else {
-            None
-        };
-        // Look for the message over IMAP when it was sent to the mailbox being checked.
-        let find = send
-            .as_ref()
-            .filter(|s| s.to.iter().any(|t| t.eq_ignore_ascii_case(plan.authzid())))
-            .map(|s| s.message_id.clone());
-        if send.is_some() {
-            protocols.sort_by_key(|p| *p != ProtocolArg::Smtp);
-        }
-        if let (_, Some(_)) = plan::host_and_port(self.host.clone(), None, "--host", "")? {
-            return Err(PlanError::SharedHostWithPort(self.host.unwrap_or_default()).into());
-        }
-        let host = |specific: Option<String>| specific.or_else(|| self.host.clone());
-        let (imap_host, imap_port) = plan::host_and_port(
-            host(self.imap_host.clone()),
-            self.imap_port,
-            "--imap-host",
-            "--imap-port",
-        )?;
-        let (pop_host, pop_port) = plan::host_and_port(
-            host(self.pop_host.clone()),
-            self.pop_port,
-            "--pop-host",
-            "--pop-port",
-        )?;
-        let (smtp_host, smtp_port) = plan::host_and_port(
-            host(self.smtp_host.clone()),
-            self.smtp_port,
-            "--smtp-host",
-            "--smtp-port",
-        )?;
-        let mut send = send;
-        for p in protocols {
-            let check = match p {
-                ProtocolArg::Imap => Check::Imap {
-                    endpoint: Endpoint::resolve(
-                        Protocol::Imap,
-                        provider,
-                        imap_host.clone(),
-                        imap_port,
-                        security(!self.starttls),
-                    )?,
-                    options: ImapOptions {
-                        examine: self.examine.clone(),
-                        find_message_id: find.clone(),
-                    },
-                },
-                ProtocolArg::Pop => Check::Pop {
-                    endpoint: Endpoint::resolve(
-                        Protocol::Pop,
-                        provider,
-                        pop_host.clone(),
-                        pop_port,
-                        security(!self.starttls),
-                    )?,
-                },
-                ProtocolArg::Smtp => Check::Smtp {
-                    endpoint: Endpoint::resolve(
-                        Protocol::Smtp,
-                        provider,
-                        smtp_host.clone(),
-                        smtp_port,
-                        smtp_security(self.implicit_tls, smtp_port),
-                    )?,
-                    send: send.take(),
-                },
-            };
-            plan.checks.push(check);
-        }
-        Ok(plan)
     }
 }
 
 impl TokenCmdArgs {
-    pub fn into_plan(self) -> Result<Plan, UsageError> {
-        let wanted: Vec<Protocol> = self.protocols.iter().copied().map(protocol).collect();
-        self.common.plan(&wanted, false)
+    pub fn into_raw(self) -> RawTokenCmd {
+        RawTokenCmd {
+            protocols: protocols(self.protocols),
+            common: self.common.into_raw(),
+        }
     }
 }

@@ -16,7 +16,7 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use xoauth::plan::Plan;
+use xoauth::plan::{Plan, UsageError};
 use xoauth::report::Combined;
 
 use xoauth::transport::util::escape_text;
@@ -83,19 +83,19 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Imap(args) => {
                 let output = args.common.output.clone();
-                single(args.into_plan(), &output, errors).await
+                single(args.into_raw().build(), &output, errors).await
             }
             Command::Pop(args) => {
                 let output = args.common.output.clone();
-                single(args.into_plan(), &output, errors).await
+                single(args.into_raw().build(), &output, errors).await
             }
             Command::Smtp(args) => {
                 let output = args.common.output.clone();
-                single(args.into_plan(), &output, errors).await
+                single(args.into_raw().build(), &output, errors).await
             }
             Command::Check(args) => {
                 let output = args.common.output.clone();
-                let plan = match args.into_plan() {
+                let plan = match args.into_raw().build() {
                     Ok(plan) => plan,
                     Err(e) => return fail(e.into()),
                 };
@@ -115,7 +115,7 @@ fn main() -> ExitCode {
             Command::Token(args) => {
                 let output = args.common.output.clone();
                 let print = args.print;
-                let plan = match args.into_plan() {
+                let plan = match args.into_raw().build() {
                     Ok(plan) => plan,
                     Err(e) => return fail(e.into()),
                 };
@@ -141,7 +141,8 @@ fn main() -> ExitCode {
             Command::Cache(cmd) => cache(cmd, errors).await,
             Command::SetupScript(args) => {
                 match args
-                    .request()
+                    .into_raw()
+                    .build()
                     .map_err(anyhow::Error::from)
                     .and_then(|r| xoauth::setup_script::render(&r).map_err(anyhow::Error::from))
                 {
@@ -231,7 +232,7 @@ async fn cache(cmd: cli::CacheCmd, errors: Errors) -> ExitCode {
 
 /// Runs a one-check plan and prints its report.
 async fn single(
-    plan: Result<Plan, cli::UsageError>,
+    plan: Result<Plan, UsageError>,
     output: &cli::OutputArgs,
     errors: Errors,
 ) -> ExitCode {

@@ -1,5 +1,9 @@
 //! A resolved, validated run: every default applied, every conflict rejected. Building a plan
 //! does no I/O, so what a command will do can be tested without a network.
+//!
+//! The raw flags ([`args`]) become a plan here, not in the binary: `common` holds the token
+//! and identity rules, `oauth` the flow choice, `checks` the per-command endpoints and the test
+//! message, `setup` the setup script's request; [`UsageError`] says why flags cannot run.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,6 +13,15 @@ use serde::Serialize;
 use crate::sasl::MechanismChoice;
 use crate::token::TokenSource;
 use crate::transport::{Limits, Security};
+
+pub mod args;
+mod checks;
+mod common;
+mod oauth;
+mod setup;
+mod usage;
+
+pub use usage::UsageError;
 
 /// The mail protocols xoauth checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

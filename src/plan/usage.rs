@@ -1,0 +1,51 @@
+//! Why a combination of flags cannot run (exit code 2). Every message names the flags to use
+//! instead; the CLI tests pin their texts.
+
+use super::PlanError;
+
+/// A flag combination that cannot run; exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum UsageError {
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(
+        "--access-token is not accepted: a token on the command line is visible in the process \
+         list and shell history. Use --access-token-env VAR, --access-token-file FILE, or pipe \
+         it on standard input"
+    )]
+    TokenOnCommandLine,
+    #[error(
+        "no access token: use --access-token-env VAR, --access-token-file FILE, pipe it on \
+         standard input, or obtain one with --client-id"
+    )]
+    NoToken,
+    #[error(
+        "give either an access token (--access-token-*) or --client-id to obtain one, not both"
+    )]
+    TokenAndClientId,
+    #[error(transparent)]
+    Provider(#[from] crate::token::provider::ProviderError),
+    #[error(
+        "--flow client-credentials needs --client-secret-env, --client-secret-file, --client-secret-prompt or --certificate"
+    )]
+    NoCredential,
+    #[error("a client secret or certificate only goes with --flow client-credentials")]
+    CredentialWithoutClientCredentials,
+    #[error(
+        "OAuth flags (--tenant, --flow, --scope, --client-secret-*, --certificate, ...) need --client-id"
+    )]
+    OAuthWithoutClientId,
+    #[error("--login-wait must be more than 0 seconds")]
+    BadLoginWait,
+    #[error(
+        "--user ADDR is required: the account the token is for (only an app-only token, \
+         from --flow client-credentials, has no user)"
+    )]
+    UserRequired,
+    #[error(
+        "an app-only token has no user: give the mailbox to open with --mailbox ADDR (or --user ADDR)"
+    )]
+    MailboxRequired,
+    #[error(transparent)]
+    Setup(#[from] crate::setup_script::SetupError),
+}
