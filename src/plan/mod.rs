@@ -17,6 +17,8 @@ use crate::transport::{Limits, Security};
 pub mod args;
 mod checks;
 mod common;
+#[cfg(test)]
+mod fixtures;
 mod oauth;
 mod setup;
 mod usage;

@@ -113,3 +113,420 @@ impl RawOAuth {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::plan::fixtures::{CLIENT, TENANT, USER, oauth};
+    use crate::token::provider::ProviderError;
+
+    const DESKTOP: Environment = Environment {
+        browser: true,
+        stdin_is_terminal: true,
+    };
+    const HEADLESS: Environment = Environment {
+        browser: false,
+        stdin_is_terminal: true,
+    };
+
+    /// The plan for `raw` against Microsoft, for an IMAP check by alice.
+    fn build(raw: RawOAuth, env: Environment) -> Result<OAuthPlan, UsageError> {
+        build_for(raw, Provider::Microsoft, &[Protocol::Imap], env)
+    }
+
+    fn build_for(
+        raw: RawOAuth,
+        provider: Provider,
+        protocols: &[Protocol],
+        env: Environment,
+    ) -> Result<OAuthPlan, UsageError> {
+        raw.plan(provider, Some(USER), protocols, env)
+            .map(|p| p.expect("a client id asks for an OAuth plan"))
+    }
+
+    #[test]
+    fn without_client_id_or_oauth_flags_there_is_no_oauth_plan() {
+        let plan = RawOAuth::default().plan(Provider::Microsoft, Some(USER), &[], DESKTOP);
+        assert!(matches!(plan, Ok(None)));
+    }
+
+    #[test]
+    fn oauth_flags_without_client_id_are_refused() {
+        let refused = [
+            RawOAuth {
+                tenant: Some(TENANT.into()),
+                ..RawOAuth::default()
+            },
+            RawOAuth {
+                flow: Some(Flow::DeviceCode),
+                ..RawOAuth::default()
+            },
+            RawOAuth {
+                scopes: vec!["s".into()],
+                ..RawOAuth::default()
+            },
+            RawOAuth {
+                client_secret_prompt: true,
+                ..RawOAuth::default()
+            },
+            RawOAuth {
+                certificate: Some(PathBuf::from("c.pem")),
+                ..RawOAuth::default()
+            },
+            RawOAuth {
+                authority: Some("http://127.0.0.1:1".into()),
+                ..RawOAuth::default()
+            },
+            RawOAuth {
+                token_url: Some("https://idp.example/token".into()),
+                ..RawOAuth::default()
+            },
+        ];
+        for raw in refused {
+            assert!(
+                matches!(
+                    raw.plan(Provider::Microsoft, Some(USER), &[], DESKTOP),
+                    Err(UsageError::OAuthWithoutClientId)
+                ),
+                "{raw:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn cache_and_browser_flags_alone_ask_for_no_oauth_plan() {
+        let raw = RawOAuth {
+            no_cache: true,
+            refresh: true,
+            no_browser: true,
+            login_wait: 5.0,
+            authorize_url: Some("https://idp.example/authorize".into()),
+            device_url: Some("https://idp.example/device".into()),
+            ..RawOAuth::default()
+        };
+        assert!(matches!(
+            raw.plan(Provider::Microsoft, Some(USER), &[], DESKTOP),
+            Ok(None)
+        ));
+    }
+
+    #[test]
+    fn flow_defaults_to_client_credentials_when_the_app_has_a_secret() {
+        let raw = RawOAuth {
+            client_secret_env: Some("S".into()),
+            ..oauth()
+        };
+        let plan = build(raw, DESKTOP).unwrap();
+        assert_eq!(plan.flow, Flow::ClientCredentials);
+        assert_eq!(
+            plan.credential,
+            Some(ClientCredential::Secret(SecretSource::Env("S".into())))
+        );
+    }
+
+    #[test]
+    fn flow_defaults_to_client_credentials_when_the_app_has_a_certificate() {
+        let raw = RawOAuth {
+            certificate: Some(PathBuf::from("app.pfx")),
+            certificate_password_env: Some("P".into()),
+            ..oauth()
+        };
+        let plan = build(raw, HEADLESS).unwrap();
+        assert_eq!(plan.flow, Flow::ClientCredentials);
+        assert_eq!(
+            plan.credential,
+            Some(ClientCredential::Certificate {
+                path: PathBuf::from("app.pfx"),
+                password: Some(SecretSource::Env("P".into())),
+            })
+        );
+    }
+
+    #[test]
+    fn secret_sources_map_to_their_credential() {
+        let file = RawOAuth {
+            client_secret_file: Some(PathBuf::from("secret.txt")),
+            ..oauth()
+        };
+        assert_eq!(
+            build(file, DESKTOP).unwrap().credential,
+            Some(ClientCredential::Secret(SecretSource::File(
+                PathBuf::from("secret.txt")
+            )))
+        );
+        let prompt = RawOAuth {
+            client_secret_prompt: true,
+            ..oauth()
+        };
+        assert_eq!(
+            build(prompt, DESKTOP).unwrap().credential,
+            Some(ClientCredential::Secret(SecretSource::Prompt))
+        );
+    }
+
+    #[test]
+    fn flow_defaults_to_interactive_when_a_browser_can_open() {
+        let plan = build(oauth(), DESKTOP).unwrap();
+        assert_eq!(plan.flow, Flow::Interactive);
+        assert!(plan.open_browser);
+        assert_eq!(plan.credential, None);
+    }
+
+    #[test]
+    fn flow_defaults_to_device_code_without_a_browser() {
+        assert_eq!(build(oauth(), HEADLESS).unwrap().flow, Flow::DeviceCode);
+    }
+
+    #[test]
+    fn no_browser_makes_the_default_flow_device_code() {
+        let raw = RawOAuth {
+            no_browser: true,
+            ..oauth()
+        };
+        let plan = build(raw, DESKTOP).unwrap();
+        assert_eq!(plan.flow, Flow::DeviceCode);
+        assert!(!plan.open_browser);
+    }
+
+    #[test]
+    fn thunderbird_is_its_client_id_and_defaults_to_device_code() {
+        let raw = RawOAuth {
+            client_id: Some("Thunderbird".into()),
+            ..oauth()
+        };
+        let plan = build(raw, DESKTOP).unwrap();
+        assert_eq!(plan.client_id, provider::THUNDERBIRD_CLIENT_ID);
+        assert_eq!(plan.flow, Flow::DeviceCode);
+    }
+
+    #[test]
+    fn a_named_flow_wins_over_the_environment() {
+        let interactive = RawOAuth {
+            flow: Some(Flow::Interactive),
+            ..oauth()
+        };
+        assert_eq!(
+            build(interactive, HEADLESS).unwrap().flow,
+            Flow::Interactive
+        );
+        let device = RawOAuth {
+            flow: Some(Flow::DeviceCode),
+            ..oauth()
+        };
+        assert_eq!(build(device, DESKTOP).unwrap().flow, Flow::DeviceCode);
+    }
+
+    #[test]
+    fn client_credentials_without_a_credential_is_refused() {
+        let raw = RawOAuth {
+            flow: Some(Flow::ClientCredentials),
+            ..oauth()
+        };
+        assert!(matches!(
+            build(raw, DESKTOP),
+            Err(UsageError::NoCredential)
+        ));
+    }
+
+    #[test]
+    fn a_credential_with_a_user_flow_is_refused() {
+        for flow in [Flow::Interactive, Flow::DeviceCode] {
+            let raw = RawOAuth {
+                flow: Some(flow),
+                client_secret_env: Some("S".into()),
+                ..oauth()
+            };
+            assert!(matches!(
+                build(raw, DESKTOP),
+                Err(UsageError::CredentialWithoutClientCredentials)
+            ));
+        }
+    }
+
+    #[test]
+    fn delegated_scopes_follow_the_protocols_and_ask_for_a_refresh_token() {
+        let plan = build_for(
+            oauth(),
+            Provider::Microsoft,
+            &[Protocol::Imap, Protocol::Pop, Protocol::Smtp],
+            DESKTOP,
+        )
+        .unwrap();
+        assert_eq!(
+            plan.scopes,
+            [
+                "https://outlook.office.com/IMAP.AccessAsUser.All",
+                "https://outlook.office.com/POP.AccessAsUser.All",
+                "https://outlook.office.com/SMTP.Send",
+                "offline_access",
+            ]
+        );
+    }
+
+    #[test]
+    fn app_only_scope_is_the_resource_default() {
+        let raw = RawOAuth {
+            client_secret_env: Some("S".into()),
+            ..oauth()
+        };
+        let plan = build_for(raw, Provider::MicrosoftUsGov, &[Protocol::Smtp], DESKTOP).unwrap();
+        assert_eq!(plan.scopes, ["https://outlook.office365.us/.default"]);
+    }
+
+    #[test]
+    fn named_scopes_replace_the_defaults() {
+        let raw = RawOAuth {
+            scopes: vec!["https://outlook.office.com/IMAP.AccessAsUser.All".into()],
+            ..oauth()
+        };
+        assert_eq!(
+            build(raw, DESKTOP).unwrap().scopes,
+            ["https://outlook.office.com/IMAP.AccessAsUser.All"]
+        );
+    }
+
+    #[test]
+    fn google_needs_no_tenant_and_has_one_scope() {
+        let raw = RawOAuth {
+            tenant: None,
+            ..oauth()
+        };
+        let plan = build_for(raw, Provider::Google, &[Protocol::Imap], DESKTOP).unwrap();
+        assert_eq!(plan.scopes, ["https://mail.google.com/"]);
+        assert_eq!(plan.authority.name, "google");
+        assert_eq!(plan.tenant, "");
+    }
+
+    #[test]
+    fn microsoft_needs_a_tenant() {
+        let raw = RawOAuth {
+            tenant: None,
+            ..oauth()
+        };
+        assert!(matches!(
+            build(raw, DESKTOP),
+            Err(UsageError::Provider(ProviderError::TenantRequired(
+                "Microsoft"
+            )))
+        ));
+    }
+
+    #[test]
+    fn authority_replaces_the_cloud_login_host() {
+        let raw = RawOAuth {
+            authority: Some("http://127.0.0.1:8443/".into()),
+            ..oauth()
+        };
+        let plan = build(raw, DESKTOP).unwrap();
+        assert_eq!(
+            plan.authority.token_url.as_str(),
+            format!("http://127.0.0.1:8443/{TENANT}/oauth2/v2.0/token")
+        );
+        assert_eq!(plan.tenant, TENANT);
+        assert_eq!(plan.client_id, CLIENT);
+    }
+
+    #[test]
+    fn custom_provider_needs_a_token_url_and_a_scope() {
+        let raw = RawOAuth {
+            tenant: None,
+            ..oauth()
+        };
+        assert!(matches!(
+            build_for(raw.clone(), Provider::Custom, &[Protocol::Imap], DESKTOP),
+            Err(UsageError::Provider(ProviderError::CustomNeedsUrls))
+        ));
+        let with_url = RawOAuth {
+            token_url: Some("https://idp.example/token".into()),
+            ..raw
+        };
+        assert!(matches!(
+            build_for(with_url.clone(), Provider::Custom, &[Protocol::Imap], DESKTOP),
+            Err(UsageError::Provider(ProviderError::ScopeRequired))
+        ));
+        let with_scope = RawOAuth {
+            scopes: vec!["mail".into()],
+            ..with_url
+        };
+        let plan = build_for(with_scope, Provider::Custom, &[Protocol::Imap], DESKTOP).unwrap();
+        assert_eq!(plan.authority.token_url.as_str(), "https://idp.example/token");
+        assert_eq!(plan.authority.device_url, None);
+    }
+
+    #[test]
+    fn the_login_hint_is_the_user_only_for_a_user_token() {
+        assert_eq!(
+            build(oauth(), DESKTOP).unwrap().login_hint.as_deref(),
+            Some(USER)
+        );
+        let app_only = RawOAuth {
+            client_secret_env: Some("S".into()),
+            ..oauth()
+        };
+        assert_eq!(build(app_only, DESKTOP).unwrap().login_hint, None);
+    }
+
+    #[test]
+    fn the_cache_is_read_and_written_by_default() {
+        let plan = build(oauth(), DESKTOP).unwrap();
+        assert!(plan.cache && !plan.refresh);
+    }
+
+    #[test]
+    fn no_cache_turns_the_cache_off() {
+        let raw = RawOAuth {
+            no_cache: true,
+            ..oauth()
+        };
+        let plan = build(raw, DESKTOP).unwrap();
+        assert!(!plan.cache && !plan.refresh);
+    }
+
+    #[test]
+    fn refresh_keeps_the_cache_and_asks_for_a_new_token() {
+        let raw = RawOAuth {
+            refresh: true,
+            ..oauth()
+        };
+        let plan = build(raw, DESKTOP).unwrap();
+        assert!(plan.cache && plan.refresh);
+    }
+
+    #[test]
+    fn refresh_with_no_cache_asks_for_a_new_token_it_does_not_keep() {
+        let raw = RawOAuth {
+            refresh: true,
+            no_cache: true,
+            ..oauth()
+        };
+        let plan = build(raw, DESKTOP).unwrap();
+        assert!(!plan.cache && plan.refresh);
+    }
+
+    #[test]
+    fn login_wait_becomes_the_user_wait_and_must_be_positive() {
+        let raw = RawOAuth {
+            login_wait: 2.5,
+            ..oauth()
+        };
+        assert_eq!(
+            build(raw, DESKTOP).unwrap().user_wait,
+            Duration::from_millis(2500)
+        );
+        assert_eq!(
+            build(oauth(), DESKTOP).unwrap().user_wait,
+            Duration::from_secs(300)
+        );
+        let zero = RawOAuth {
+            login_wait: 0.0,
+            ..oauth()
+        };
+        assert!(matches!(
+            build(zero, DESKTOP),
+            Err(UsageError::BadLoginWait)
+        ));
+    }
+}
