@@ -83,3 +83,288 @@ impl RawCommon {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::plan::PlanError;
+    use crate::plan::args::RawOAuth;
+    use crate::plan::fixtures::{USER, app_only, given_token, oauth, obtained_token};
+    use crate::sasl::{Mechanism, MechanismChoice};
+
+    /// A check's plan (a mailbox is opened) for IMAP.
+    fn check(raw: RawCommon) -> Result<Plan, UsageError> {
+        raw.plan(&[Protocol::Imap], true)
+    }
+
+    /// `xoauth token`'s plan (no mailbox is opened).
+    fn token_only(raw: RawCommon) -> Result<Plan, UsageError> {
+        raw.plan(&[Protocol::Imap], false)
+    }
+
+    fn given(plan: &Plan) -> &TokenSource {
+        match &plan.token {
+            TokenPlan::Given(source) => source,
+            TokenPlan::OAuth(_) => panic!("expected a given token"),
+        }
+    }
+
+    fn with_source(token: RawTokenSource, stdin_is_terminal: bool) -> RawCommon {
+        RawCommon {
+            token,
+            env: Environment {
+                browser: true,
+                stdin_is_terminal,
+            },
+            ..given_token()
+        }
+    }
+
+    #[test]
+    fn a_token_from_a_variable() {
+        let plan = check(given_token()).unwrap();
+        assert_eq!(given(&plan), &TokenSource::Env("T".into()));
+    }
+
+    #[test]
+    fn a_token_from_a_file() {
+        let raw = with_source(
+            RawTokenSource {
+                access_token_file: Some(PathBuf::from("token.txt")),
+                ..RawTokenSource::default()
+            },
+            true,
+        );
+        assert_eq!(
+            given(&check(raw).unwrap()),
+            &TokenSource::File(PathBuf::from("token.txt"))
+        );
+    }
+
+    #[test]
+    fn a_token_file_named_dash_is_standard_input() {
+        let raw = with_source(
+            RawTokenSource {
+                access_token_file: Some(PathBuf::from("-")),
+                ..RawTokenSource::default()
+            },
+            true,
+        );
+        assert_eq!(given(&check(raw).unwrap()), &TokenSource::Stdin);
+    }
+
+    #[test]
+    fn without_token_flags_a_piped_standard_input_is_the_token() {
+        let raw = with_source(RawTokenSource::default(), false);
+        assert_eq!(given(&check(raw).unwrap()), &TokenSource::Stdin);
+    }
+
+    #[test]
+    fn without_token_flags_on_a_terminal_there_is_no_token() {
+        let raw = with_source(RawTokenSource::default(), true);
+        assert!(matches!(check(raw), Err(UsageError::NoToken)));
+    }
+
+    #[test]
+    fn a_token_on_the_command_line_is_refused_even_with_another_source() {
+        let raw = with_source(
+            RawTokenSource {
+                access_token_env: Some("T".into()),
+                access_token_on_command_line: true,
+                ..RawTokenSource::default()
+            },
+            false,
+        );
+        assert!(matches!(check(raw), Err(UsageError::TokenOnCommandLine)));
+    }
+
+    #[test]
+    fn a_given_token_and_a_client_id_are_refused_together() {
+        let both = RawCommon {
+            oauth: oauth(),
+            ..given_token()
+        };
+        assert!(matches!(check(both), Err(UsageError::TokenAndClientId)));
+        // The refused --access-token counts as a given token too.
+        let on_command_line = RawCommon {
+            token: RawTokenSource {
+                access_token_on_command_line: true,
+                ..RawTokenSource::default()
+            },
+            oauth: oauth(),
+            ..given_token()
+        };
+        assert!(matches!(
+            check(on_command_line),
+            Err(UsageError::TokenAndClientId)
+        ));
+    }
+
+    #[test]
+    fn a_client_id_obtains_the_token() {
+        let plan = check(obtained_token(oauth())).unwrap();
+        assert!(matches!(&plan.token, TokenPlan::OAuth(o) if o.flow == Flow::Interactive));
+    }
+
+    #[test]
+    fn a_check_with_a_given_token_needs_a_user() {
+        let raw = RawCommon {
+            user: None,
+            ..given_token()
+        };
+        assert!(matches!(check(raw), Err(UsageError::UserRequired)));
+    }
+
+    #[test]
+    fn a_delegated_flow_needs_a_user_even_for_the_token_command() {
+        let raw = RawCommon {
+            user: None,
+            ..obtained_token(oauth())
+        };
+        assert!(matches!(token_only(raw), Err(UsageError::UserRequired)));
+    }
+
+    #[test]
+    fn decoding_a_given_token_needs_no_user() {
+        let raw = RawCommon {
+            user: None,
+            ..given_token()
+        };
+        let plan = token_only(raw).unwrap();
+        assert_eq!((plan.user, plan.mailbox), (None, None));
+    }
+
+    #[test]
+    fn an_app_only_check_without_a_user_needs_a_mailbox() {
+        assert!(matches!(check(app_only()), Err(UsageError::MailboxRequired)));
+    }
+
+    #[test]
+    fn an_app_only_check_opens_the_mailbox_it_names() {
+        let raw = RawCommon {
+            mailbox: Some("shared@contoso.example".into()),
+            ..app_only()
+        };
+        let plan = check(raw).unwrap();
+        assert_eq!(plan.user, None);
+        assert_eq!(plan.authzid(), "shared@contoso.example");
+        assert_eq!(plan.who(), "shared@contoso.example");
+    }
+
+    #[test]
+    fn an_app_only_check_may_name_the_mailbox_with_user() {
+        let raw = RawCommon {
+            user: Some(USER.into()),
+            ..app_only()
+        };
+        let plan = check(raw).unwrap();
+        assert_eq!(plan.authzid(), USER);
+        assert!(matches!(&plan.token, TokenPlan::OAuth(o) if o.login_hint.is_none()));
+    }
+
+    #[test]
+    fn an_app_only_token_command_needs_no_user_nor_mailbox() {
+        let plan = token_only(app_only()).unwrap();
+        assert_eq!(plan.authzid(), "");
+        assert_eq!((plan.user, plan.mailbox), (None, None));
+    }
+
+    #[test]
+    fn a_delegated_check_opens_the_users_mailbox_unless_told_otherwise() {
+        let own = check(given_token()).unwrap();
+        assert_eq!((own.who(), own.authzid()), (USER, USER));
+        let shared = RawCommon {
+            mailbox: Some(" shared@contoso.example ".into()),
+            ..given_token()
+        };
+        let shared = check(shared).unwrap();
+        assert_eq!((shared.who(), shared.authzid()), (USER, "shared@contoso.example"));
+    }
+
+    #[test]
+    fn user_and_mailbox_must_be_one_address() {
+        let user = RawCommon {
+            user: Some("alice".into()),
+            ..given_token()
+        };
+        assert!(matches!(
+            check(user),
+            Err(UsageError::Plan(PlanError::BadAddress { what: "--user", .. }))
+        ));
+        let mailbox = RawCommon {
+            mailbox: Some("a@x.example,b@x.example".into()),
+            ..given_token()
+        };
+        assert!(matches!(
+            check(mailbox),
+            Err(UsageError::Plan(PlanError::NotOneAddress {
+                what: "--mailbox",
+                ..
+            }))
+        ));
+    }
+
+    #[test]
+    fn a_bad_user_is_reported_before_a_missing_token() {
+        let raw = RawCommon {
+            user: Some("alice".into()),
+            ..with_source(RawTokenSource::default(), true)
+        };
+        assert!(matches!(
+            check(raw),
+            Err(UsageError::Plan(PlanError::BadAddress { .. }))
+        ));
+    }
+
+    #[test]
+    fn oauth_flags_without_client_id_are_reported_before_the_token_source() {
+        let raw = RawCommon {
+            oauth: RawOAuth {
+                tenant: Some("contoso.onmicrosoft.com".into()),
+                ..RawOAuth::default()
+            },
+            ..given_token()
+        };
+        assert!(matches!(check(raw), Err(UsageError::OAuthWithoutClientId)));
+    }
+
+    #[test]
+    fn run_settings_pass_through() {
+        let raw = RawCommon {
+            mechanism: MechanismChoice::Only(Mechanism::OAuthBearer),
+            ca_files: vec![PathBuf::from("ca.pem")],
+            timeout: 2.0,
+            verbose: true,
+            ..given_token()
+        };
+        let plan = check(raw).unwrap();
+        assert_eq!(plan.mechanism, MechanismChoice::Only(Mechanism::OAuthBearer));
+        assert_eq!(plan.ca_files, [PathBuf::from("ca.pem")]);
+        assert_eq!(plan.timeout, Duration::from_secs(2));
+        assert!(plan.transcript);
+        assert!(plan.checks.is_empty() && plan.extra_roots.is_empty());
+    }
+
+    #[test]
+    fn defaults_are_auto_mechanism_thirty_seconds_and_no_transcript() {
+        let plan = check(given_token()).unwrap();
+        assert_eq!(plan.mechanism, MechanismChoice::Auto);
+        assert_eq!(plan.timeout, Duration::from_secs(30));
+        assert!(!plan.transcript);
+    }
+
+    #[test]
+    fn a_timeout_must_be_positive() {
+        let raw = RawCommon {
+            timeout: 0.0,
+            ..given_token()
+        };
+        assert!(matches!(
+            check(raw),
+            Err(UsageError::Plan(PlanError::BadTimeout))
+        ));
+    }
+}
