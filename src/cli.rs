@@ -228,7 +228,6 @@ pub struct SetupArgs {
     pub smtp_rbac: bool,
 }
 
-
 #[derive(Subcommand, Debug)]
 pub enum CacheCmd {
     /// List cached tokens (keys and expiry, never the tokens).

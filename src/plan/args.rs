@@ -263,7 +263,10 @@ mod tests {
 
     #[test]
     fn seconds_refuses_what_no_wait_can_be() {
-        assert_eq!(seconds("soon"), Err(SecondsError::NotANumber("soon".into())));
+        assert_eq!(
+            seconds("soon"),
+            Err(SecondsError::NotANumber("soon".into()))
+        );
         assert_eq!(seconds("inf"), Err(SecondsError::NotFinite("inf".into())));
         assert_eq!(seconds("nan"), Err(SecondsError::NotFinite("nan".into())));
         assert_eq!(

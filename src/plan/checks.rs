@@ -205,3 +205,627 @@ impl RawTokenCmd {
         self.common.plan(&self.protocols, false)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::args::RawCommon;
+    use crate::plan::fixtures::{USER, app_only, given_token, oauth};
+    use crate::plan::{Provider, TokenPlan};
+
+    const BOB: &str = "bob@fabrikam.example";
+
+    fn endpoint(host: &str, port: u16, security: Security) -> Endpoint {
+        Endpoint {
+            host: host.into(),
+            port,
+            security,
+        }
+    }
+
+    fn protocols(plan: &Plan) -> Vec<Protocol> {
+        plan.checks.iter().map(Check::protocol).collect()
+    }
+
+    fn endpoints(plan: &Plan) -> Vec<Endpoint> {
+        plan.checks.iter().map(|c| c.endpoint().clone()).collect()
+    }
+
+    fn send_to(to: &[&str]) -> RawSend {
+        RawSend {
+            send: true,
+            to: to.iter().map(|s| s.to_string()).collect(),
+            from: None,
+        }
+    }
+
+    /// The Message-ID IMAP is told to look for.
+    fn searched(plan: &Plan) -> Option<&str> {
+        plan.checks.iter().find_map(|c| match c {
+            Check::Imap { options, .. } => options.find_message_id.as_deref(),
+            _ => None,
+        })
+    }
+
+    fn sent(plan: &Plan) -> Option<&SendPlan> {
+        plan.checks.iter().find_map(|c| match c {
+            Check::Smtp { send, .. } => send.as_ref(),
+            _ => None,
+        })
+    }
+
+    fn imap(host: Option<&str>, port: Option<u16>) -> Result<Plan, UsageError> {
+        RawImap {
+            host: host.map(str::to_string),
+            port,
+            common: given_token(),
+            ..RawImap::default()
+        }
+        .build()
+    }
+
+    fn smtp(raw: RawSmtp) -> Result<Plan, UsageError> {
+        RawSmtp {
+            common: given_token(),
+            ..raw
+        }
+        .build()
+    }
+
+    fn check(raw: RawCheck) -> Result<Plan, UsageError> {
+        RawCheck {
+            common: given_token(),
+            ..raw
+        }
+        .build()
+    }
+
+    #[test]
+    fn imap_defaults_to_the_providers_host_with_implicit_tls() {
+        let plan = imap(None, None).unwrap();
+        assert_eq!(
+            plan.checks,
+            [Check::Imap {
+                endpoint: endpoint("outlook.office365.com", 993, Security::ImplicitTls),
+                options: ImapOptions::default(),
+            }]
+        );
+    }
+
+    #[test]
+    fn imap_starttls_uses_port_143_and_examine_is_kept() {
+        let raw = RawImap {
+            starttls: true,
+            examine: Some("Archive".into()),
+            common: given_token(),
+            ..RawImap::default()
+        };
+        let plan = raw.build().unwrap();
+        assert_eq!(
+            plan.checks,
+            [Check::Imap {
+                endpoint: endpoint("outlook.office365.com", 143, Security::StartTls),
+                options: ImapOptions {
+                    examine: Some("Archive".into()),
+                    find_message_id: None,
+                },
+            }]
+        );
+    }
+
+    #[test]
+    fn a_host_may_carry_the_port() {
+        let plan = imap(Some("[::1]:1993"), None).unwrap();
+        assert_eq!(
+            endpoints(&plan),
+            [endpoint("::1", 1993, Security::ImplicitTls)]
+        );
+        let plan = imap(Some("mail.example"), Some(2993)).unwrap();
+        assert_eq!(
+            endpoints(&plan),
+            [endpoint("mail.example", 2993, Security::ImplicitTls)]
+        );
+    }
+
+    #[test]
+    fn a_port_given_twice_must_agree() {
+        assert!(imap(Some("mail.example:993"), Some(993)).is_ok());
+        assert!(matches!(
+            imap(Some("mail.example:993"), Some(143)),
+            Err(UsageError::Plan(PlanError::PortTwice {
+                flag: "--host",
+                port_flag: "--port",
+                ..
+            }))
+        ));
+        assert!(matches!(
+            imap(Some("mail.example:imap"), None),
+            Err(UsageError::Plan(PlanError::BadHostPort { .. }))
+        ));
+    }
+
+    #[test]
+    fn port_zero_is_refused() {
+        assert!(matches!(
+            imap(None, Some(0)),
+            Err(UsageError::Plan(PlanError::BadPort))
+        ));
+    }
+
+    #[test]
+    fn the_custom_provider_needs_a_host() {
+        let raw = RawPop {
+            common: RawCommon {
+                provider: Provider::Custom,
+                ..given_token()
+            },
+            ..RawPop::default()
+        };
+        assert!(matches!(
+            raw.build(),
+            Err(UsageError::Plan(PlanError::HostRequired("pop")))
+        ));
+    }
+
+    #[test]
+    fn token_rules_come_before_the_endpoint() {
+        let raw = RawPop {
+            common: RawCommon {
+                provider: Provider::Custom,
+                user: None,
+                ..given_token()
+            },
+            ..RawPop::default()
+        };
+        assert!(matches!(raw.build(), Err(UsageError::UserRequired)));
+    }
+
+    #[test]
+    fn pop_defaults_to_995_and_starttls_to_110() {
+        let implicit = RawPop {
+            common: given_token(),
+            ..RawPop::default()
+        };
+        assert_eq!(
+            endpoints(&implicit.build().unwrap()),
+            [endpoint(
+                "outlook.office365.com",
+                995,
+                Security::ImplicitTls
+            )]
+        );
+        let stls = RawPop {
+            starttls: true,
+            common: given_token(),
+            ..RawPop::default()
+        };
+        assert_eq!(
+            endpoints(&stls.build().unwrap()),
+            [endpoint("outlook.office365.com", 110, Security::StartTls)]
+        );
+    }
+
+    #[test]
+    fn smtp_defaults_to_starttls_on_587() {
+        let plan = smtp(RawSmtp::default()).unwrap();
+        assert_eq!(
+            plan.checks,
+            [Check::Smtp {
+                endpoint: endpoint("smtp.office365.com", 587, Security::StartTls),
+                send: None,
+            }]
+        );
+    }
+
+    #[test]
+    fn smtp_implicit_tls_uses_465() {
+        let raw = RawSmtp {
+            implicit_tls: true,
+            ..RawSmtp::default()
+        };
+        assert_eq!(
+            endpoints(&smtp(raw).unwrap()),
+            [endpoint("smtp.office365.com", 465, Security::ImplicitTls)]
+        );
+    }
+
+    #[test]
+    fn smtp_on_port_465_means_implicit_tls() {
+        let by_flag = RawSmtp {
+            port: Some(465),
+            ..RawSmtp::default()
+        };
+        let by_host = RawSmtp {
+            host: Some("mail.example:465".into()),
+            ..RawSmtp::default()
+        };
+        assert_eq!(
+            endpoints(&smtp(by_flag).unwrap()),
+            [endpoint("smtp.office365.com", 465, Security::ImplicitTls)]
+        );
+        assert_eq!(
+            endpoints(&smtp(by_host).unwrap()),
+            [endpoint("mail.example", 465, Security::ImplicitTls)]
+        );
+    }
+
+    #[test]
+    fn provider_presets_fill_every_host() {
+        let cases = [
+            (
+                Provider::Google,
+                ["imap.gmail.com", "pop.gmail.com", "smtp.gmail.com"],
+            ),
+            (
+                Provider::MicrosoftUsGov,
+                [
+                    "outlook.office365.us",
+                    "outlook.office365.us",
+                    "smtp.office365.us",
+                ],
+            ),
+            (
+                Provider::MicrosoftChina,
+                [
+                    "partner.outlook.cn",
+                    "partner.outlook.cn",
+                    "smtp.partner.outlook.cn",
+                ],
+            ),
+        ];
+        for (provider, hosts) in cases {
+            let raw = RawCheck {
+                common: RawCommon {
+                    provider,
+                    ..given_token()
+                },
+                ..RawCheck::default()
+            };
+            let plan = raw.build().unwrap();
+            let got: Vec<&str> = plan
+                .checks
+                .iter()
+                .map(|c| c.endpoint().host.as_str())
+                .collect();
+            assert_eq!(got, hosts, "{provider:?}");
+        }
+    }
+
+    #[test]
+    fn send_needs_a_recipient() {
+        let raw = RawSmtp {
+            send: send_to(&[]),
+            ..RawSmtp::default()
+        };
+        assert!(matches!(
+            smtp(raw),
+            Err(UsageError::Plan(PlanError::SendWithoutRecipient))
+        ));
+    }
+
+    #[test]
+    fn to_and_from_need_send() {
+        let to = RawSmtp {
+            send: RawSend {
+                to: vec![BOB.into()],
+                ..RawSend::default()
+            },
+            ..RawSmtp::default()
+        };
+        assert!(matches!(
+            smtp(to),
+            Err(UsageError::Plan(PlanError::RecipientWithoutSend))
+        ));
+        let from = RawSmtp {
+            send: RawSend {
+                from: Some(USER.into()),
+                ..RawSend::default()
+            },
+            ..RawSmtp::default()
+        };
+        assert!(matches!(
+            smtp(from),
+            Err(UsageError::Plan(PlanError::RecipientWithoutSend))
+        ));
+    }
+
+    #[test]
+    fn the_message_is_sent_from_the_mailbox_checked_by_default() {
+        let plan = smtp(RawSmtp {
+            send: send_to(&[BOB]),
+            ..RawSmtp::default()
+        })
+        .unwrap();
+        let s = sent(&plan).unwrap();
+        assert_eq!(
+            (s.from.as_str(), s.to.as_slice()),
+            (USER, &[BOB.to_string()][..])
+        );
+        assert_eq!(s.run_id.len(), 12);
+        assert_eq!(
+            s.message_id,
+            format!("<xoauth.{}@contoso.example>", s.run_id)
+        );
+
+        let shared = RawSmtp {
+            send: send_to(&[BOB]),
+            common: RawCommon {
+                mailbox: Some("shared@contoso.example".into()),
+                ..given_token()
+            },
+            ..RawSmtp::default()
+        };
+        assert_eq!(
+            sent(&shared.build().unwrap()).unwrap().from,
+            "shared@contoso.example"
+        );
+    }
+
+    #[test]
+    fn from_and_to_must_be_addresses() {
+        let from = RawSmtp {
+            send: RawSend {
+                from: Some("Alice <alice@contoso.example>".into()),
+                ..send_to(&[BOB])
+            },
+            ..RawSmtp::default()
+        };
+        let plan = smtp(RawSmtp {
+            send: RawSend {
+                from: Some("other@fabrikam.example".into()),
+                ..send_to(&[BOB])
+            },
+            ..RawSmtp::default()
+        })
+        .unwrap();
+        assert_eq!(sent(&plan).unwrap().from, "other@fabrikam.example");
+        assert!(matches!(
+            smtp(from),
+            Err(UsageError::Plan(PlanError::NotOneAddress {
+                what: "--from",
+                ..
+            }))
+        ));
+        let to = RawSmtp {
+            send: send_to(&[BOB, "nobody"]),
+            ..RawSmtp::default()
+        };
+        assert!(matches!(
+            smtp(to),
+            Err(UsageError::Plan(PlanError::BadAddress { what: "--to", .. }))
+        ));
+    }
+
+    #[test]
+    fn check_runs_imap_pop_smtp_in_order_by_default() {
+        let plan = check(RawCheck::default()).unwrap();
+        assert_eq!(
+            protocols(&plan),
+            [Protocol::Imap, Protocol::Pop, Protocol::Smtp]
+        );
+        assert_eq!(
+            endpoints(&plan),
+            [
+                endpoint("outlook.office365.com", 993, Security::ImplicitTls),
+                endpoint("outlook.office365.com", 995, Security::ImplicitTls),
+                endpoint("smtp.office365.com", 587, Security::StartTls),
+            ]
+        );
+        assert_eq!((sent(&plan), searched(&plan)), (None, None));
+    }
+
+    #[test]
+    fn check_keeps_the_order_given() {
+        let plan = check(RawCheck {
+            protocols: vec![Protocol::Smtp, Protocol::Imap],
+            ..RawCheck::default()
+        })
+        .unwrap();
+        assert_eq!(protocols(&plan), [Protocol::Smtp, Protocol::Imap]);
+        let plan = check(RawCheck {
+            protocols: vec![Protocol::Pop, Protocol::Imap, Protocol::Smtp],
+            ..RawCheck::default()
+        })
+        .unwrap();
+        assert_eq!(
+            protocols(&plan),
+            [Protocol::Pop, Protocol::Imap, Protocol::Smtp]
+        );
+    }
+
+    #[test]
+    fn check_runs_smtp_first_when_sending() {
+        let plan = check(RawCheck {
+            protocols: vec![Protocol::Pop, Protocol::Imap, Protocol::Smtp],
+            send: send_to(&[BOB]),
+            ..RawCheck::default()
+        })
+        .unwrap();
+        assert_eq!(
+            protocols(&plan),
+            [Protocol::Smtp, Protocol::Pop, Protocol::Imap]
+        );
+        assert!(sent(&plan).is_some());
+    }
+
+    #[test]
+    fn check_refuses_a_protocol_twice_and_none() {
+        let twice = RawCheck {
+            protocols: vec![Protocol::Imap, Protocol::Pop, Protocol::Imap],
+            ..RawCheck::default()
+        };
+        assert!(matches!(
+            check(twice),
+            Err(UsageError::Plan(PlanError::DuplicateProtocol("imap")))
+        ));
+        let none = RawCheck {
+            protocols: Vec::new(),
+            ..RawCheck::default()
+        };
+        assert!(matches!(
+            check(none),
+            Err(UsageError::Plan(PlanError::NoProtocols))
+        ));
+    }
+
+    #[test]
+    fn protocol_list_errors_come_before_the_token_rules() {
+        let raw = RawCheck {
+            protocols: Vec::new(),
+            common: RawCommon {
+                user: None,
+                ..given_token()
+            },
+            ..RawCheck::default()
+        };
+        assert!(matches!(
+            raw.build(),
+            Err(UsageError::Plan(PlanError::NoProtocols))
+        ));
+    }
+
+    #[test]
+    fn check_send_needs_smtp() {
+        let raw = RawCheck {
+            protocols: vec![Protocol::Imap],
+            send: send_to(&[USER]),
+            ..RawCheck::default()
+        };
+        assert!(matches!(
+            check(raw),
+            Err(UsageError::Plan(PlanError::SendWithoutSmtp))
+        ));
+    }
+
+    #[test]
+    fn imap_searches_for_a_message_sent_to_the_mailbox_checked() {
+        let plan = check(RawCheck {
+            send: send_to(&[BOB, "ALICE@contoso.example"]),
+            ..RawCheck::default()
+        })
+        .unwrap();
+        let id = sent(&plan).unwrap().message_id.clone();
+        assert_eq!(searched(&plan), Some(id.as_str()));
+    }
+
+    #[test]
+    fn imap_does_not_search_for_a_message_sent_elsewhere() {
+        let plan = check(RawCheck {
+            send: send_to(&[BOB]),
+            ..RawCheck::default()
+        })
+        .unwrap();
+        assert!(sent(&plan).is_some());
+        assert_eq!(searched(&plan), None);
+    }
+
+    #[test]
+    fn imap_searches_the_shared_mailbox_a_message_was_sent_to() {
+        let shared = "shared@contoso.example";
+        let raw = RawCheck {
+            send: send_to(&[shared]),
+            common: RawCommon {
+                mailbox: Some(shared.into()),
+                ..app_only()
+            },
+            ..RawCheck::default()
+        };
+        let plan = raw.build().unwrap();
+        let s = sent(&plan).unwrap();
+        assert_eq!(s.from, shared);
+        assert_eq!(searched(&plan), Some(s.message_id.as_str()));
+    }
+
+    #[test]
+    fn check_host_applies_to_every_protocol_unless_overridden() {
+        let plan = check(RawCheck {
+            host: Some("mail.example".into()),
+            smtp_host: Some("smtp.example:2525".into()),
+            pop_port: Some(1995),
+            ..RawCheck::default()
+        })
+        .unwrap();
+        assert_eq!(
+            endpoints(&plan),
+            [
+                endpoint("mail.example", 993, Security::ImplicitTls),
+                endpoint("mail.example", 1995, Security::ImplicitTls),
+                endpoint("smtp.example", 2525, Security::StartTls),
+            ]
+        );
+    }
+
+    #[test]
+    fn check_shared_host_must_not_carry_a_port() {
+        let raw = RawCheck {
+            host: Some("mail.example:993".into()),
+            ..RawCheck::default()
+        };
+        assert!(matches!(
+            check(raw),
+            Err(UsageError::Plan(PlanError::SharedHostWithPort(h))) if h == "mail.example:993"
+        ));
+    }
+
+    #[test]
+    fn check_protocol_ports_must_agree_with_their_hosts() {
+        let raw = RawCheck {
+            imap_host: Some("mail.example:993".into()),
+            imap_port: Some(143),
+            ..RawCheck::default()
+        };
+        assert!(matches!(
+            check(raw),
+            Err(UsageError::Plan(PlanError::PortTwice {
+                flag: "--imap-host",
+                port_flag: "--imap-port",
+                ..
+            }))
+        ));
+    }
+
+    #[test]
+    fn check_starttls_is_for_imap_and_pop_implicit_tls_for_smtp() {
+        let plan = check(RawCheck {
+            starttls: true,
+            implicit_tls: true,
+            ..RawCheck::default()
+        })
+        .unwrap();
+        assert_eq!(
+            endpoints(&plan),
+            [
+                endpoint("outlook.office365.com", 143, Security::StartTls),
+                endpoint("outlook.office365.com", 110, Security::StartTls),
+                endpoint("smtp.office365.com", 465, Security::ImplicitTls),
+            ]
+        );
+        let plan = check(RawCheck {
+            smtp_port: Some(465),
+            ..RawCheck::default()
+        })
+        .unwrap();
+        assert_eq!(plan.checks[2].endpoint().security, Security::ImplicitTls);
+    }
+
+    #[test]
+    fn the_token_command_has_no_check_and_scopes_for_its_protocols() {
+        let raw = RawTokenCmd {
+            protocols: vec![Protocol::Smtp],
+            common: RawCommon {
+                token: Default::default(),
+                oauth: oauth(),
+                ..given_token()
+            },
+        };
+        let plan = raw.build().unwrap();
+        assert!(plan.checks.is_empty());
+        match &plan.token {
+            TokenPlan::OAuth(o) => assert_eq!(
+                o.scopes,
+                ["https://outlook.office.com/SMTP.Send", "offline_access"]
+            ),
+            TokenPlan::Given(_) => panic!("expected an OAuth plan"),
+        }
+    }
+}

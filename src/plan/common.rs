@@ -239,7 +239,10 @@ mod tests {
 
     #[test]
     fn an_app_only_check_without_a_user_needs_a_mailbox() {
-        assert!(matches!(check(app_only()), Err(UsageError::MailboxRequired)));
+        assert!(matches!(
+            check(app_only()),
+            Err(UsageError::MailboxRequired)
+        ));
     }
 
     #[test]
@@ -281,7 +284,10 @@ mod tests {
             ..given_token()
         };
         let shared = check(shared).unwrap();
-        assert_eq!((shared.who(), shared.authzid()), (USER, "shared@contoso.example"));
+        assert_eq!(
+            (shared.who(), shared.authzid()),
+            (USER, "shared@contoso.example")
+        );
     }
 
     #[test]
@@ -292,7 +298,10 @@ mod tests {
         };
         assert!(matches!(
             check(user),
-            Err(UsageError::Plan(PlanError::BadAddress { what: "--user", .. }))
+            Err(UsageError::Plan(PlanError::BadAddress {
+                what: "--user",
+                ..
+            }))
         ));
         let mailbox = RawCommon {
             mailbox: Some("a@x.example,b@x.example".into()),
@@ -341,7 +350,10 @@ mod tests {
             ..given_token()
         };
         let plan = check(raw).unwrap();
-        assert_eq!(plan.mechanism, MechanismChoice::Only(Mechanism::OAuthBearer));
+        assert_eq!(
+            plan.mechanism,
+            MechanismChoice::Only(Mechanism::OAuthBearer)
+        );
         assert_eq!(plan.ca_files, [PathBuf::from("ca.pem")]);
         assert_eq!(plan.timeout, Duration::from_secs(2));
         assert!(plan.transcript);

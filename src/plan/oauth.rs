@@ -253,9 +253,9 @@ mod tests {
         };
         assert_eq!(
             build(file, DESKTOP).unwrap().credential,
-            Some(ClientCredential::Secret(SecretSource::File(
-                PathBuf::from("secret.txt")
-            )))
+            Some(ClientCredential::Secret(SecretSource::File(PathBuf::from(
+                "secret.txt"
+            ))))
         );
         let prompt = RawOAuth {
             client_secret_prompt: true,
@@ -325,10 +325,7 @@ mod tests {
             flow: Some(Flow::ClientCredentials),
             ..oauth()
         };
-        assert!(matches!(
-            build(raw, DESKTOP),
-            Err(UsageError::NoCredential)
-        ));
+        assert!(matches!(build(raw, DESKTOP), Err(UsageError::NoCredential)));
     }
 
     #[test]
@@ -444,7 +441,12 @@ mod tests {
             ..raw
         };
         assert!(matches!(
-            build_for(with_url.clone(), Provider::Custom, &[Protocol::Imap], DESKTOP),
+            build_for(
+                with_url.clone(),
+                Provider::Custom,
+                &[Protocol::Imap],
+                DESKTOP
+            ),
             Err(UsageError::Provider(ProviderError::ScopeRequired))
         ));
         let with_scope = RawOAuth {
@@ -452,7 +454,10 @@ mod tests {
             ..with_url
         };
         let plan = build_for(with_scope, Provider::Custom, &[Protocol::Imap], DESKTOP).unwrap();
-        assert_eq!(plan.authority.token_url.as_str(), "https://idp.example/token");
+        assert_eq!(
+            plan.authority.token_url.as_str(),
+            "https://idp.example/token"
+        );
         assert_eq!(plan.authority.device_url, None);
     }
 

@@ -31,3 +31,86 @@ impl RawSetup {
         Ok(req)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::powershell::ValueError;
+    use crate::setup_script::SetupError;
+
+    const APP: &str = "11111111-2222-3333-4444-555555555555";
+
+    fn raw() -> RawSetup {
+        RawSetup {
+            app_id: APP.into(),
+            tenant: "contoso.onmicrosoft.com".into(),
+            service_principal_id: None,
+            mailboxes: vec!["shared@contoso.example".into()],
+            protocols: vec![Protocol::Imap, Protocol::Pop, Protocol::Smtp],
+            smtp_rbac: false,
+        }
+    }
+
+    #[test]
+    fn a_valid_request_is_kept_as_given() {
+        let req = RawSetup {
+            service_principal_id: Some(APP.into()),
+            smtp_rbac: true,
+            ..raw()
+        }
+        .build()
+        .unwrap();
+        assert_eq!(req.app_id, APP);
+        assert_eq!(req.tenant, "contoso.onmicrosoft.com");
+        assert_eq!(req.service_principal_id.as_deref(), Some(APP));
+        assert_eq!(req.mailboxes, ["shared@contoso.example"]);
+        assert!(req.smtp_rbac);
+    }
+
+    #[test]
+    fn protocols_are_granted_once_in_the_order_given() {
+        let req = RawSetup {
+            protocols: vec![Protocol::Smtp, Protocol::Imap, Protocol::Smtp],
+            ..raw()
+        }
+        .build()
+        .unwrap();
+        assert_eq!(req.protocols, [Protocol::Smtp, Protocol::Imap]);
+    }
+
+    #[test]
+    fn an_app_id_that_is_not_a_guid_is_refused() {
+        let err = RawSetup {
+            app_id: "my-app".into(),
+            ..raw()
+        }
+        .build();
+        assert!(matches!(
+            err,
+            Err(UsageError::Setup(SetupError::Value(ValueError::NotGuid {
+                what: "--app-id",
+                ..
+            })))
+        ));
+    }
+
+    #[test]
+    fn a_mailbox_is_required() {
+        let err = RawSetup {
+            mailboxes: Vec::new(),
+            ..raw()
+        }
+        .build();
+        assert!(matches!(err, Err(UsageError::Setup(SetupError::NoMailbox))));
+    }
+
+    #[test]
+    fn a_mailbox_must_be_one_address() {
+        let err = RawSetup {
+            mailboxes: vec!["a@contoso.example,b@contoso.example".into()],
+            ..raw()
+        }
+        .build();
+        assert!(matches!(err, Err(UsageError::Setup(_))), "{err:?}");
+    }
+}
