@@ -7,7 +7,8 @@
 //! ```text
 //! CLI (binary only) → plan → token → transport → protocol driver → report
 //! ```
-//! - [`plan`]: resolved, validated checks; no I/O.
+//! - [`plan`]: resolved, validated checks, and the policy that builds them from the raw flags
+//!   (every default and conflict); no I/O.
 //! - [`token`]: access tokens: given, or obtained by an OAuth flow, cached in the OS keyring,
 //!   decoded into claims; knows no mail protocol.
 //! - [`transport`]: TCP, TLS (rustls + webpki-roots, TLS 1.2+), STARTTLS upgrade, bounded line
