@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use xoauth::outcome::ExitStatus;
 use xoauth::plan::{
     Check, ClientCredential, Endpoint, Flow, ImapOptions, OAuthPlan, Plan, Protocol, Provider,
     SendPlan, TokenPlan,
@@ -278,7 +279,7 @@ pub async fn run(output: &OutputArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => {
             eprintln!("xoauth: error: cannot start the mock server: {e}");
-            return ExitCode::from(4);
+            return ExitStatus::Network.into();
         }
     };
     let setup = Setup {
@@ -292,7 +293,7 @@ pub async fn run(output: &OutputArgs) -> ExitCode {
             Ok(t) => tokens.push(t),
             Err(e) => {
                 eprintln!("xoauth: error: the demo could not obtain a token for {user}: {e}");
-                return ExitCode::from(3);
+                return ExitStatus::Token.into();
             }
         }
     }
@@ -312,7 +313,7 @@ pub async fn run(output: &OutputArgs) -> ExitCode {
             Ok(r) => r,
             Err(e) => {
                 eprintln!("xoauth: error: {e}");
-                return ExitCode::from(2);
+                return ExitStatus::Usage.into();
             }
         };
         let as_expected = reports.len() == case.expect.len()
@@ -357,8 +358,8 @@ pub async fn run(output: &OutputArgs) -> ExitCode {
         );
     }
     if good == results.len() {
-        ExitCode::SUCCESS
+        ExitStatus::Pass.into()
     } else {
-        ExitCode::from(1)
+        ExitStatus::CheckFailed.into()
     }
 }

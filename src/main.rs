@@ -1,8 +1,8 @@
 //! The `xoauth` binary: parse flags, build a plan, run it, render the report, exit with the
 //! documented code. `anyhow`-style handling lives only here.
 //!
-//! Exit codes: 0 pass, 1 check failed, 2 usage or config error, 3 token error,
-//! 4 network or TLS error.
+//! Exit codes: the contract in `xoauth::outcome::ExitStatus` (0 pass, 1 check failed, 2 usage,
+//! 3 token, 4 network or TLS), which the reports, the demo and this file all use.
 //!
 //! Output contract: with `--json`, standard output holds one JSON document whatever happens
 //! (a report, or `{"error":{"kind":"usage","message":…},"exit_code":2}`); with
@@ -16,14 +16,13 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::Parser as _;
+use xoauth::outcome::ExitStatus;
 use xoauth::plan::{Plan, UsageError};
 use xoauth::report::Combined;
 
 use xoauth::transport::util::escape_text;
 
 use crate::cli::{Cli, Command};
-
-const EXIT_USAGE: u8 = 2;
 
 /// How an error that stops the run is shown: always one line on standard error; with `--json`
 /// also a JSON object on standard output, so a script that parses standard output gets a
@@ -58,7 +57,7 @@ fn main() -> ExitCode {
         Err(e) if !e.use_stderr() => {
             // --help and --version.
             let _ = e.print();
-            return ExitCode::SUCCESS;
+            return ExitStatus::Pass.into();
         }
         Err(e) => {
             let _ = e.print();
@@ -68,7 +67,7 @@ fn main() -> ExitCode {
                 let first = text.split("\n\n").next().unwrap_or(text).trim();
                 println!("{}", usage_json(first));
             }
-            return ExitCode::from(EXIT_USAGE);
+            return ExitStatus::Usage.into();
         }
     };
     let fail = |e: anyhow::Error| fail(e, errors);
@@ -148,7 +147,7 @@ fn main() -> ExitCode {
                 {
                     Ok(script) => {
                         print!("{script}");
-                        ExitCode::SUCCESS
+                        ExitStatus::Pass.into()
                     }
                     Err(e) => fail(e),
                 }
@@ -224,7 +223,7 @@ async fn cache(cmd: cli::CacheCmd, errors: Errors) -> ExitCode {
     })
     .await;
     match result {
-        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Ok(())) => ExitStatus::Pass.into(),
         Ok(Err(e)) => fail(anyhow::anyhow!("the {backend} keyring failed: {e}")),
         Err(e) => fail(anyhow::anyhow!("the keyring task failed: {e}")),
     }
@@ -243,7 +242,7 @@ async fn single(
     };
     match xoauth::run::run(&plan).await {
         Ok(reports) => {
-            let mut code = 0;
+            let mut code = ExitStatus::Pass;
             for report in reports {
                 if output.json {
                     println!("{}", report.to_json());
@@ -266,14 +265,14 @@ fn fail(e: anyhow::Error, errors: Errors) -> ExitCode {
     if errors.json {
         println!("{}", usage_json(&message));
     }
-    ExitCode::from(EXIT_USAGE)
+    ExitStatus::Usage.into()
 }
 
 /// The `--json` form of a usage or configuration error.
 fn usage_json(message: &str) -> String {
     let doc = serde_json::json!({
         "error": { "kind": "usage", "message": message },
-        "exit_code": EXIT_USAGE,
+        "exit_code": ExitStatus::Usage,
     });
     serde_json::to_string_pretty(&doc).unwrap_or_default()
 }

@@ -5,320 +5,23 @@
 //! of a pass, so scripts read one shape either way.
 
 use std::fmt::Write as _;
-use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::diagnose::Explanation;
-use crate::plan::Protocol;
-use crate::sasl::{ErrorChallenge, Mechanism};
+// The report renders what the layers below it state; their vocabulary is re-exported so that
+// a library user reads a report through one module.
+pub use crate::outcome::{
+    Advice, Category, ExitStatus, Explanation, Failure, FailureKind, Finding,
+};
+pub use crate::outcome::{Recorder, Stage, Step};
+pub use crate::protocol::{Examined, Folder, Found, Stat, Submission};
+pub use crate::token::TokenInfo;
+
+use crate::sasl::Mechanism;
+use crate::service::Protocol;
 use crate::transport::tap::{Direction, Entry};
 use crate::transport::util::escape_text as show;
 use crate::transport::{Security, TlsInfo};
-
-/// Stages in the order a session goes through them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Stage {
-    Token,
-    Connect,
-    Tls,
-    Greeting,
-    Capability,
-    Starttls,
-    Auth,
-    List,
-    Examine,
-    Search,
-    Stat,
-    Send,
-    Logout,
-    Quit,
-}
-
-impl Stage {
-    pub fn name(self) -> &'static str {
-        match self {
-            Stage::Token => "token",
-            Stage::Connect => "connect",
-            Stage::Tls => "tls",
-            Stage::Greeting => "greeting",
-            Stage::Capability => "capability",
-            Stage::Starttls => "starttls",
-            Stage::Auth => "auth",
-            Stage::List => "list",
-            Stage::Examine => "examine",
-            Stage::Search => "search",
-            Stage::Stat => "stat",
-            Stage::Send => "send",
-            Stage::Logout => "logout",
-            Stage::Quit => "quit",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Step {
-    pub stage: Stage,
-    pub ok: bool,
-    pub elapsed_ms: u64,
-    pub detail: String,
-}
-
-/// What kind of failure, as a stable machine-readable name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FailureKind {
-    TokenUnusable,
-    /// The identity provider answered with an error (AADSTS...).
-    TokenRejected,
-    /// The user did not finish signing in: declined, expired, timed out.
-    SignInIncomplete,
-    TokenEndpointUnreachable,
-    /// The client secret or certificate could not be read or used.
-    CredentialUnusable,
-    ConnectFailed,
-    Timeout,
-    ConnectionClosed,
-    TlsUntrusted,
-    TlsNameMismatch,
-    TlsExpired,
-    TlsFailed,
-    StarttlsNotOffered,
-    StarttlsRefused,
-    DataBeforeTls,
-    /// Implicit TLS to a port that greets in plain text (a STARTTLS port, or not a mail port).
-    PlaintextPort,
-    /// STARTTLS to a port that speaks TLS from the first byte.
-    ImplicitTlsPort,
-    ServerTooVerbose,
-    GreetingRejected,
-    ProtocolError,
-    MechanismNotOffered,
-    AuthRejected,
-    AuthenticatedNotConnected,
-    Throttled,
-    ListFailed,
-    ExamineFailed,
-    /// The server said its side failed (IMAP `[UNAVAILABLE]`, SMTP 454): not the token's fault.
-    ServerTemporaryFailure,
-    SmtpAuthDisabled,
-    AuthBlockedByPolicy,
-    SendAsDenied,
-    SendRejected,
-    StatFailed,
-}
-
-/// Which exit code a failure maps to (see README, "Exit codes").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Category {
-    /// The server answered and said no, or misbehaved: exit 1.
-    CheckFailed,
-    /// The token could not be used as given: exit 3.
-    Token,
-    /// The server could not be reached or secured: exit 4.
-    Network,
-}
-
-impl Category {
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Category::CheckFailed => 1,
-            Category::Token => 3,
-            Category::Network => 4,
-        }
-    }
-}
-
-impl FailureKind {
-    pub fn category(self) -> Category {
-        use FailureKind::*;
-        match self {
-            TokenUnusable | TokenRejected | SignInIncomplete | CredentialUnusable => {
-                Category::Token
-            }
-            TokenEndpointUnreachable => Category::Network,
-            ConnectFailed | Timeout | ConnectionClosed | TlsUntrusted | TlsNameMismatch
-            | TlsExpired | TlsFailed | StarttlsNotOffered | StarttlsRefused | DataBeforeTls
-            | PlaintextPort | ImplicitTlsPort => Category::Network,
-            ServerTooVerbose
-            | GreetingRejected
-            | ProtocolError
-            | MechanismNotOffered
-            | AuthRejected
-            | AuthenticatedNotConnected
-            | Throttled
-            | ListFailed
-            | ExamineFailed
-            | ServerTemporaryFailure
-            | SmtpAuthDisabled
-            | AuthBlockedByPolicy
-            | SendAsDenied
-            | SendRejected
-            | StatFailed => Category::CheckFailed,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Failure {
-    pub stage: Stage,
-    pub kind: FailureKind,
-    pub category: Category,
-    /// What went wrong, in one sentence.
-    pub message: String,
-    /// The server's own words (escaped), when it said something.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub server_reply: Vec<String>,
-    /// A decoded SASL error challenge, when the server sent one.
-    /// (Boxed, with `explanation`, to keep `Result<_, Failure>` small on the happy path.)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub challenge: Option<Box<ErrorChallenge>>,
-    /// Filled in by `diagnose` when the report is finished.
-    #[serde(flatten)]
-    pub explanation: Option<Box<Explanation>>,
-    /// The cause and fix, when the layer that failed knows them exactly (which input, what to
-    /// do: an unset variable, a password-protected certificate); they replace the generic row
-    /// of the kind. Set with `with_advice`, applied by `explain`.
-    #[serde(skip)]
-    pub advice: Option<Box<Advice>>,
-}
-
-/// A cause and fix known where the failure happened.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Advice {
-    pub cause: String,
-    pub fix: Option<String>,
-}
-
-impl Failure {
-    pub fn new(stage: Stage, kind: FailureKind, message: impl Into<String>) -> Self {
-        Failure {
-            stage,
-            kind,
-            category: kind.category(),
-            message: message.into(),
-            server_reply: Vec::new(),
-            challenge: None,
-            explanation: None,
-            advice: None,
-        }
-    }
-
-    pub fn with_reply(mut self, reply: Vec<String>) -> Self {
-        self.server_reply = reply;
-        self
-    }
-
-    pub fn with_advice(mut self, cause: impl Into<String>, fix: Option<String>) -> Self {
-        self.advice = Some(Box::new(Advice {
-            cause: cause.into(),
-            fix,
-        }));
-        self
-    }
-
-    /// Attaches `diagnose`'s explanation; advice from the failing layer wins over its row for
-    /// the kind (the evidence stays).
-    pub fn explain(&mut self, mut explanation: Explanation) {
-        if let Some(a) = &self.advice {
-            explanation.cause = a.cause.clone();
-            explanation.candidates.clear();
-            explanation.fix = a.fix.clone();
-        }
-        self.explanation = Some(Box::new(explanation));
-    }
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Folder {
-    /// Decoded from modified UTF-7.
-    pub name: String,
-    /// As sent on the wire, when it differs from `name`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub wire_name: Option<String>,
-    pub delimiter: Option<String>,
-    pub attributes: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Examined {
-    pub folder: String,
-    pub messages: u32,
-    pub recent: u32,
-    pub uid_validity: Option<u32>,
-}
-
-/// The token a check used: where it came from and what it says.
-#[derive(Debug, Clone, Serialize)]
-pub struct TokenInfo {
-    pub origin: crate::token::Origin,
-    /// Decoded without verifying the signature (the server decides validity).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub claims: Option<crate::token::claims::Claims>,
-    /// Why there are no claims (an opaque token), when there are none.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub claims_note: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<String>,
-}
-
-impl TokenInfo {
-    pub fn describe(token: &crate::token::Token) -> TokenInfo {
-        let (claims, claims_note) = match crate::token::claims::decode(token.access.expose()) {
-            Ok(c) => (Some(c), None),
-            Err(e) => (None, Some(e.to_string())),
-        };
-        let exp = token.expires_at.or(claims.as_ref().and_then(|c| c.exp));
-        TokenInfo {
-            origin: token.origin,
-            claims,
-            claims_note,
-            expires_at: exp.map(crate::transport::util::rfc3339),
-        }
-    }
-
-    pub fn summary(&self) -> String {
-        let origin = serde_json::to_value(self.origin)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        // Claims are whatever the token says: a `upn` may carry ESC or U+202E.
-        show(&match (&self.claims, &self.claims_note) {
-            (Some(c), _) => format!("({origin}) {}", c.summary(crate::token::now())),
-            (None, Some(note)) => format!("({origin}) {note}"),
-            (None, None) => format!("({origin})"),
-        })
-    }
-}
-
-/// A sent test message was found again over IMAP.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Found {
-    pub folder: String,
-    pub message_id: String,
-    /// Sequence numbers of the matching messages.
-    pub matches: Vec<u32>,
-}
-
-/// POP3 STAT: the maildrop's size, read without changing it.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-pub struct Stat {
-    pub messages: u64,
-    pub octets: u64,
-}
-
-/// The test message submitted over SMTP.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Submission {
-    pub message_id: String,
-    pub from: String,
-    pub to: Vec<String>,
-    pub subject: String,
-    /// The server's final reply to DATA, usually with its queue id.
-    pub reply: String,
-}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Target {
@@ -343,7 +46,7 @@ pub enum Outcome {
 pub struct Report {
     pub protocol: Protocol,
     pub outcome: Outcome,
-    pub exit_code: u8,
+    pub exit_code: ExitStatus,
     pub target: Target,
     /// The identity the token belongs to.
     pub user: String,
@@ -355,7 +58,7 @@ pub struct Report {
     /// What the token's claims say about this check, found before connecting: `blocking`
     /// findings mean it cannot work whatever the server says.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub preflight: Vec<crate::diagnose::Finding>,
+    pub preflight: Vec<Finding>,
     pub tls: Option<TlsInfo>,
     /// IMAP capabilities, POP3 CAPA lines or SMTP EHLO keywords in effect for authentication.
     pub capabilities: Vec<String>,
@@ -381,33 +84,6 @@ pub struct Report {
     /// The redacted C:/S: dialogue; present only when asked for (`-v`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transcript: Option<Vec<Entry>>,
-}
-
-/// Collects steps as a session runs.
-#[derive(Debug)]
-pub struct Recorder {
-    pub started: Instant,
-    pub steps: Vec<Step>,
-}
-
-impl Default for Recorder {
-    fn default() -> Self {
-        Recorder {
-            started: Instant::now(),
-            steps: Vec::new(),
-        }
-    }
-}
-
-impl Recorder {
-    pub fn step(&mut self, stage: Stage, since: Instant, ok: bool, detail: impl Into<String>) {
-        self.steps.push(Step {
-            stage,
-            ok,
-            elapsed_ms: since.elapsed().as_millis() as u64,
-            detail: detail.into(),
-        });
-    }
 }
 
 impl Report {
@@ -570,15 +246,19 @@ pub struct Combined {
     pub outcome: Outcome,
     /// The highest of the checks' exit codes: a network problem outranks a token problem,
     /// which outranks a refusal.
-    pub exit_code: u8,
+    pub exit_code: ExitStatus,
     pub checks: Vec<Report>,
 }
 
 impl Combined {
     pub fn new(checks: Vec<Report>) -> Combined {
-        let exit_code = checks.iter().map(|r| r.exit_code).max().unwrap_or(0);
+        let exit_code = checks
+            .iter()
+            .map(|r| r.exit_code)
+            .max()
+            .unwrap_or(ExitStatus::Pass);
         Combined {
-            outcome: if exit_code == 0 {
+            outcome: if exit_code == ExitStatus::Pass {
                 Outcome::Pass
             } else {
                 Outcome::Fail
@@ -617,7 +297,7 @@ impl Combined {
 #[derive(Debug, Clone, Serialize)]
 pub struct TokenReport {
     pub outcome: Outcome,
-    pub exit_code: u8,
+    pub exit_code: ExitStatus,
     pub token: Option<TokenInfo>,
     pub failure: Option<Failure>,
     pub warnings: Vec<String>,

@@ -8,9 +8,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::diagnose::{self, Evidence};
+use crate::outcome::ExitStatus;
+use crate::outcome::{Failure, Recorder, Stage};
 use crate::plan::{Check, Plan};
 use crate::protocol::{self, Facts, Request, tls_summary, transport_failure};
-use crate::report::{Failure, Outcome, Recorder, Report, Stage, Target, TokenInfo};
+use crate::report::{Outcome, Report, Target, TokenInfo};
 use crate::transport::tap::{Tap, Transcript};
 use crate::transport::tls::{self, CaFileError};
 use crate::transport::{self, Connection, Security, Upgrader};
@@ -98,7 +100,7 @@ pub async fn token(
         Ok(o) => (
             crate::report::TokenReport {
                 outcome: Outcome::Pass,
-                exit_code: 0,
+                exit_code: ExitStatus::Pass,
                 token: Some(o.info),
                 failure: None,
                 warnings: o.token.warnings,
@@ -123,7 +125,7 @@ pub async fn token(
             (
                 crate::report::TokenReport {
                     outcome: Outcome::Fail,
-                    exit_code: f.category.exit_code(),
+                    exit_code: f.category.exit_status(),
                     token: None,
                     failure: Some(f),
                     warnings: Vec::new(),
@@ -372,7 +374,9 @@ fn finish(
         }
         f
     });
-    let exit_code = failure.as_ref().map_or(0, |f| f.category.exit_code());
+    let exit_code = failure
+        .as_ref()
+        .map_or(ExitStatus::Pass, |f| f.category.exit_status());
     Report {
         protocol,
         outcome: if failure.is_none() {

@@ -1,5 +1,5 @@
 //! One redacting wrapper for everything that must never reach output: access tokens, SASL
-//! initial responses, and (later) client secrets and refresh tokens.
+//! initial responses, client secrets, refresh tokens, certificate passwords and private keys.
 //!
 //! `Debug` prints `<redacted>` and there is deliberately no `Display` or `Serialize`: the only
 //! way to the bytes is [`Secret::expose`], which is easy to grep for in review.

@@ -8,8 +8,8 @@
 
 use std::fmt::Write as _;
 
-use crate::plan::Protocol;
 use crate::powershell::{Kind, ValueError, check, quote};
+use crate::service::Protocol;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetupRequest {

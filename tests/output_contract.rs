@@ -504,7 +504,7 @@ fn every_rendered_report_field_is_escaped() {
     let report = Report {
         protocol: xoauth::plan::Protocol::Smtp,
         outcome: Outcome::Fail,
-        exit_code: 1,
+        exit_code: xoauth::outcome::ExitStatus::CheckFailed,
         target: Target {
             host: s("host"),
             port: 587,
@@ -565,7 +565,7 @@ fn every_rendered_report_field_is_escaped() {
     let combined = Combined::new(vec![report.clone()]);
     let token = TokenReport {
         outcome: Outcome::Fail,
-        exit_code: 3,
+        exit_code: xoauth::outcome::ExitStatus::Token,
         token: None,
         failure: Some(failure),
         warnings: vec![s("token warning")],

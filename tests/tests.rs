@@ -2,6 +2,8 @@
 
 mod util;
 
+mod architecture;
+
 mod cache;
 mod certificates;
 mod check;

@@ -14,27 +14,12 @@ mod rejected;
 pub mod tls;
 pub mod token;
 
-use serde::Serialize;
+pub use crate::outcome::{Explanation, Finding};
 
-pub use token::Finding;
-
+use crate::outcome::FailureKind;
 use crate::powershell::{Kind, is_valid, quote};
-use crate::report::FailureKind;
 use crate::sasl::ErrorChallenge;
 use crate::token::claims::Claims;
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Explanation {
-    pub cause: String,
-    /// Possible causes, most likely first, when the evidence does not single one out.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub candidates: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fix: Option<String>,
-    /// The facts the explanation rests on: the server's words, the token's claims, the mailbox.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub evidence: Vec<String>,
-}
 
 /// What is known when a check fails.
 pub struct Evidence<'a> {

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use super::{Evidence, Explanation, one};
-use crate::report::FailureKind;
+use crate::outcome::FailureKind;
 use crate::transport::TlsInfo;
 use crate::transport::sniff::{self, Spoken};
 use crate::transport::util::rfc3339;

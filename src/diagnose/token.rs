@@ -7,8 +7,7 @@
 //! Only tokens issued by the Microsoft identity platform are judged: other issuers use other
 //! audiences and scopes.
 
-use serde::Serialize;
-
+use crate::outcome::Finding;
 use crate::powershell::quote;
 use crate::token::claims::Claims;
 
@@ -21,15 +20,6 @@ pub(super) const EXCHANGE_AUDIENCES: &[&str] = &[
     "https://outlook.office365.us",
     "https://partner.outlook.cn",
 ];
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Finding {
-    /// The token cannot work for this protocol, whatever the server says.
-    pub blocking: bool,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fix: Option<String>,
-}
 
 pub fn delegated_scope(protocol: &str) -> &'static str {
     match protocol {

@@ -8,10 +8,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Serialize;
-
 use crate::sasl::MechanismChoice;
-use crate::token::TokenSource;
+pub use crate::service::{Protocol, Provider};
+// The token layer owns what it takes; a plan composes it.
+pub use crate::token::input::{ClientCredential, Flow, OAuthPlan, SecretSource, TokenPlan};
 use crate::transport::{Limits, Security};
 
 pub mod args;
@@ -25,78 +25,23 @@ mod usage;
 
 pub use usage::UsageError;
 
-/// The mail protocols xoauth checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    Imap,
-    Pop,
-    Smtp,
-}
-
-impl Protocol {
-    pub fn name(self) -> &'static str {
-        match self {
-            Protocol::Imap => "imap",
-            Protocol::Pop => "pop",
-            Protocol::Smtp => "smtp",
-        }
-    }
-
-    /// The standard port for the protocol and security (RFC 8314 for the implicit-TLS ones).
-    pub fn default_port(self, security: Security) -> u16 {
-        match (self, security) {
-            (Protocol::Imap, Security::ImplicitTls) => 993,
-            (Protocol::Imap, Security::StartTls) => 143,
-            (Protocol::Pop, Security::ImplicitTls) => 995,
-            (Protocol::Pop, Security::StartTls) => 110,
-            (Protocol::Smtp, Security::ImplicitTls) => 465,
-            (Protocol::Smtp, Security::StartTls) => 587,
-        }
-    }
-}
-
-/// Well-known services whose endpoints xoauth knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Provider {
-    #[default]
-    Microsoft,
-    /// GCC High / DoD.
-    MicrosoftUsGov,
-    /// 21Vianet.
-    MicrosoftChina,
-    Google,
-    /// Any other server: a host is required.
-    Custom,
-}
-
-impl Provider {
-    pub fn host(self, protocol: Protocol) -> Option<&'static str> {
-        match (self, protocol) {
-            (Provider::Microsoft, Protocol::Imap | Protocol::Pop) => Some("outlook.office365.com"),
-            (Provider::Microsoft, Protocol::Smtp) => Some("smtp.office365.com"),
-            // Reference A5b (third-party sources; not in a Microsoft document).
-            (Provider::MicrosoftUsGov, Protocol::Imap | Protocol::Pop) => {
-                Some("outlook.office365.us")
-            }
-            (Provider::MicrosoftUsGov, Protocol::Smtp) => Some("smtp.office365.us"),
-            (Provider::MicrosoftChina, Protocol::Imap | Protocol::Pop) => {
-                Some("partner.outlook.cn")
-            }
-            (Provider::MicrosoftChina, Protocol::Smtp) => Some("smtp.partner.outlook.cn"),
-            (Provider::Google, Protocol::Imap) => Some("imap.gmail.com"),
-            (Provider::Google, Protocol::Pop) => Some("pop.gmail.com"),
-            (Provider::Google, Protocol::Smtp) => Some("smtp.gmail.com"),
-            (Provider::Custom, _) => None,
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
     pub host: String,
     pub port: u16,
     pub security: Security,
+}
+
+/// The standard port for the protocol and security (RFC 8314 for the implicit-TLS ones).
+pub fn default_port(protocol: Protocol, security: Security) -> u16 {
+    match (protocol, security) {
+        (Protocol::Imap, Security::ImplicitTls) => 993,
+        (Protocol::Imap, Security::StartTls) => 143,
+        (Protocol::Pop, Security::ImplicitTls) => 995,
+        (Protocol::Pop, Security::StartTls) => 110,
+        (Protocol::Smtp, Security::ImplicitTls) => 465,
+        (Protocol::Smtp, Security::StartTls) => 587,
+    }
 }
 
 impl Endpoint {
@@ -112,7 +57,7 @@ impl Endpoint {
             Some(h) if !h.trim().is_empty() => h.trim().to_string(),
             _ => return Err(PlanError::HostRequired(protocol.name())),
         };
-        let port = port.unwrap_or(protocol.default_port(security));
+        let port = port.unwrap_or(default_port(protocol, security));
         if port == 0 {
             return Err(PlanError::BadPort);
         }
@@ -292,79 +237,6 @@ impl Check {
             | Check::Smtp { endpoint, .. } => endpoint,
         }
     }
-}
-
-/// How to obtain a token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Flow {
-    /// Authorization code with PKCE and a loopback redirect (a browser on this machine).
-    Interactive,
-    /// RFC 8628: a code to enter on any device.
-    DeviceCode,
-    /// App-only, with a client secret or a certificate.
-    ClientCredentials,
-}
-
-impl Flow {
-    pub fn name(self) -> &'static str {
-        match self {
-            Flow::Interactive => "interactive",
-            Flow::DeviceCode => "device-code",
-            Flow::ClientCredentials => "client-credentials",
-        }
-    }
-}
-
-/// Where a client secret or a certificate password comes from; never a command-line argument.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SecretSource {
-    Env(String),
-    File(PathBuf),
-    /// Asked for on the terminal, without echo.
-    Prompt,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClientCredential {
-    Secret(SecretSource),
-    /// A PEM file with certificate and key, or a PKCS#12 file with its password.
-    Certificate {
-        path: PathBuf,
-        password: Option<SecretSource>,
-    },
-    /// PEM bytes (certificate and key) already in memory: library callers, the demo.
-    CertificatePem(crate::secret::Secret<Vec<u8>>),
-}
-
-/// Obtaining a token from an identity provider.
-#[derive(Debug, Clone)]
-pub struct OAuthPlan {
-    pub authority: crate::token::provider::Authority,
-    /// For the cache key and reports; empty for providers without tenants.
-    pub tenant: String,
-    pub client_id: String,
-    pub flow: Flow,
-    pub scopes: Vec<String>,
-    pub credential: Option<ClientCredential>,
-    /// The account to sign in as (login_hint; also part of the cache key). `None` for client
-    /// credentials: an app-only token has no user.
-    pub login_hint: Option<String>,
-    /// Use the OS keyring cache.
-    pub cache: bool,
-    /// Get a new token even when the cache has one (nor use its refresh token), and cache it.
-    pub refresh: bool,
-    /// Try to open the sign-in page in a browser (the URL is always printed too).
-    pub open_browser: bool,
-    /// Longest wait for the user to sign in or approve a device code.
-    pub user_wait: Duration,
-}
-
-/// The token: given, or obtained by a flow.
-#[derive(Debug, Clone)]
-pub enum TokenPlan {
-    Given(TokenSource),
-    OAuth(Box<OAuthPlan>),
 }
 
 /// Everything a run needs: one identity and token, one or more checks.

@@ -5,13 +5,15 @@ pub mod imap;
 pub mod pop3;
 pub mod record;
 pub mod refusal;
+pub mod results;
 pub mod smtp;
 
 pub use refusal::{refusal, refusal_kind};
+pub use results::{Examined, Folder, Found, Stat, Submission};
 
 use std::time::Duration;
 
-use crate::report::{Examined, Failure, FailureKind, Folder, Found, Stage, Stat, Submission};
+use crate::outcome::{Failure, FailureKind, Stage};
 use crate::sasl::{self, Credentials, ErrorChallenge, Mechanism, MechanismChoice};
 use crate::secret::Secret;
 use crate::transport::tap::Transcript;
@@ -36,9 +38,9 @@ pub struct Facts {
     /// Set when TLS came from STARTTLS (implicit TLS is recorded by the caller).
     pub tls: Option<TlsInfo>,
     /// The token used, as the report shows it.
-    pub token: Option<crate::report::TokenInfo>,
+    pub token: Option<crate::token::TokenInfo>,
     /// What the token's claims say about this check, found before connecting.
-    pub preflight: Vec<crate::diagnose::Finding>,
+    pub preflight: Vec<crate::outcome::Finding>,
     pub capabilities: Vec<String>,
     pub mechanism: Option<Mechanism>,
     /// A decoded SASL error challenge, when the server sent one.

@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use crate::report::{Failure, Recorder, Stage};
+use crate::outcome::{Failure, Recorder, Stage};
 
 /// Records `result` as the step `stage` begun at `t` and hands it back.
 pub fn record<T>(

@@ -9,7 +9,7 @@
 //!                                                                   → temporary server failure
 //! ```
 
-use crate::report::FailureKind;
+use crate::outcome::FailureKind;
 
 /// A refusal's kind from the server's words where those are known, else `default` (the
 /// meaning of a refusal the server did not explain, which depends on the command).

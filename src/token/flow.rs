@@ -21,8 +21,8 @@ use oauth2::{
 
 use super::Origin;
 use super::assertion::AssertionError;
-use crate::plan::{Flow, OAuthPlan};
-use crate::report::{Failure, FailureKind, Stage};
+use super::input::{Flow, OAuthPlan};
+use crate::outcome::{Failure, FailureKind, Stage};
 use crate::secret::Secret;
 use crate::transport::util::escape;
 

@@ -6,6 +6,8 @@ pub mod cache;
 pub mod claims;
 pub mod flow;
 pub mod http;
+pub mod info;
+pub mod input;
 pub mod provider;
 pub mod source;
 
@@ -13,10 +15,11 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+pub use info::TokenInfo;
+pub use input::{ClientCredential, Flow, OAuthPlan, SecretSource, TokenPlan};
 pub use source::{TokenError, TokenSource};
 
-use crate::plan::{Flow, OAuthPlan, TokenPlan};
-use crate::report::{Failure, FailureKind, Stage};
+use crate::outcome::{Failure, FailureKind, Stage};
 use crate::secret::Secret;
 
 /// A cached token is reused only while it has this long left: a check takes seconds, but a

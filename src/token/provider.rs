@@ -7,7 +7,7 @@
 
 use url::Url;
 
-use crate::plan::{Protocol, Provider};
+use crate::service::{Protocol, Provider};
 
 /// Thunderbird's multi-tenant public client (reference G): an admin whose tenant consented to
 /// it can test delegated access without registering an app.

@@ -392,10 +392,10 @@ pub fn clean(raw: String, from: Place) -> Result<Secret<String>, TokenError> {
 /// Reads a client secret or a certificate password: from a variable, a file (trimmed), or a
 /// prompt on the terminal without echo.
 pub fn load_secret(
-    source: &crate::plan::SecretSource,
+    source: &super::input::SecretSource,
     input: Input,
 ) -> Result<Secret<String>, TokenError> {
-    use crate::plan::SecretSource;
+    use super::input::SecretSource;
     let (value, from) = match source {
         SecretSource::Env(var) => (read_env(var, input)?, Place::Env(var.clone())),
         SecretSource::File(path) => (read_file(path, input)?, Place::File(path.clone())),
@@ -463,7 +463,7 @@ mod tests {
     /// its own fix; none talks about SASL or a 'Bearer ' prefix.
     #[tokio::test]
     async fn every_read_failure_names_its_input_and_fix() {
-        use crate::plan::SecretSource;
+        use crate::token::input::SecretSource;
         let wait = Duration::from_secs(1);
         let dir = tempfile::tempdir().unwrap();
         const UNSET: &str = "XOAUTH_UNIT_TEST_SURELY_UNSET";

@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use super::command::{CommandError, Reply};
+use crate::outcome::{Failure, FailureKind, Stage};
 use crate::protocol::{refusal_kind, transport_failure};
-use crate::report::{Failure, FailureKind, Stage};
 use crate::transport::TransportError;
 use crate::transport::tap::Transcript;
 

@@ -26,8 +26,8 @@ pub mod utf7;
 
 use self::session::Checks;
 use super::{Facts, Request, pick_mechanism};
+use crate::outcome::{Failure, FailureKind, Recorder, Stage};
 use crate::plan::ImapOptions;
-use crate::report::{Failure, FailureKind, Recorder, Stage};
 use crate::transport::lines::LineConn;
 use crate::transport::tap::Transcript;
 use crate::transport::{Connection, Upgrader};

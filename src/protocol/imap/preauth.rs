@@ -12,8 +12,8 @@
 use std::time::Instant;
 
 use super::response::{self, Capabilities, Status, parse_capability, parse_status};
+use crate::outcome::{Failure, FailureKind, Recorder, Stage};
 use crate::protocol::{Facts, Request, tls_summary, transport_failure};
-use crate::report::{Failure, FailureKind, Recorder, Stage};
 use crate::transport::lines::LineConn;
 use crate::transport::{TlsConn, TransportError, Upgrader};
 

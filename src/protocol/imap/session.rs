@@ -21,10 +21,11 @@ use async_imap::imap_proto::{
 use super::command::{self, Reply, Session, Stream};
 use super::failure::{incomplete, refused};
 use super::utf7;
+use crate::outcome::{Failure, FailureKind, Recorder, Stage};
 use crate::plan::ImapOptions;
 use crate::protocol::Facts;
 use crate::protocol::record::{record, record_failure};
-use crate::report::{Examined, Failure, FailureKind, Folder, Found, Recorder, Stage};
+use crate::protocol::{Examined, Folder, Found};
 use crate::transport::tap::Transcript;
 
 /// How often and how long to look for a just-sent message: delivery is not instant on real

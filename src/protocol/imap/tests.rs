@@ -9,9 +9,9 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream};
 
 use super::response::Capabilities;
 use super::{auth, authenticated};
+use crate::outcome::{Failure, FailureKind, Recorder, Stage};
 use crate::plan::ImapOptions;
 use crate::protocol::{Facts, Request};
-use crate::report::{Failure, FailureKind, Recorder, Stage};
 use crate::sasl::{Mechanism, MechanismChoice};
 use crate::secret::Secret;
 use crate::transport::Limits;

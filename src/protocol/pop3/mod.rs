@@ -28,7 +28,8 @@ use super::record::record;
 use super::{
     Facts, Request, initial_response, pick_mechanism, refusal, tls_summary, transport_failure,
 };
-use crate::report::{Failure, FailureKind, Recorder, Stage, Stat};
+use crate::outcome::{Failure, FailureKind, Recorder, Stage};
+use crate::protocol::Stat;
 use crate::sasl::{self, Mechanism};
 use crate::transport::lines::LineConn;
 use crate::transport::tap::Tap;

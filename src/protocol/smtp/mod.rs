@@ -30,8 +30,9 @@ use super::record::{record, record_failure};
 use super::{
     Facts, Request, initial_response, pick_mechanism, refusal, tls_summary, transport_failure,
 };
+use crate::outcome::{Failure, FailureKind, Recorder, Stage};
 use crate::plan::SendPlan;
-use crate::report::{Failure, FailureKind, Recorder, Stage, Submission};
+use crate::protocol::Submission;
 use crate::sasl::{self, Mechanism};
 use crate::transport::lines::LineConn;
 use crate::transport::tap::Tap;

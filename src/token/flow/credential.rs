@@ -6,9 +6,9 @@ use ring::digest;
 
 use super::super::assertion::{AssertionError, CertificateCredential};
 use super::super::source::{Input, TokenError, load_secret};
-use crate::plan::{ClientCredential, OAuthPlan};
-use crate::report::{Failure, FailureKind};
+use crate::outcome::{Failure, FailureKind};
 use crate::secret::Secret;
+use crate::token::input::{ClientCredential, OAuthPlan};
 
 /// Domain separation for the secret's digest, so that it matches no other hash of it.
 const SECRET_DIGEST_LABEL: &[u8] = b"xoauth token-cache credential v1\0";

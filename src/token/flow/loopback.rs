@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::report::{Failure, FailureKind, Stage};
+use crate::outcome::{Failure, FailureKind, Stage};
 use crate::secret::Secret;
 use crate::transport::util::escape;
 
