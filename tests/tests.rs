@@ -1,5 +1,6 @@
 //! Integration tests: the real `xoauth` binary against the mock started in-process.
 
+mod schema;
 mod util;
 
 mod architecture;
@@ -10,6 +11,7 @@ mod check;
 mod diagnosis_trust;
 mod dovecot;
 mod imap;
+mod json_golden;
 mod oauth;
 mod output_contract;
 mod pop;

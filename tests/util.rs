@@ -179,12 +179,22 @@ pub async fn xoauth(args: &[String], token: Option<&str>, stdin: Option<&str>) -
     xoauth_env(args, &env, stdin).await
 }
 
+/// A keyring service name no other run uses: the default for every xoauth the tests start, so
+/// that none can read, write or clear the user's own `xoauth` entries unless a test names a
+/// service itself (tests/cache.rs does, to share one between processes).
+pub fn private_keyring_service() -> String {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("xoauth-test-{}-{n}", std::process::id())
+}
+
 fn command(args: &[String], env: &[(&str, &str)]) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(assert_cmd::cargo::cargo_bin("xoauth"));
     cmd.args(args)
         .env_remove("XOAUTH_TEST_TOKEN")
         .env_remove("DISPLAY")
         .env_remove("WAYLAND_DISPLAY")
+        .env("XOAUTH_KEYRING_SERVICE", private_keyring_service())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -207,10 +217,48 @@ pub async fn xoauth_env(args: &[String], env: &[(&str, &str)], stdin: Option<&st
         .await
         .expect("xoauth finishes within 60 s")
         .unwrap();
-    Run {
+    let run = Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    check_json_contract(args, &run);
+    run
+}
+
+/// Whether a run with `args` promises one JSON document on stdout: `--json`, and neither
+/// `--print` (refused with it, stdout stays empty) nor help.
+fn promises_json(args: &[String]) -> bool {
+    let flags: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .take_while(|a| *a != "--")
+        .collect();
+    flags.contains(&"--json")
+        && !flags
+            .iter()
+            .any(|a| matches!(*a, "--print" | "--help" | "-h" | "help"))
+}
+
+/// Every run with `--json` must print exactly one document that docs/report.schema.json
+/// accepts, and its exit code must be the one the document states.
+fn check_json_contract(args: &[String], run: &Run) {
+    if !promises_json(args) {
+        return;
+    }
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?} with --json: stdout is not one JSON document ({e}):\n{}\n{}",
+            run.stdout, run.stderr
+        )
+    });
+    crate::schema::assert_valid(&doc, &format!("{args:?}"));
+    if let Some(code) = doc.get("exit_code") {
+        assert_eq!(
+            code.as_i64(),
+            Some(run.code.into()),
+            "{args:?}: the document's exit_code is not the process's"
+        );
     }
 }
 
@@ -242,6 +290,7 @@ pub fn as_user(mut args: Vec<String>, user: &str) -> Vec<String> {
 /// A running `xoauth` whose stderr is read line by line while it runs (to play the user's part
 /// in a device-code or browser sign-in).
 pub struct Live {
+    args: Vec<String>,
     child: tokio::process::Child,
     lines: tokio::sync::mpsc::UnboundedReceiver<String>,
     stderr: std::sync::Arc<std::sync::Mutex<String>>,
@@ -279,6 +328,7 @@ pub fn spawn_xoauth(args: &[String], env: &[(&str, &str)]) -> Live {
         }
     });
     Live {
+        args: args.to_vec(),
         child,
         lines,
         stderr,
@@ -324,11 +374,13 @@ impl Live {
         // Let the stderr reader drain.
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         let stderr = self.stderr.lock().unwrap().clone();
-        Run {
+        let run = Run {
             code: status.code().unwrap_or(-1),
             stdout,
             stderr,
-        }
+        };
+        check_json_contract(&self.args, &run);
+        run
     }
 }
 
@@ -378,6 +430,40 @@ pub fn contains_jwt(text: &str) -> bool {
         let head = rest.chars().take_while(|&c| b64url(c)).count();
         rest[head..].starts_with(".eyJ")
     })
+}
+
+/// No xoauth a test starts can reach the user's keyring entries by accident: each gets a
+/// service of its own, and a test's own choice still wins.
+#[test]
+fn every_xoauth_gets_a_private_keyring_service() {
+    let service = |env: &[(&str, &str)]| {
+        let cmd = command(&[], env);
+        let value = cmd
+            .as_std()
+            .get_envs()
+            .find(|(k, _)| *k == "XOAUTH_KEYRING_SERVICE")
+            .and_then(|(_, v)| v)
+            .map(|v| v.to_string_lossy().into_owned());
+        value.expect("XOAUTH_KEYRING_SERVICE is set")
+    };
+    let (a, b) = (service(&[]), service(&[]));
+    assert_ne!(a, b, "each run has its own service");
+    for s in [&a, &b] {
+        assert!(s.starts_with("xoauth-test-"), "{s}");
+        assert_ne!(s, xoauth::token::cache::SERVICE);
+    }
+    assert_eq!(service(&[("XOAUTH_KEYRING_SERVICE", "mine")]), "mine");
+}
+
+#[test]
+fn json_runs_are_recognised() {
+    let json = |a: &[&str]| promises_json(&strings(a));
+    assert!(json(&["imap", "--json", "--user", "a@b.c"]));
+    assert!(json(&["cache", "list", "--json"]));
+    assert!(!json(&["imap", "--user", "a@b.c"]));
+    assert!(!json(&["token", "--print", "--json"]));
+    assert!(!json(&["imap", "--json", "--help"]));
+    assert!(!json(&["imap", "--", "--json"]));
 }
 
 #[test]
