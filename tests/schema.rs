@@ -231,7 +231,7 @@ fn schema_exit_codes_follow_the_categories() {
 
     let mut codes: BTreeSet<u64> = [0].into();
     for c in all_variants!(Category: CheckFailed, Token, Network) {
-        codes.insert(c.exit_code().into());
+        codes.insert(c.exit_status().code().into());
         let name = serde_json::to_value(c).unwrap();
         let branch = schema()["$defs"]["verdict"]["oneOf"]
             .as_array()
@@ -241,7 +241,7 @@ fn schema_exit_codes_follow_the_categories() {
             .unwrap_or_else(|| panic!("no verdict for category {name}"));
         assert_eq!(
             branch["properties"]["exit_code"]["const"],
-            c.exit_code(),
+            c.exit_status().code(),
             "{name}"
         );
     }
@@ -315,7 +315,7 @@ fn full_report() -> xoauth::report::Report {
     Report {
         protocol: xoauth::plan::Protocol::Imap,
         outcome: Outcome::Fail,
-        exit_code: 1,
+        exit_code: xoauth::outcome::ExitStatus::CheckFailed,
         target: Target {
             host: "mail.example".into(),
             port: 993,
@@ -410,7 +410,7 @@ fn every_field_the_library_can_write_is_in_the_schema() {
 
     let token = xoauth::report::TokenReport {
         outcome: xoauth::report::Outcome::Fail,
-        exit_code: 3,
+        exit_code: xoauth::outcome::ExitStatus::Token,
         token: None,
         failure: Some(xoauth::report::Failure::new(
             xoauth::report::Stage::Token,
