@@ -5,6 +5,9 @@
 //! Test code (items marked `#[cfg(test)]`, and `tests.rs` files) is left out: a test may
 //! reach for fixtures from anywhere. The binary's files (`main.rs`, `cli.rs`, `demo.rs`) sit
 //! above everything and see the library only through `xoauth::`.
+//!
+//! The mock (`mock-server/src`) has no layer table, only the rule that its modules form no
+//! import cycle; the same reader checks it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -115,7 +118,7 @@ fn crate_uses(text: &str) -> BTreeSet<String> {
     found
 }
 
-/// Module → the modules it uses, read from the library's sources below `src`.
+/// Module → the modules it uses, read from the sources below `src` (the library's or the mock's).
 fn uses(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let mut files = Vec::new();
     rust_files(src, &mut files);
@@ -168,6 +171,55 @@ fn violations(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
         }
     }
     out
+}
+
+/// One cycle, as the list of modules around it, if there is any.
+fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|n| n == node) {
+            let mut cycle = path[at..].to_vec();
+            cycle.push(node.to_owned());
+            return Some(cycle);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        path.push(node.to_owned());
+        for next in graph.get(node).into_iter().flatten() {
+            if let Some(cycle) = visit(next, graph, path, done) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        done.insert(node.to_owned());
+        None
+    }
+    let mut done = BTreeSet::new();
+    graph
+        .keys()
+        .find_map(|node| visit(node, graph, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn the_mock_has_no_import_cycle() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("mock-server/src");
+    let graph = uses(&src);
+    assert!(
+        graph.contains_key("config") && graph.contains_key("imap"),
+        "the reader found the mock's modules: {graph:?}"
+    );
+    if let Some(cycle) = find_cycle(&graph) {
+        panic!(
+            "import cycle between the mock's modules: {} (move the shared type down into a \
+             module both can use)",
+            cycle.join(" → ")
+        );
+    }
 }
 
 #[test]
@@ -234,6 +286,15 @@ fn a_back_edge_is_caught() {
     let beside = violations(&graph(&[("outcome", "setup_script")]));
     assert!(beside[0].contains("the same layer"), "{beside:?}");
     let unknown = violations(&graph(&[("newthing", "token")]));
+    let mut cyclic = graph(&[("config", "faults"), ("faults", "ids")]);
+    assert_eq!(find_cycle(&cyclic), None);
+    cyclic
+        .entry("ids".into())
+        .or_default()
+        .insert("config".into());
+    let cycle = find_cycle(&cyclic).expect("the cycle is found");
+    assert_eq!(cycle.first(), cycle.last());
+    assert!(cycle.contains(&"faults".to_owned()), "{cycle:?}");
     assert!(unknown[0].contains("not in the layer table"), "{unknown:?}");
 
     let text = "use crate::{outcome::Stage, secret};\nuse crate::transport::util::escape;\n\
