@@ -19,13 +19,14 @@ pub use crate::outcome::{Explanation, Finding};
 use crate::outcome::FailureKind;
 use crate::powershell::{Kind, is_valid, quote};
 use crate::sasl::ErrorChallenge;
+use crate::service::Protocol;
 use crate::token::claims::Claims;
 
 /// What is known when a check fails.
 pub struct Evidence<'a> {
     pub kind: FailureKind,
-    /// `imap`, `pop`, `smtp`.
-    pub protocol: &'a str,
+    /// The check's protocol; `None` when obtaining the token failed, before any check.
+    pub protocol: Option<Protocol>,
     /// The identity the token is for.
     pub user: &'a str,
     /// The mailbox named in `user=`.
@@ -46,6 +47,20 @@ pub struct Evidence<'a> {
     pub now: i64,
 }
 
+impl Evidence<'_> {
+    /// The protocol whose permissions and switches a row names. Only a check's evidence reaches
+    /// those rows (the token step fails with the token kinds, which name none), so the token
+    /// step's reads as IMAP's, as it always has.
+    fn checked(&self) -> Protocol {
+        self.protocol.unwrap_or(Protocol::Imap)
+    }
+
+    /// `IMAP`, `POP`, `SMTP` in sentences; empty before a check.
+    fn label(&self) -> &'static str {
+        self.protocol.map_or("", Protocol::label)
+    }
+}
+
 fn one(cause: impl Into<String>, fix: Option<String>) -> Explanation {
     Explanation {
         cause: cause.into(),
@@ -55,10 +70,32 @@ fn one(cause: impl Into<String>, fix: Option<String>) -> Explanation {
     }
 }
 
+/// Exchange Online offers SMTP submission only with STARTTLS on 587; implicit TLS on 465 is
+/// refused or never answered. One wording for the warning before a check and the cause after.
+pub const EXCHANGE_SMTP_NOT_ON_465: &str =
+    "Exchange Online does not offer SMTP with implicit TLS (port 465)";
+const USE_587: &str = "use port 587 with STARTTLS";
+
+/// The warning for a check about to try SMTP with implicit TLS at Exchange Online.
+pub fn exchange_smtp_not_on_465_warning() -> String {
+    format!("{EXCHANGE_SMTP_NOT_ON_465}; {USE_587}")
+}
+
+fn smtp_implicit_tls_at_exchange(e: &Evidence<'_>) -> bool {
+    e.protocol == Some(Protocol::Smtp) && e.implicit_tls && e.exchange_online
+}
+
+fn exchange_smtp_not_on_465() -> Explanation {
+    one(
+        EXCHANGE_SMTP_NOT_ON_465,
+        Some(format!("{USE_587} (the default for smtp)")),
+    )
+}
+
 /// What the claims say about using the token for `protocol` as `user` on `mailbox`, before
 /// connecting.
 pub fn preflight(
-    protocol: &str,
+    protocol: Protocol,
     claims: &Claims,
     user: &str,
     mailbox: &str,
@@ -77,7 +114,7 @@ pub fn explain(e: &Evidence<'_>) -> Explanation {
 /// The facts that settle a cause, or `None` to fall back to the row of the failure kind.
 fn from_facts(e: &Evidence<'_>) -> Option<Explanation> {
     use FailureKind::*;
-    let proto = e.protocol.to_uppercase();
+    let proto = e.label();
     match e.kind {
         AuthRejected | AuthenticatedNotConnected | StatFailed => {
             let Some(c) = e.claims else {
@@ -87,7 +124,7 @@ fn from_facts(e: &Evidence<'_>) -> Option<Explanation> {
                     .filter(|_| e.exchange_online)
                     .map(|note| rejected::not_a_jwt(e, note));
             };
-            let blocking: Vec<Finding> = token::findings(e.protocol, c, e.user, e.mailbox, e.now)
+            let blocking: Vec<Finding> = token::findings(e.checked(), c, e.user, e.mailbox, e.now)
                 .into_iter()
                 .filter(|f| f.blocking)
                 .collect();
@@ -107,15 +144,12 @@ fn from_facts(e: &Evidence<'_>) -> Option<Explanation> {
                 return None;
             }
             if c.is_app_only() {
-                return Some(app_only_refused(e, c, &proto));
+                return Some(app_only_refused(e, c, proto));
             }
             let own = c.user().is_some_and(|u| u.eq_ignore_ascii_case(e.mailbox));
-            if own && (e.kind == AuthenticatedNotConnected || e.protocol == "pop") {
-                let switch = if e.protocol == "pop" {
-                    "PopEnabled"
-                } else {
-                    "ImapEnabled"
-                };
+            let pop = e.protocol == Some(Protocol::Pop);
+            if own && (e.kind == AuthenticatedNotConnected || pop) {
+                let switch = if pop { "PopEnabled" } else { "ImapEnabled" };
                 return Some(Explanation {
                     cause: format!(
                         "the token is valid for {proto} (audience, scope and expiry checked) and {} is opening its own mailbox, so {proto} is most likely disabled for it",
@@ -140,10 +174,7 @@ fn from_facts(e: &Evidence<'_>) -> Option<Explanation> {
             None
         }
         Throttled => Some(throttled(e)),
-        ConnectFailed if e.protocol == "smtp" && e.implicit_tls && e.exchange_online => Some(one(
-            "Exchange Online does not offer SMTP with implicit TLS (port 465)",
-            Some("use port 587 with STARTTLS (the default for smtp)".into()),
-        )),
+        ConnectFailed if smtp_implicit_tls_at_exchange(e) => Some(exchange_smtp_not_on_465()),
         _ => None,
     }
 }
@@ -205,7 +236,7 @@ fn app_only_refused(e: &Evidence<'_>, c: &Claims, proto: &str) -> Explanation {
     // In commands: the ids quoted, a placeholder left bare so that pasting it fails.
     let app_arg = app_id.map_or_else(|| app.to_string(), quote);
     let oid_arg = c.oid.as_deref().map_or_else(|| oid.to_string(), quote);
-    let role = token::app_role(e.protocol);
+    let role = e.checked().exchange_app_role();
     let mut candidates = Vec::new();
     let not_connected = e.kind == FailureKind::AuthenticatedNotConnected;
     if not_connected {
@@ -220,7 +251,7 @@ fn app_only_refused(e: &Evidence<'_>, c: &Claims, proto: &str) -> Explanation {
     candidates.push(format!(
         "it was registered with the App Registration's object id instead of the Enterprise Application's ({oid}, the token's oid)"
     ));
-    if !not_connected && e.protocol != "imap" {
+    if !not_connected && e.protocol != Some(Protocol::Imap) {
         candidates.push(format!(
             "the service principal has no FullAccess on {} ({proto} checks it at AUTH)",
             e.mailbox
@@ -349,7 +380,7 @@ fn unusual(e: &Evidence<'_>) -> Vec<String> {
 
 fn by_kind(e: &Evidence<'_>) -> Explanation {
     use FailureKind::*;
-    let proto = e.protocol.to_uppercase();
+    let proto = e.label();
     let shared = !e.user.eq_ignore_ascii_case(e.mailbox);
     match e.kind {
         TokenRejected => token_rejected(e),
@@ -375,10 +406,7 @@ fn by_kind(e: &Evidence<'_>) -> Explanation {
             "the server could not be reached (name resolution or TCP connect failed)",
             Some("check the host name and port, and that a firewall allows the connection".into()),
         ),
-        Timeout if e.protocol == "smtp" && e.implicit_tls && e.exchange_online => one(
-            "Exchange Online does not offer SMTP with implicit TLS (port 465)",
-            Some("use port 587 with STARTTLS (the default for smtp)".into()),
-        ),
+        Timeout if smtp_implicit_tls_at_exchange(e) => exchange_smtp_not_on_465(),
         Timeout => one(
             "the server did not answer in time",
             Some("check the port (implicit TLS vs STARTTLS), firewalls, or raise --timeout".into()),
@@ -415,8 +443,12 @@ fn by_kind(e: &Evidence<'_>) -> Explanation {
             "the server does not offer STARTTLS on this port, so the session cannot be \
              encrypted; xoauth never authenticates in plaintext",
             Some(match e.protocol {
-                "pop" => "use the implicit-TLS port (POP3 995) without --starttls".into(),
-                "smtp" => "use the implicit-TLS port (465) with --implicit-tls".into(),
+                Some(Protocol::Pop) => {
+                    "use the implicit-TLS port (POP3 995) without --starttls".into()
+                }
+                Some(Protocol::Smtp) => {
+                    "use the implicit-TLS port (465) with --implicit-tls".into()
+                }
                 _ => "use the implicit-TLS port (IMAP 993) without --starttls".into(),
             }),
         ),
@@ -470,8 +502,8 @@ fn by_kind(e: &Evidence<'_>) -> Explanation {
                     .into(),
             ),
         ),
-        AuthRejected => rejected::auth_rejected(e, &proto),
-        AuthenticatedNotConnected => not_connected(e, &proto, shared),
+        AuthRejected => rejected::auth_rejected(e, proto),
+        AuthenticatedNotConnected => not_connected(e, proto, shared),
         Throttled => throttled(e),
         ListFailed => one(
             "the folder list was refused",
@@ -566,7 +598,11 @@ fn not_connected(e: &Evidence<'_>, proto: &str, shared: bool) -> Explanation {
             "check {check} (Set-CASMailbox -Identity {mbx} -{}Enabled $true if it is off); for \
              an app-only token: Add-MailboxPermission -Identity {mbx} -User <service principal \
              object id> -AccessRights FullAccess",
-            if e.protocol == "pop" { "Pop" } else { "Imap" }
+            if e.protocol == Some(Protocol::Pop) {
+                "Pop"
+            } else {
+                "Imap"
+            }
         )
     };
     Explanation {
@@ -641,14 +677,14 @@ fn token_rejected(e: &Evidence<'_>) -> Explanation {
         ),
         Some(65001) => match e.protocol {
             // The check says which permission its protocol needs; Entra's message names none.
-            "imap" | "pop" | "smtp" => {
-                let scope = format!("https://outlook.office.com/{}", token::delegated_scope(e.protocol));
+            Some(p) => {
+                let scope = p.exchange_delegated_scope_uri();
                 (
-                    format!("nobody has consented to the delegated permissions of {app}: {} needs {scope}", e.protocol.to_uppercase()),
-                    Some(format!("grant admin consent for {scope} (App registrations → {app} → API permissions → Add a permission → {} (delegated) → Grant admin consent), or sign in once interactively and accept", token::delegated_scope(e.protocol))),
+                    format!("nobody has consented to the delegated permissions of {app}: {} needs {scope}", p.label()),
+                    Some(format!("grant admin consent for {scope} (App registrations → {app} → API permissions → Add a permission → {} (delegated) → Grant admin consent), or sign in once interactively and accept", p.exchange_delegated_scope())),
                 )
             }
-            _ => (
+            None => (
                 format!("nobody has consented to the delegated permissions of {app}"),
                 Some(format!("grant admin consent (App registrations → {app} → API permissions → Grant admin consent), or sign in once interactively and accept")),
             ),
@@ -763,7 +799,7 @@ mod tests {
     fn evidence(kind: FailureKind) -> Evidence<'static> {
         Evidence {
             kind,
-            protocol: "imap",
+            protocol: Some(Protocol::Imap),
             user: "alice@contoso.example",
             mailbox: "payroll@contoso.example",
             server_reply: &[],
@@ -805,7 +841,7 @@ mod tests {
     fn smtp_auth_disabled_names_tenant_or_mailbox() {
         let tenant = ["535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information.".to_string()];
         let mut e = evidence(FailureKind::SmtpAuthDisabled);
-        e.protocol = "smtp";
+        e.protocol = Some(Protocol::Smtp);
         e.server_reply = &tenant;
         let ex = explain(&e);
         assert!(ex.cause.contains("whole tenant"));
@@ -822,7 +858,7 @@ mod tests {
     #[test]
     fn pop_rejection_names_the_mailbox_causes() {
         let mut e = evidence(FailureKind::AuthRejected);
-        e.protocol = "pop";
+        e.protocol = Some(Protocol::Pop);
         let ex = explain(&e);
         assert!(
             ex.candidates
@@ -839,7 +875,7 @@ mod tests {
     #[test]
     fn port_465_against_exchange_is_named() {
         let mut e = evidence(FailureKind::Timeout);
-        e.protocol = "smtp";
+        e.protocol = Some(Protocol::Smtp);
         assert!(explain(&e).cause.contains("465"));
         e.exchange_online = false;
         assert!(!explain(&e).cause.contains("465"));
@@ -1201,7 +1237,12 @@ mod tests {
         let note =
             "the token is not a JWT (not three dot-separated parts), so it has no readable claims";
         for kind in every_kind() {
-            for protocol in ["imap", "pop", "smtp", ""] {
+            for protocol in [
+                Some(Protocol::Imap),
+                Some(Protocol::Pop),
+                Some(Protocol::Smtp),
+                None,
+            ] {
                 for exchange in [true, false] {
                     for claims in [None, Some(delegated), Some(app)] {
                         for token_note in [None, Some(note)] {
@@ -1246,7 +1287,7 @@ mod tests {
                 let ex = explain(e);
                 assert!(
                     ex.fix.as_deref().is_some_and(|f| !f.trim().is_empty()),
-                    "{:?} ({}, exchange {}) has no fix: {ex:?}",
+                    "{:?} ({:?}, exchange {}) has no fix: {ex:?}",
                     e.kind,
                     e.protocol,
                     e.exchange_online
@@ -1328,7 +1369,7 @@ mod tests {
                 check(c, "candidate");
             }
         });
-        for protocol in ["imap", "pop", "smtp"] {
+        for protocol in [Protocol::Imap, Protocol::Pop, Protocol::Smtp] {
             for (u, m) in [(mailbox, mailbox), (user, mailbox), ("a@b.com", mailbox)] {
                 for c in [&delegated, &app] {
                     for f in preflight(protocol, c, u, m, 0) {
@@ -1380,9 +1421,9 @@ mod tests {
         let c = delegated_for("alice@contoso.example");
         // (POP's own-mailbox refusal has its own verdict: POP disabled.)
         let reply = ["A1 NO AUTHENTICATE failed.".to_string()];
-        for protocol in ["imap", "smtp"] {
+        for protocol in [Protocol::Imap, Protocol::Smtp] {
             let e = Evidence {
-                protocol,
+                protocol: Some(protocol),
                 claims: Some(&c),
                 user: "alice@contoso.example",
                 mailbox: "alice@contoso.example",
@@ -1394,7 +1435,7 @@ mod tests {
             for ruled_out in ["expired", "audience", "scope", "app-only", "does not match"] {
                 assert!(
                     !ex.candidates.iter().any(|c| c.contains(ruled_out)),
-                    "{protocol}: {ruled_out} is ruled out: {:?}",
+                    "{protocol:?}: {ruled_out} is ruled out: {:?}",
                     ex.candidates
                 );
             }
@@ -1488,7 +1529,7 @@ mod tests {
         }
         // Pre-flight says the same before connecting.
         let f = preflight(
-            "imap",
+            Protocol::Imap,
             &bob,
             "alice@contoso.example",
             "alice@contoso.example",
@@ -1528,12 +1569,18 @@ mod tests {
             "AADSTS65001: The user or administrator has not consented".to_string(),
         ];
         for (protocol, scope) in [
-            ("imap", "https://outlook.office.com/IMAP.AccessAsUser.All"),
-            ("pop", "https://outlook.office.com/POP.AccessAsUser.All"),
-            ("smtp", "https://outlook.office.com/SMTP.Send"),
+            (
+                Protocol::Imap,
+                "https://outlook.office.com/IMAP.AccessAsUser.All",
+            ),
+            (
+                Protocol::Pop,
+                "https://outlook.office.com/POP.AccessAsUser.All",
+            ),
+            (Protocol::Smtp, "https://outlook.office.com/SMTP.Send"),
         ] {
             let e = Evidence {
-                protocol,
+                protocol: Some(protocol),
                 server_reply: &reply,
                 ..evidence(FailureKind::TokenRejected)
             };
