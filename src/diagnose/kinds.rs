@@ -304,94 +304,45 @@ fn token_rejected(e: &Evidence<'_>) -> Explanation {
         .first()
         .and_then(|l| l.strip_prefix("error: "))
         .unwrap_or("");
-    let (cause, fix): (String, Option<String>) = match aadsts::code(e.server_reply) {
-        Some(7000215) => (
-            "the client secret is wrong; often the secret's ID was copied instead of its Value".into(),
-            Some(format!("Entra admin center → App registrations → {app} → Certificates & secrets: create a new secret and copy its Value")),
-        ),
-        Some(7000222) => (
-            "the client secret has expired".into(),
-            Some(format!("create a new client secret for {app}, or move to a certificate credential")),
-        ),
-        Some(700027) => (
-            "the certificate that signed the client assertion is not registered on the app (never uploaded, replaced, or expired)".into(),
-            Some(format!("upload the certificate's public part to App registrations → {app} → Certificates & secrets, and compare thumbprints")),
-        ),
-        Some(50013) => (
-            "the client assertion's signature does not verify: the private key does not belong to the registered certificate".into(),
-            Some("use the private key that matches the uploaded certificate".into()),
-        ),
-        Some(700016) => (
-            format!("no application with id {app} exists in this tenant: a wrong client id, a wrong tenant, or an app never consented there"),
-            Some("compare the Application (client) ID and Directory (tenant) ID on the app's Overview page with --client-id and --tenant".into()),
-        ),
-        Some(90002) => (
-            "the tenant does not exist in this cloud".into(),
-            Some("check --tenant; a GCC High or 21Vianet tenant needs --provider microsoft-usgov or microsoft-china".into()),
-        ),
-        Some(65001) => match e.protocol {
-            // The check says which permission its protocol needs; Entra's message names none.
-            Some(p) => {
-                let scope = p.exchange_delegated_scope_uri();
-                (
-                    format!("nobody has consented to the delegated permissions of {app}: {} needs {scope}", p.label()),
-                    Some(format!("grant admin consent for {scope} (App registrations → {app} → API permissions → Add a permission → {} (delegated) → Grant admin consent), or sign in once interactively and accept", p.exchange_delegated_scope())),
-                )
-            }
+    let (cause, fix) = match (aadsts::code(e.server_reply), e.protocol) {
+        // The check says which permission its protocol needs; Entra's message names none.
+        (Some(aadsts::NO_CONSENT), Some(p)) => {
+            let scope = p.exchange_delegated_scope_uri();
+            (
+                format!(
+                    "nobody has consented to the delegated permissions of {app}: {} needs {scope}",
+                    p.label()
+                ),
+                format!(
+                    "grant admin consent for {scope} (App registrations → {app} → API permissions \
+                     → Add a permission → {} (delegated) → Grant admin consent), or sign in once \
+                     interactively and accept",
+                    p.exchange_delegated_scope()
+                ),
+            )
+        }
+        (Some(code), _) => match aadsts::row(code) {
+            Some(row) => (row.cause(app), row.fix(app)),
             None => (
-                format!("nobody has consented to the delegated permissions of {app}"),
-                Some(format!("grant admin consent (App registrations → {app} → API permissions → Grant admin consent), or sign in once interactively and accept")),
+                format!("the identity platform refused the request (AADSTS{code})"),
+                format!("see https://login.microsoftonline.com/error?code={code}"),
             ),
         },
-        Some(1002012) | Some(70011) => (
-            "client credentials need a scope that ends in /.default".into(),
-            Some("use --scope https://outlook.office365.com/.default (the default for --flow client-credentials)".into()),
-        ),
-        Some(700082 | 70008 | 50173 | 70043) => (
-            "the refresh token has expired or was revoked".into(),
-            Some("sign in again (xoauth cache clear removes the stale entry)".into()),
-        ),
-        Some(50011) => (
-            "the redirect URI is not registered on the app".into(),
-            Some(format!("add http://localhost as a 'Mobile and desktop applications' redirect URI of {app}")),
-        ),
-        Some(500011) => (
-            "the resource in the scope was not found in the tenant (a typo in the scope, or no Exchange Online in this tenant)".into(),
-            Some("request https://outlook.office.com/... (delegated) or https://outlook.office365.com/.default (app-only)".into()),
-        ),
-        Some(53003) => (
-            "a Conditional Access policy blocked the token".into(),
-            Some("check the Entra sign-in log for this app and user; exclude or satisfy the policy".into()),
-        ),
-        Some(530035) => (
-            "Security Defaults blocked the sign-in".into(),
-            Some("turn Security Defaults off and enforce MFA with Conditional Access instead".into()),
-        ),
-        Some(50076 | 50079) => (
-            "multi-factor authentication is required".into(),
-            Some("use --flow interactive or --flow device-code, which can complete MFA".into()),
-        ),
-        Some(700025) => (
-            format!("{app} is a public client, so it must not present a secret or certificate"),
-            Some("drop the secret (use --flow interactive or device-code), or use a confidential app for client credentials".into()),
-        ),
-        Some(7000218) => (
-            format!("{app} is a confidential client and needs a credential"),
-            Some("give --client-secret-env/-file/-prompt or --certificate, or enable 'Allow public client flows' on the app for device code".into()),
-        ),
-        Some(code) => (
-            format!("the identity platform refused the request (AADSTS{code})"),
-            Some(format!("see https://login.microsoftonline.com/error?code={code}")),
-        ),
-        None => (
+        (None, _) => (
             format!(
                 "the identity provider refused the request ({})",
-                if error.is_empty() { "no error code" } else { error }
+                if error.is_empty() {
+                    "no error code"
+                } else {
+                    error
+                }
             ),
-            Some("read error_description in the reply above; compare --client-id, --tenant and --scope with the app's registration".into()),
+            "read error_description in the reply above; compare --client-id, --tenant and \
+             --scope with the app's registration"
+                .into(),
         ),
     };
-    one(cause, fix)
+    one(cause, Some(fix))
 }
 
 fn smtp_auth_disabled(e: &Evidence<'_>) -> Explanation {

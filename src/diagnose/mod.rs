@@ -9,6 +9,10 @@
 //!
 //! Every value placed in a PowerShell command goes through [`crate::powershell::quote`]: the
 //! mailbox comes from the command line, but the token's ids and the server's words do not.
+//!
+//! Here: the evidence, the entry points and the evidence lines. The facts are in `facts` (with
+//! `token` for the claims and `rejected` for a refusal without a reason), the rows per kind in
+//! `kinds` (with `tls` for the wrong port or a refused certificate), the AADSTS codes in `aadsts`.
 
 mod aadsts;
 mod facts;
@@ -174,65 +178,3 @@ fn unusual(e: &Evidence<'_>) -> Vec<String> {
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod snapshot_tmp {
-    use super::*;
-    #[test]
-    fn dump_aadsts() {
-        let mut out = String::new();
-        for code in [
-            7000215u32, 7000222, 700027, 50013, 700016, 90002, 65001, 1002012, 70011, 700082,
-            70008, 50173, 70043, 50011, 500011, 53003, 530035, 50076, 50079, 700025, 7000218,
-            12345,
-        ] {
-            for client_id in [None, Some("app-1")] {
-                for protocol in [
-                    None,
-                    Some(Protocol::Imap),
-                    Some(Protocol::Pop),
-                    Some(Protocol::Smtp),
-                ] {
-                    let reply = vec![
-                        "error: invalid_grant".to_string(),
-                        format!("AADSTS{code}: x"),
-                    ];
-                    let e = Evidence {
-                        kind: FailureKind::TokenRejected,
-                        protocol,
-                        user: "u@x",
-                        mailbox: "u@x",
-                        server_reply: &reply,
-                        challenge: None,
-                        claims: None,
-                        token_note: None,
-                        client_id,
-                        exchange_online: false,
-                        implicit_tls: false,
-                        now: 0,
-                    };
-                    out.push_str(&format!(
-                        "{code} {client_id:?} {protocol:?} {:?}\n",
-                        explain(&e)
-                    ));
-                }
-            }
-        }
-        let reply = vec!["error: invalid_grant".to_string()];
-        let e = Evidence {
-            kind: FailureKind::TokenRejected,
-            protocol: None,
-            user: "u@x",
-            mailbox: "u@x",
-            server_reply: &reply,
-            challenge: None,
-            claims: None,
-            token_note: None,
-            client_id: None,
-            exchange_online: false,
-            implicit_tls: false,
-            now: 0,
-        };
-        out.push_str(&format!("none {:?}\n", explain(&e)));
-        std::fs::write(std::env::var("SNAP").unwrap(), out).unwrap();
-    }
-}

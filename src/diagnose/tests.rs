@@ -481,35 +481,6 @@ fn walk(
 }
 
 #[test]
-fn dump_walk_tmp() {
-    use std::fmt::Write as _;
-    let delegated = delegated_for("alice@contoso.example");
-    let app = app_claims();
-    let mut out = String::new();
-    walk(
-        "alice@contoso.example",
-        "bob@contoso.example",
-        &delegated,
-        &app,
-        |e| {
-            let _ = writeln!(
-                out,
-                "{:?} {:?} {} {} {} {:?} {:?} {:?}",
-                e.kind,
-                e.protocol,
-                e.exchange_online,
-                e.implicit_tls,
-                e.user,
-                e.server_reply,
-                e.claims.map(|c| c.is_app_only()),
-                explain(e)
-            );
-        },
-    );
-    std::fs::write(std::env::var("SNAP").unwrap(), out).unwrap();
-}
-
-#[test]
 fn every_failure_has_a_fix() {
     let delegated = delegated_for("alice@contoso.example");
     let app = app_claims();
