@@ -165,7 +165,10 @@ impl KeyringStore {
     }
 
     /// Read-modify-write of the index; a corrupt index is reset rather than blocking the cache.
-    pub(super) fn update_index(&self, change: impl FnOnce(&mut BTreeSet<String>)) -> Result<(), CacheError> {
+    pub(super) fn update_index(
+        &self,
+        change: impl FnOnce(&mut BTreeSet<String>),
+    ) -> Result<(), CacheError> {
         let _guard = lock(&INDEX_LOCK);
         let (mut accounts, was_corrupt) = match self.read_index() {
             Ok(accounts) => (accounts, false),
