@@ -110,7 +110,7 @@ pub async fn token(
         Err(mut f) => {
             f.explain(diagnose::explain(&Evidence {
                 kind: f.kind,
-                protocol: "",
+                protocol: None,
                 user: plan.who(),
                 mailbox: plan.authzid(),
                 server_reply: &f.server_reply,
@@ -189,7 +189,7 @@ async fn run_check(
         .as_ref()
         .map(|c| {
             diagnose::preflight(
-                check.protocol().name(),
+                check.protocol(),
                 c,
                 // No --user (an app-only run): there is no user to hold the token against.
                 plan.user.as_deref().unwrap_or_default(),
@@ -333,11 +333,9 @@ fn finish(
         && endpoint.security == Security::ImplicitTls
         && endpoint.is_exchange_online()
     {
-        facts.warnings.push(
-            "Exchange Online does not offer SMTP with implicit TLS (port 465); use port 587 \
-             with STARTTLS"
-                .into(),
-        );
+        facts
+            .warnings
+            .push(diagnose::exchange_smtp_not_on_465_warning());
     }
     let failure = result.err().map(|mut f| {
         if f.challenge.is_none() {
@@ -345,7 +343,7 @@ fn finish(
         }
         f.explain(diagnose::explain(&Evidence {
             kind: f.kind,
-            protocol: protocol.name(),
+            protocol: Some(protocol),
             user: plan.who(),
             mailbox: plan.authzid(),
             server_reply: &f.server_reply,

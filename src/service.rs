@@ -12,12 +12,54 @@ pub enum Protocol {
     Smtp,
 }
 
+/// Exchange Online's resource for delegated scopes in the global cloud (reference A4): a scope
+/// is this prefix and the protocol's permission; the bare permission name gets a Microsoft Graph
+/// token, which Exchange refuses.
+pub const EXCHANGE_DELEGATED_RESOURCE: &str = "https://outlook.office.com/";
+
 impl Protocol {
     pub fn name(self) -> &'static str {
         match self {
             Protocol::Imap => "imap",
             Protocol::Pop => "pop",
             Protocol::Smtp => "smtp",
+        }
+    }
+
+    /// The name in sentences: `IMAP`, `POP`, `SMTP`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Protocol::Imap => "IMAP",
+            Protocol::Pop => "POP",
+            Protocol::Smtp => "SMTP",
+        }
+    }
+
+    /// The delegated permission Exchange Online requires of a user's token (reference A4); the
+    /// token presets ask for it, the setup script and the diagnosis name it.
+    pub fn exchange_delegated_scope(self) -> &'static str {
+        match self {
+            Protocol::Imap => "IMAP.AccessAsUser.All",
+            Protocol::Pop => "POP.AccessAsUser.All",
+            Protocol::Smtp => "SMTP.Send",
+        }
+    }
+
+    /// [`Self::exchange_delegated_scope`] under the global cloud's resource, as it is requested.
+    pub fn exchange_delegated_scope_uri(self) -> String {
+        format!(
+            "{EXCHANGE_DELEGATED_RESOURCE}{}",
+            self.exchange_delegated_scope()
+        )
+    }
+
+    /// The application permission (a `roles` entry) Exchange Online requires of an app-only
+    /// token (reference A4, B).
+    pub fn exchange_app_role(self) -> &'static str {
+        match self {
+            Protocol::Imap => "IMAP.AccessAsApp",
+            Protocol::Pop => "POP.AccessAsApp",
+            Protocol::Smtp => "SMTP.SendAsApp",
         }
     }
 }
@@ -55,5 +97,45 @@ impl Provider {
             (Provider::Google, Protocol::Smtp) => Some("smtp.gmail.com"),
             (Provider::Custom, _) => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reference A4, verbatim: the one place these strings are written outside tests.
+    #[test]
+    fn exchange_permissions_per_protocol() {
+        let rows: Vec<(&str, String, &str)> = [Protocol::Imap, Protocol::Pop, Protocol::Smtp]
+            .into_iter()
+            .map(|p| {
+                (
+                    p.label(),
+                    p.exchange_delegated_scope_uri(),
+                    p.exchange_app_role(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (
+                    "IMAP",
+                    "https://outlook.office.com/IMAP.AccessAsUser.All".to_string(),
+                    "IMAP.AccessAsApp"
+                ),
+                (
+                    "POP",
+                    "https://outlook.office.com/POP.AccessAsUser.All".to_string(),
+                    "POP.AccessAsApp"
+                ),
+                (
+                    "SMTP",
+                    "https://outlook.office.com/SMTP.Send".to_string(),
+                    "SMTP.SendAsApp"
+                ),
+            ]
+        );
     }
 }

@@ -48,14 +48,6 @@ pub fn validate(req: &SetupRequest) -> Result<(), SetupError> {
     Ok(())
 }
 
-fn role(p: Protocol) -> &'static str {
-    match p {
-        Protocol::Imap => "IMAP.AccessAsApp",
-        Protocol::Pop => "POP.AccessAsApp",
-        Protocol::Smtp => "SMTP.SendAsApp",
-    }
-}
-
 /// The script for `req`. Every value in a command goes through [`quote`]; values in comments
 /// and URLs are safe there because [`validate`] has checked their shape.
 pub fn render(req: &SetupRequest) -> Result<String, SetupError> {
@@ -69,7 +61,7 @@ pub fn render(req: &SetupRequest) -> Result<String, SetupError> {
         .protocols
         .iter()
         .filter(|p| !(rbac_smtp && **p == Protocol::Smtp))
-        .map(|p| role(*p))
+        .map(|p| p.exchange_app_role())
         .collect();
     let needs_full_access =
         req.protocols.iter().any(|p| *p != Protocol::Smtp) || (smtp && !rbac_smtp);
@@ -100,8 +92,9 @@ pub fn render(req: &SetupRequest) -> Result<String, SetupError> {
     if rbac_smtp {
         let _ = writeln!(
             s,
-            "#    For SMTP through RBAC for Applications, do NOT add SMTP.SendAsApp: it would\n\
-             #    trigger the mailbox-permission check RBAC replaces."
+            "#    For SMTP through RBAC for Applications, do NOT add {}: it would\n\
+             #    trigger the mailbox-permission check RBAC replaces.",
+            Protocol::Smtp.exchange_app_role()
         );
     }
     let _ = writeln!(s, "\n# 2. Exchange Online PowerShell");
@@ -153,11 +146,7 @@ pub fn render(req: &SetupRequest) -> Result<String, SetupError> {
             Protocol::Pop => "-PopEnabled $true",
             Protocol::Smtp => "-SmtpClientAuthenticationDisabled $false",
         };
-        let _ = writeln!(
-            s,
-            "\n# {} must be enabled on each mailbox.",
-            p.name().to_uppercase()
-        );
+        let _ = writeln!(s, "\n# {} must be enabled on each mailbox.", p.label());
         for m in &mailboxes {
             let _ = writeln!(s, "Set-CASMailbox -Identity {m} {switch}");
         }
@@ -170,14 +159,15 @@ pub fn render(req: &SetupRequest) -> Result<String, SetupError> {
             .collect::<Vec<_>>()
             .join(" -or ");
         let scope = format!("xoauth SMTP {}", req.app_id);
+        let role = Protocol::Smtp.exchange_app_role();
         let _ = writeln!(
             s,
             "\n# SMTP through RBAC for Applications: the app may send as these mailboxes only.\n\
              New-ManagementScope -Name {} -RecipientRestrictionFilter {}\n\
-             New-ManagementRoleAssignment -Name {} -Role 'Application SMTP.SendAsApp' -App {app} -CustomResourceScope {}",
+             New-ManagementRoleAssignment -Name {} -Role 'Application {role}' -App {app} -CustomResourceScope {}",
             quote(&scope),
             quote(&filter),
-            quote(&format!("xoauth SMTP.SendAsApp {}", req.app_id)),
+            quote(&format!("xoauth {role} {}", req.app_id)),
             quote(&scope)
         );
     }

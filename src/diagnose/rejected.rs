@@ -6,9 +6,10 @@
 //! expire, a token for outlook.office.com is not a Graph token, alice's token opening alice's
 //! mailbox is no user= mix-up. What remains is said, with what ruled the rest out.
 
-use super::token::{EXCHANGE_AUDIENCES, app_role, delegated_scope, is_microsoft};
+use super::token::{EXCHANGE_AUDIENCES, is_microsoft};
 use super::{Evidence, Explanation};
 use crate::powershell::quote;
+use crate::service::{EXCHANGE_DELEGATED_RESOURCE, Protocol};
 
 /// What a candidate cause is about, so the claims can rule it out.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -39,7 +40,7 @@ fn ruled_out(about: About, e: &Evidence<'_>) -> Option<String> {
             Some("a missing delegated scope (it is an app-only token)".into())
         }
         About::DelegatedScope if microsoft => {
-            let scope = delegated_scope(e.protocol);
+            let scope = e.checked().exchange_delegated_scope();
             c.scopes()
                 .iter()
                 .any(|s| *s == scope || s.ends_with(&format!("/{scope}")))
@@ -104,7 +105,7 @@ pub(super) fn not_a_jwt(e: &Evidence<'_>, note: &str) -> Explanation {
             format!(
                 "if it is an access token after all (one xoauth cannot read): it has expired, it \
                  is for another audience, or it lacks {}",
-                delegated_scope(e.protocol)
+                e.checked().exchange_delegated_scope()
             ),
         ],
         fix: Some(format!(
@@ -191,13 +192,13 @@ pub(super) fn auth_rejected(e: &Evidence<'_>, proto: &str) -> Explanation {
 
 /// Exchange never says why; the claims say what it was not.
 fn exchange(e: &Evidence<'_>, proto: &str) -> Explanation {
-    let scope = delegated_scope(e.protocol);
-    let role = app_role(e.protocol);
+    let scope = e.checked().exchange_delegated_scope();
+    let role = e.checked().exchange_app_role();
     let mbx = quote(e.mailbox);
-    let switch = match e.protocol {
-        "pop" => "PopEnabled",
-        "smtp" => "SmtpClientAuthenticationDisabled",
-        _ => "ImapEnabled",
+    let switch = match e.checked() {
+        Protocol::Pop => "PopEnabled",
+        Protocol::Smtp => "SmtpClientAuthenticationDisabled",
+        Protocol::Imap => "ImapEnabled",
     };
     let mut candidates: Vec<(About, String)> = vec![
         (
@@ -208,7 +209,7 @@ fn exchange(e: &Evidence<'_>, proto: &str) -> Explanation {
             About::Audience,
             format!(
                 "the token is for another audience, e.g. Microsoft Graph: request \
-                 https://outlook.office.com/{scope} (delegated) or \
+                 {EXCHANGE_DELEGATED_RESOURCE}{scope} (delegated) or \
                  https://outlook.office365.com/.default (app-only)"
             ),
         ),
@@ -251,7 +252,7 @@ fn exchange(e: &Evidence<'_>, proto: &str) -> Explanation {
             ),
         );
     }
-    if proto == "POP" {
+    if e.protocol == Some(Protocol::Pop) {
         // POP opens the mailbox at AUTH, so what IMAP reports after login shows up here.
         candidates.insert(
             1,

@@ -6,49 +6,50 @@ use std::path::PathBuf;
 
 use super::{Evidence, Explanation, one};
 use crate::outcome::FailureKind;
-use crate::transport::TlsInfo;
+use crate::plan::default_port;
+use crate::service::Protocol;
 use crate::transport::sniff::{self, Spoken};
 use crate::transport::util::rfc3339;
+use crate::transport::{Security, TlsInfo};
 
 /// The standard ports of `protocol`: (implicit TLS, STARTTLS).
-fn ports(protocol: &str) -> (u16, u16) {
-    match protocol {
-        "pop" => (995, 110),
-        "smtp" => (465, 587),
-        _ => (993, 143),
-    }
+fn ports(protocol: Protocol) -> (u16, u16) {
+    (
+        default_port(protocol, Security::ImplicitTls),
+        default_port(protocol, Security::StartTls),
+    )
 }
 
 /// Implicit TLS was tried on a port that greets in plain text.
 pub(super) fn plaintext_port(e: &Evidence<'_>) -> Explanation {
-    let proto = e.protocol.to_uppercase();
-    let (tls_port, plain_port) = ports(e.protocol);
+    let proto = e.label();
+    let (tls_port, plain_port) = ports(e.checked());
     let spoken = e
         .server_reply
         .first()
         .and_then(|l| sniff::classify(l.as_bytes()));
     let elsewhere = spoken
         .and_then(Spoken::mail_protocol)
-        .filter(|p| *p != e.protocol);
+        .filter(|p| Some(*p) != e.protocol);
     if spoken == Some(Spoken::Http) || elsewhere.is_some() {
         let what = spoken.map_or("another service", Spoken::name);
         return one(
             format!("this port is served by {what}, not by {proto}"),
             Some(format!(
                 "use the {proto} port: {tls_port} for implicit TLS, or {plain_port} with {}",
-                starttls_flag(e.protocol)
+                starttls_flag(e.checked())
             )),
         );
     }
-    let fix = match e.protocol {
-        "smtp" => format!(
+    let fix = match e.checked() {
+        Protocol::Smtp => format!(
             "drop --implicit-tls to use STARTTLS on this port (the default for smtp), or use \
              port {tls_port} for implicit TLS"
         ),
         p => format!(
             "add --starttls to use STARTTLS on this port (as on the standard {} port \
              {plain_port}), or use port {tls_port} for implicit TLS",
-            p.to_uppercase()
+            p.label()
         ),
     };
     one(
@@ -60,9 +61,9 @@ pub(super) fn plaintext_port(e: &Evidence<'_>) -> Explanation {
 
 /// STARTTLS was tried on a port that speaks TLS from the first byte.
 pub(super) fn implicit_tls_port(e: &Evidence<'_>) -> Explanation {
-    let (tls_port, plain_port) = ports(e.protocol);
-    let fix = match e.protocol {
-        "smtp" => format!(
+    let (tls_port, plain_port) = ports(e.checked());
+    let fix = match e.checked() {
+        Protocol::Smtp => format!(
             "add --implicit-tls for this port, or use port {plain_port} for STARTTLS (the \
              default for smtp)"
         ),
@@ -78,8 +79,8 @@ pub(super) fn implicit_tls_port(e: &Evidence<'_>) -> Explanation {
     )
 }
 
-fn starttls_flag(protocol: &str) -> &'static str {
-    if protocol == "smtp" {
+fn starttls_flag(protocol: Protocol) -> &'static str {
+    if protocol == Protocol::Smtp {
         "STARTTLS (the default for smtp)"
     } else {
         "--starttls"

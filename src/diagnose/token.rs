@@ -9,6 +9,7 @@
 
 use crate::outcome::Finding;
 use crate::powershell::quote;
+use crate::service::{EXCHANGE_DELEGATED_RESOURCE, Protocol};
 use crate::token::claims::Claims;
 
 /// The audiences Exchange Online accepts (reference B, A5b).
@@ -20,22 +21,6 @@ pub(super) const EXCHANGE_AUDIENCES: &[&str] = &[
     "https://outlook.office365.us",
     "https://partner.outlook.cn",
 ];
-
-pub fn delegated_scope(protocol: &str) -> &'static str {
-    match protocol {
-        "pop" => "POP.AccessAsUser.All",
-        "smtp" => "SMTP.Send",
-        _ => "IMAP.AccessAsUser.All",
-    }
-}
-
-pub fn app_role(protocol: &str) -> &'static str {
-    match protocol {
-        "pop" => "POP.AccessAsApp",
-        "smtp" => "SMTP.SendAsApp",
-        _ => "IMAP.AccessAsApp",
-    }
-}
 
 /// Whether the token comes from the Microsoft identity platform.
 pub fn is_microsoft(c: &Claims) -> bool {
@@ -55,13 +40,19 @@ fn minutes(secs: i64) -> String {
 
 /// Everything the claims say about using this token for `protocol` as `user` (`--user`) on
 /// `mailbox` (user=).
-pub fn findings(protocol: &str, c: &Claims, user: &str, mailbox: &str, now: i64) -> Vec<Finding> {
+pub fn findings(
+    protocol: Protocol,
+    c: &Claims,
+    user: &str,
+    mailbox: &str,
+    now: i64,
+) -> Vec<Finding> {
     if !is_microsoft(c) {
         return Vec::new();
     }
     let mut out = Vec::new();
-    let scope = delegated_scope(protocol);
-    let role = app_role(protocol);
+    let scope = protocol.exchange_delegated_scope();
+    let role = protocol.exchange_app_role();
     if let Some(exp) = c.exp.filter(|&exp| exp <= now) {
         out.push(Finding {
             blocking: true,
@@ -80,7 +71,7 @@ pub fn findings(protocol: &str, c: &Claims, user: &str, mailbox: &str, now: i64)
             blocking: true,
             message: format!("the token is for {aud}, not Exchange Online"),
             fix: Some(format!(
-                "request https://outlook.office.com/{scope} (delegated) or \
+                "request {EXCHANGE_DELEGATED_RESOURCE}{scope} (delegated) or \
                  https://outlook.office365.com/.default (app-only); a bare {scope} scope \
                  gets a Microsoft Graph token"
             )),
@@ -122,7 +113,7 @@ pub fn findings(protocol: &str, c: &Claims, user: &str, mailbox: &str, now: i64)
                     }
                 ),
                 fix: Some(format!(
-                    "request https://outlook.office.com/{scope} and make sure the app has that \
+                    "request {EXCHANGE_DELEGATED_RESOURCE}{scope} and make sure the app has that \
                      delegated permission with consent"
                 )),
             });
@@ -197,7 +188,7 @@ mod tests {
     fn a_good_token_has_no_findings() {
         assert!(
             findings(
-                "imap",
+                Protocol::Imap,
                 &delegated(),
                 "alice@contoso.example",
                 "alice@contoso.example",
@@ -207,7 +198,7 @@ mod tests {
         );
         assert!(
             findings(
-                "imap",
+                Protocol::Imap,
                 &app(),
                 "sales@contoso.example",
                 "sales@contoso.example",
@@ -220,7 +211,7 @@ mod tests {
     #[test]
     fn expiry_audience_scope_and_role_are_blocking() {
         let f = findings(
-            "imap",
+            Protocol::Imap,
             &delegated(),
             "alice@contoso.example",
             "alice@contoso.example",
@@ -236,7 +227,7 @@ mod tests {
             ..delegated()
         };
         let f = findings(
-            "imap",
+            Protocol::Imap,
             &graph,
             "alice@contoso.example",
             "alice@contoso.example",
@@ -250,7 +241,7 @@ mod tests {
                 .contains("https://outlook.office.com/IMAP.AccessAsUser.All")
         );
         let f = findings(
-            "pop",
+            Protocol::Pop,
             &delegated(),
             "alice@contoso.example",
             "alice@contoso.example",
@@ -258,7 +249,7 @@ mod tests {
         );
         assert!(f[0].blocking && f[0].message.contains("do not include POP.AccessAsUser.All"));
         let f = findings(
-            "pop",
+            Protocol::Pop,
             &app(),
             "sales@contoso.example",
             "sales@contoso.example",
@@ -278,7 +269,7 @@ mod tests {
             ..delegated()
         };
         let f = findings(
-            "imap",
+            Protocol::Imap,
             &c,
             "alice@contoso.example",
             "sales@contoso.example",
@@ -295,6 +286,6 @@ mod tests {
             aud: Some("x".into()),
             ..Claims::default()
         };
-        assert!(findings("imap", &google, "a@b", "a@b", 0).is_empty());
+        assert!(findings(Protocol::Imap, &google, "a@b", "a@b", 0).is_empty());
     }
 }

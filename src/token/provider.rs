@@ -7,7 +7,7 @@
 
 use url::Url;
 
-use crate::service::{Protocol, Provider};
+use crate::service::{EXCHANGE_DELEGATED_RESOURCE, Protocol, Provider};
 
 /// Thunderbird's multi-tenant public client (reference G): an admin whose tenant consented to
 /// it can test delegated access without registering an app.
@@ -168,7 +168,7 @@ fn exchange_resource(provider: Provider) -> (&'static str, &'static str) {
         ),
         Provider::MicrosoftChina => ("https://partner.outlook.cn/", "https://partner.outlook.cn/"),
         _ => (
-            "https://outlook.office.com/",
+            EXCHANGE_DELEGATED_RESOURCE,
             "https://outlook.office365.com/",
         ),
     }
@@ -191,14 +191,7 @@ pub fn default_scopes(
             }
             let mut scopes: Vec<String> = protocols
                 .iter()
-                .map(|p| {
-                    let name = match p {
-                        Protocol::Imap => "IMAP.AccessAsUser.All",
-                        Protocol::Pop => "POP.AccessAsUser.All",
-                        Protocol::Smtp => "SMTP.Send",
-                    };
-                    format!("{delegated}{name}")
-                })
+                .map(|p| format!("{delegated}{}", p.exchange_delegated_scope()))
                 .collect();
             scopes.dedup();
             scopes.push("offline_access".to_string());

@@ -17,6 +17,7 @@ use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::util::escape;
+use crate::service::Protocol;
 
 /// How many of the first bytes read are kept for a diagnosis.
 pub const KEEP: usize = 512;
@@ -64,12 +65,12 @@ impl Spoken {
         }
     }
 
-    /// The `imap`/`pop`/`smtp` name, for comparing with the check that ran.
-    pub fn mail_protocol(self) -> Option<&'static str> {
+    /// The mail protocol, for comparing with the check that ran.
+    pub fn mail_protocol(self) -> Option<Protocol> {
         match self {
-            Spoken::Imap => Some("imap"),
-            Spoken::Pop => Some("pop"),
-            Spoken::Smtp => Some("smtp"),
+            Spoken::Imap => Some(Protocol::Imap),
+            Spoken::Pop => Some(Protocol::Pop),
+            Spoken::Smtp => Some(Protocol::Smtp),
             _ => None,
         }
     }
