@@ -593,8 +593,10 @@ fn backend_open_default_agrees_with_the_test_store() {
     else {
         return;
     };
-    // Only probes (throwaway entries), never reads or writes the user's cache entries.
-    let default = open_default().unwrap();
+    // The path `open_default` takes, with the test's own service name: the probe writes and
+    // deletes a throwaway entry, which must not be under the user's service either.
+    let service = service_name(Ok(TEST_SERVICE.to_string())).unwrap();
+    let default = open_with_service(&service).unwrap();
     assert_eq!(default.backend(), store.backend());
 }
 
