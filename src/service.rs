@@ -62,6 +62,26 @@ impl Protocol {
             Protocol::Smtp => "SMTP.SendAsApp",
         }
     }
+
+    /// The `Set-CASMailbox` property that switches the protocol on or off for one mailbox
+    /// (SMTP's is inverted: it names the *disabled* state).
+    pub fn exchange_mailbox_switch(self) -> &'static str {
+        match self {
+            Protocol::Imap => "ImapEnabled",
+            Protocol::Pop => "PopEnabled",
+            Protocol::Smtp => "SmtpClientAuthenticationDisabled",
+        }
+    }
+
+    /// The `Set-CASMailbox` parameter and value that switch the protocol on for a mailbox.
+    pub fn exchange_mailbox_enable(self) -> String {
+        let on = if self == Protocol::Smtp {
+            "$false"
+        } else {
+            "$true"
+        };
+        format!("-{} {on}", self.exchange_mailbox_switch())
+    }
 }
 
 /// Well-known services whose endpoints xoauth knows.

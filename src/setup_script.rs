@@ -141,11 +141,7 @@ pub fn render(req: &SetupRequest) -> Result<String, SetupError> {
         }
     }
     for p in &req.protocols {
-        let switch = match p {
-            Protocol::Imap => "-ImapEnabled $true",
-            Protocol::Pop => "-PopEnabled $true",
-            Protocol::Smtp => "-SmtpClientAuthenticationDisabled $false",
-        };
+        let switch = p.exchange_mailbox_enable();
         let _ = writeln!(s, "\n# {} must be enabled on each mailbox.", p.label());
         for m in &mailboxes {
             let _ = writeln!(s, "Set-CASMailbox -Identity {m} {switch}");

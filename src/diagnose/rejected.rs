@@ -195,11 +195,7 @@ fn exchange(e: &Evidence<'_>, proto: &str) -> Explanation {
     let scope = e.checked().exchange_delegated_scope();
     let role = e.checked().exchange_app_role();
     let mbx = quote(e.mailbox);
-    let switch = match e.checked() {
-        Protocol::Pop => "PopEnabled",
-        Protocol::Smtp => "SmtpClientAuthenticationDisabled",
-        Protocol::Imap => "ImapEnabled",
-    };
+    let switch = e.checked().exchange_mailbox_switch();
     let mut candidates: Vec<(About, String)> = vec![
         (
             About::Expiry,
