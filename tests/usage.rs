@@ -97,6 +97,53 @@ async fn usage_errors_exit_2() {
     }
 }
 
+/// `--tenant` is a path segment of the identity platform's URLs: a value that would change
+/// them is refused before any request (the loopback authority would answer otherwise).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oauth_tenant_that_would_change_the_urls_exits_2_naming_the_flag() {
+    let base = |tenant: &str, extra: &[&str]| {
+        let mut a = strings(&[
+            "token",
+            "--user",
+            ALICE,
+            "--client-id",
+            "00000000-0000-0000-0000-0000000000c1",
+            "--tenant",
+            tenant,
+            "--authority",
+            "http://127.0.0.1:1",
+            "--no-cache",
+        ]);
+        a.extend(strings(extra));
+        a
+    };
+    let device = ["--flow", "device-code"];
+    let app = ["--client-secret-env", "S"];
+    let cases: &[(&str, &[&str])] = &[
+        ("..", &device),
+        ("contoso.example/../other", &device),
+        ("contoso.example?x=1", &device),
+        ("contoso.example#x", &device),
+        ("contoso example.com", &device),
+        ("contoso.example\r\nX", &device),
+        ("contoso", &device),
+        ("..", &app),
+        ("common", &app),
+        ("organizations", &app),
+    ];
+    for (tenant, extra) in cases {
+        let run = xoauth_env(&base(tenant, extra), &[("S", "secret-value-9")], None).await;
+        assert_eq!(run.code, 2, "{tenant:?} {extra:?}: {}", run.all());
+        assert!(
+            run.stderr.contains("--tenant"),
+            "{tenant:?}: {}",
+            run.stderr
+        );
+        assert!(!run.all().contains("To sign in"), "{}", run.all());
+        assert!(!run.all().contains("secret-value-9"), "{}", run.all());
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_ca_file_without_certificates_is_a_config_error() {
     let dir = tempfile::tempdir().unwrap();
