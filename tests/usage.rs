@@ -144,6 +144,29 @@ async fn an_oauth_tenant_that_would_change_the_urls_exits_2_naming_the_flag() {
     }
 }
 
+/// `--to`/`--from` without `--send` are refused by `check` as by `smtp`, whatever the
+/// protocols: silently ignored, they would hide a forgotten `--send`.
+#[tokio::test(flavor = "multi_thread")]
+async fn to_and_from_without_send_exit_2_in_check_as_in_smtp() {
+    let token = ["--user", ALICE, "--access-token-env", "XOAUTH_TEST_TOKEN"];
+    let with = |cmd: &[&'static str]| [cmd, &token[..]].concat();
+    for args in [
+        with(&["smtp", "--to", BOB]),
+        with(&["check", "--protocols", "imap", "--to", BOB]),
+        with(&["check", "--protocols", "pop,imap", "--from", ALICE]),
+        with(&["check", "--to", BOB]),
+    ] {
+        let run = usage(&args).await;
+        assert_eq!(run.code, 2, "{args:?}: {}", run.all());
+        assert!(
+            run.stderr
+                .contains("--to and --from only make sense with --send"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_ca_file_without_certificates_is_a_config_error() {
     let dir = tempfile::tempdir().unwrap();
