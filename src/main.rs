@@ -180,6 +180,8 @@ async fn cache(cmd: cli::CacheCmd, errors: Errors) -> ExitCode {
                         serde_json::json!({
                             "provider": e.key.provider, "tenant": e.key.tenant,
                             "client_id": e.key.client_id, "flow": e.key.flow,
+                            // A fingerprint of the secret, a thumbprint, or public-client.
+                            "credential": e.key.credential,
                             "user": e.key.user, "scopes": e.key.scopes,
                             "expires_at": xoauth::transport::util::rfc3339(e.expires_at),
                             "expired": e.expires_at <= now,
@@ -193,8 +195,11 @@ async fn cache(cmd: cli::CacheCmd, errors: Errors) -> ExitCode {
                 println!("{} cached token(s) in the {backend} keyring", entries.len());
                 for e in &entries {
                     let left = e.expires_at - now;
-                    let state = if left > 0 {
+                    let state = if left >= 120 {
                         format!("expires in {} min", left / 60)
+                    } else if left > 0 {
+                        // "0 min" for a token still valid says nothing.
+                        format!("expires in {left} s")
                     } else {
                         "expired".to_string()
                     };
@@ -204,11 +209,12 @@ async fn cache(cmd: cli::CacheCmd, errors: Errors) -> ExitCode {
                         ""
                     };
                     let line = format!(
-                        "{} {} {} {} {} [{}]",
+                        "{} {} {} {} {} {} [{}]",
                         e.key.provider,
                         e.key.tenant,
                         e.key.client_id,
                         e.key.flow,
+                        e.key.credential,
                         e.key.user,
                         e.key.scopes.join(" ")
                     );

@@ -68,6 +68,19 @@ async fn obtain_with(
     trust: &Trust,
     on_device_code: Option<&crate::token::DeviceCodeHook<'_>>,
 ) -> Result<Result<Obtained, Failure>, RunError> {
+    Ok(obtain_timed(plan, trust, on_device_code, Instant::now())
+        .await?
+        .map_err(|(failure, _)| failure))
+}
+
+/// Obtains the token; a failure comes with the time it took, from `started` (reading standard
+/// input, waiting for a sign-in), so the report does not say "0 ms" after a long wait.
+async fn obtain_timed(
+    plan: &Plan,
+    trust: &Trust,
+    on_device_code: Option<&crate::token::DeviceCodeHook<'_>>,
+    started: Instant,
+) -> Result<Result<Obtained, (Failure, Duration)>, RunError> {
     let http = crate::token::http::client(&trust.roots, plan.timeout)?;
     let ctx = crate::token::Context {
         http: &http,
@@ -76,14 +89,14 @@ async fn obtain_with(
         on_device_code,
         input_wait: plan.timeout,
     };
-    let t = Instant::now();
-    Ok(crate::token::obtain(&plan.token, &ctx)
-        .await
-        .map(|token| Obtained {
+    Ok(match crate::token::obtain(&plan.token, &ctx).await {
+        Ok(token) => Ok(Obtained {
             info: TokenInfo::describe(&token),
             token,
-            elapsed: t.elapsed(),
-        }))
+            elapsed: started.elapsed(),
+        }),
+        Err(failure) => Err((failure, started.elapsed())),
+    })
 }
 
 /// `xoauth token`: obtains the token and reports it; the raw token is returned for `--print`.
@@ -146,17 +159,22 @@ fn client_id(plan: &Plan) -> Option<&str> {
 /// Runs every check of `plan`, in order. A failed check is a report, not an error.
 pub async fn run(plan: &Plan) -> Result<Vec<Report>, RunError> {
     let trust = trust(plan)?;
-    let token = obtain_with(plan, &trust, None).await?;
+    let started = Instant::now();
+    let token = obtain_timed(plan, &trust, None, started).await?;
     let mut reports = Vec::with_capacity(plan.checks.len());
     for check in &plan.checks {
         let report = match &token {
             Ok(obtained) => run_check(plan, check, obtained, trust.config.clone()).await,
-            Err(failure) => {
-                let mut rec = Recorder::default();
+            Err((failure, elapsed)) => {
+                // The check's time is the token's: nothing else ran.
+                let mut rec = Recorder {
+                    started,
+                    steps: Vec::new(),
+                };
                 rec.steps.push(crate::report::Step {
                     stage: Stage::Token,
                     ok: false,
-                    elapsed_ms: 0,
+                    elapsed_ms: elapsed.as_millis() as u64,
                     detail: failure.message.clone(),
                 });
                 finish(

@@ -129,6 +129,7 @@ async fn cache_hit_refresh_after_expiry_and_clear() {
     let mine = entries(&tenant, &list);
     assert_eq!(mine.len(), 1, "{}", list.stdout);
     assert_eq!(mine[0]["user"], ALICE);
+    assert_eq!(mine[0]["credential"], "public-client");
     assert_eq!(mine[0]["has_refresh_token"], true);
     assert!(!contains_jwt(&list.all()));
 
@@ -151,6 +152,18 @@ async fn cache_hit_refresh_after_expiry_and_clear() {
     let run = service.run(&b, &[]).await;
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(run.json()["token"]["origin"], "refresh");
+    // A token valid for less than a minute is not "expires in 0 min".
+    let human = service.run(&strings(&["cache", "list"]), &[]).await;
+    let bob = human
+        .stdout
+        .lines()
+        .find(|l| l.contains(BOB) && l.contains(&tenant))
+        .unwrap_or_else(|| panic!("{}", human.stdout));
+    assert!(
+        bob.contains(" public-client ") && bob.contains(" s, refresh token"),
+        "{bob}"
+    );
+    assert!(!bob.contains("0 min"), "{bob}");
     let grants: Vec<String> = short
         .server
         .token_requests()
@@ -265,8 +278,24 @@ async fn a_wrong_or_rotated_secret_is_never_answered_from_the_cache() {
     assert_eq!(mine.len(), 1, "{}", list.stdout);
     assert_eq!(mine[0]["user"], "(app-only)");
     assert!(!list.all().contains(DAEMON_SECRET));
+    // Which credential: the secret's fingerprint, in both outputs.
+    let credential = mine[0]["credential"].as_str().unwrap_or_default();
+    let hex = credential.strip_prefix("secret:").unwrap_or_default();
+    assert!(
+        hex.len() == 16 && hex.chars().all(|c| c.is_ascii_hexdigit()),
+        "{}",
+        list.stdout
+    );
     let human_list = service.run(&strings(&["cache", "list"]), &[]).await;
     assert!(!human_list.all().contains(DAEMON_SECRET));
+    assert!(
+        human_list
+            .stdout
+            .lines()
+            .any(|l| l.contains(&tenant) && l.contains(&format!(" {credential} (app-only) "))),
+        "{}",
+        human_list.stdout
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -456,12 +456,21 @@ async fn an_app_only_token_needs_no_user() {
 /// A token endpoint on plain loopback http that answers every request with `body`: the shapes
 /// of `expires_in` real providers send that the mock does not.
 async fn token_endpoint(body: String) -> std::net::SocketAddr {
+    identity_endpoint(move |_| body.clone()).await
+}
+
+/// An identity provider on plain loopback http that answers each request with the body
+/// `reply` gives for its path.
+async fn identity_endpoint(
+    reply: impl Fn(&str) -> String + Send + Sync + 'static,
+) -> std::net::SocketAddr {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let reply = std::sync::Arc::new(reply);
     tokio::spawn(async move {
         while let Ok((mut sock, _)) = listener.accept().await {
-            let body = body.clone();
+            let reply = reply.clone();
             tokio::spawn(async move {
                 // Read the request: headers, then Content-Length bytes of form body.
                 let mut buf = Vec::new();
@@ -489,6 +498,9 @@ async fn token_endpoint(body: String) -> std::net::SocketAddr {
                         }
                     }
                 }
+                let text = String::from_utf8_lossy(&buf);
+                let path = text.split_whitespace().nth(1).unwrap_or_default();
+                let body = reply(path);
                 let reply = format!(
                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
                      Connection: close\r\n\r\n{body}",
@@ -539,5 +551,81 @@ async fn expires_in_as_a_string_negative_or_missing_is_accepted() {
             !contains_jwt(&run.all()),
             "{expires}: the token is not shown"
         );
+    }
+}
+
+/// The device authorization reply in the shapes real providers send and oauth2 alone refuses:
+/// `expires_in` and `interval` as strings, zero, negative or missing. The sign-in goes on, and
+/// the prompt says the lifetime in seconds below two minutes.
+#[tokio::test(flavor = "multi_thread")]
+async fn device_code_times_as_strings_zero_negative_or_missing_are_accepted() {
+    let mock = Mock::start().await;
+    let token = mock
+        .server
+        .issue_token(&xoauth_mock::TokenSpec::user(ALICE));
+    for (times, says) in [
+        // Whole numbers, which oauth2 reads: under a minute was "0 min".
+        (
+            r#","expires_in":45,"interval":1"#,
+            "(it expires in 45 seconds)",
+        ),
+        (
+            r#","expires_in":"900","interval":"5""#,
+            "(it expires in 15 min)",
+        ),
+        (
+            r#","expires_in":"45","interval":0"#,
+            "(it expires in 45 seconds)",
+        ),
+        (
+            r#","expires_in":-1,"interval":-1"#,
+            "did not say when it expires",
+        ),
+        ("", "did not say when it expires; xoauth waits 20 seconds"),
+    ] {
+        let device = format!(
+            r#"{{"device_code":"dc-31","user_code":"CODE-31","verification_uri":"https://idp.example/device"{times}}}"#
+        );
+        let access =
+            format!(r#"{{"token_type":"Bearer","access_token":"{token}","expires_in":3599}}"#);
+        let addr = identity_endpoint(move |path| {
+            if path.starts_with("/device") {
+                device.clone()
+            } else {
+                access.clone()
+            }
+        })
+        .await;
+        let args = strings(&[
+            "token",
+            "--provider",
+            "custom",
+            "--user",
+            ALICE,
+            "--client-id",
+            "app",
+            "--flow",
+            "device-code",
+            "--device-url",
+            &format!("http://{addr}/device"),
+            "--token-url",
+            &format!("http://{addr}/token"),
+            "--scope",
+            "mail",
+            "--login-wait",
+            "20",
+            "--no-cache",
+            "--json",
+        ]);
+        let run = xoauth(&args, None, None).await;
+        assert_eq!(run.code, 0, "{times}: {}", run.all());
+        assert!(
+            run.stderr.contains("enter the code CODE-31") && run.stderr.contains(says),
+            "{times}: {}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("0 min"), "{}", run.stderr);
+        assert_eq!(run.json()["token"]["origin"], "device-code", "{times}");
+        assert!(!contains_jwt(&run.all()), "{times}: the token is not shown");
     }
 }

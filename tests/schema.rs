@@ -481,3 +481,41 @@ fn the_schema_refuses_what_the_contract_does_not_allow() {
         assert!(!errors(&bad).is_empty(), "the schema accepts {bad}");
     }
 }
+
+/// `cache list --json` names the credential of each entry by its fingerprint only: the schema
+/// requires it and refuses anything that could be a secret.
+#[test]
+fn a_cache_list_entry_names_its_credential_by_fingerprint() {
+    let entry = |credential: Value| {
+        let mut e = json!({
+            "provider": "microsoft", "tenant": "contoso.example",
+            "client_id": "00000000-0000-0000-0000-0000000000c1", "flow": "client-credentials",
+            "user": "(app-only)", "scopes": ["https://outlook.office365.com/.default"],
+            "expires_at": "2026-01-01T00:00:00Z", "expired": false, "has_refresh_token": false,
+        });
+        if !credential.is_null() {
+            e["credential"] = credential;
+        }
+        json!({"backend": "keyutils", "entries": [e]})
+    };
+    for good in [
+        "public-client",
+        "secret:0123456789abcdef",
+        "certificate:0123456789ABCDEF0123456789ABCDEF01234567",
+    ] {
+        assert_valid_as("cache_list", &entry(json!(good)), good);
+    }
+    for bad in [
+        Value::Null,
+        json!("mock-secret-valid-0001"),
+        json!("secret:mock-secret-valid-0001"),
+        json!("secret:0123456789abcdef0"),
+        json!(""),
+        json!(1),
+    ] {
+        assert!(
+            !errors(&entry(bad.clone())).is_empty(),
+            "the schema accepts the credential {bad}"
+        );
+    }
+}

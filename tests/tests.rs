@@ -15,6 +15,7 @@ mod json_golden;
 mod oauth;
 mod output_contract;
 mod pop;
+mod readme_flags;
 mod readme_mock;
 mod redaction;
 mod scenarios;

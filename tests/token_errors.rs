@@ -200,6 +200,21 @@ async fn an_open_but_silent_standard_input_is_bounded_by_timeout() {
         };
         assert_eq!(run.code, 3, "{}", run.all());
         assert!(waited >= Duration::from_millis(900), "{waited:?}");
+        // The token step took the whole wait (it said "0 ms"), and so did the check.
+        let report = run.json();
+        let token_step = report["steps"]
+            .as_array()
+            .and_then(|steps| steps.iter().find(|s| s["stage"] == "token"))
+            .unwrap_or_else(|| panic!("a token step: {}", run.stdout));
+        assert_eq!(token_step["ok"], false, "{token_step}");
+        for elapsed in [&token_step["elapsed_ms"], &report["elapsed_ms"]] {
+            let ms = elapsed.as_u64().unwrap_or_default();
+            assert!(
+                ms >= 900,
+                "{ms} ms after waiting {waited:?}: {}",
+                run.stdout
+            );
+        }
         let (_, text) = failure_text(&run);
         assert_says(
             &text,

@@ -97,6 +97,76 @@ async fn usage_errors_exit_2() {
     }
 }
 
+/// `--tenant` is a path segment of the identity platform's URLs: a value that would change
+/// them is refused before any request (the loopback authority would answer otherwise).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oauth_tenant_that_would_change_the_urls_exits_2_naming_the_flag() {
+    let base = |tenant: &str, extra: &[&str]| {
+        let mut a = strings(&[
+            "token",
+            "--user",
+            ALICE,
+            "--client-id",
+            "00000000-0000-0000-0000-0000000000c1",
+            "--tenant",
+            tenant,
+            "--authority",
+            "http://127.0.0.1:1",
+            "--no-cache",
+        ]);
+        a.extend(strings(extra));
+        a
+    };
+    let device = ["--flow", "device-code"];
+    let app = ["--client-secret-env", "S"];
+    let cases: &[(&str, &[&str])] = &[
+        ("..", &device),
+        ("contoso.example/../other", &device),
+        ("contoso.example?x=1", &device),
+        ("contoso.example#x", &device),
+        ("contoso example.com", &device),
+        ("contoso.example\r\nX", &device),
+        ("contoso", &device),
+        ("..", &app),
+        ("common", &app),
+        ("organizations", &app),
+    ];
+    for (tenant, extra) in cases {
+        let run = xoauth_env(&base(tenant, extra), &[("S", "secret-value-9")], None).await;
+        assert_eq!(run.code, 2, "{tenant:?} {extra:?}: {}", run.all());
+        assert!(
+            run.stderr.contains("--tenant"),
+            "{tenant:?}: {}",
+            run.stderr
+        );
+        assert!(!run.all().contains("To sign in"), "{}", run.all());
+        assert!(!run.all().contains("secret-value-9"), "{}", run.all());
+    }
+}
+
+/// `--to`/`--from` without `--send` are refused by `check` as by `smtp`, whatever the
+/// protocols: silently ignored, they would hide a forgotten `--send`.
+#[tokio::test(flavor = "multi_thread")]
+async fn to_and_from_without_send_exit_2_in_check_as_in_smtp() {
+    let token = ["--user", ALICE, "--access-token-env", "XOAUTH_TEST_TOKEN"];
+    let with = |cmd: &[&'static str]| [cmd, &token[..]].concat();
+    for args in [
+        with(&["smtp", "--to", BOB]),
+        with(&["check", "--protocols", "imap", "--to", BOB]),
+        with(&["check", "--protocols", "pop,imap", "--from", ALICE]),
+        with(&["check", "--to", BOB]),
+    ] {
+        let run = usage(&args).await;
+        assert_eq!(run.code, 2, "{args:?}: {}", run.all());
+        assert!(
+            run.stderr
+                .contains("--to and --from only make sense with --send"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_ca_file_without_certificates_is_a_config_error() {
     let dir = tempfile::tempdir().unwrap();

@@ -124,7 +124,9 @@ impl RawCheck {
         } else if self.send.send {
             return Err(UsageError::Plan(PlanError::SendWithoutSmtp));
         } else {
-            None
+            // Without --send: None, or --to/--from refused as for `xoauth smtp`, whatever the
+            // protocols (silently ignoring them would hide a forgotten --send).
+            self.send.plan(plan.authzid())?
         };
         // Look for the message over IMAP when it was sent to the mailbox being checked.
         let find = send
@@ -682,6 +684,46 @@ mod tests {
             raw.build(),
             Err(UsageError::Plan(PlanError::NoProtocols))
         ));
+    }
+
+    #[test]
+    fn check_refuses_to_and_from_without_send_whatever_the_protocols() {
+        for protocols in [
+            vec![Protocol::Imap],
+            vec![Protocol::Pop, Protocol::Imap],
+            vec![Protocol::Imap, Protocol::Pop, Protocol::Smtp],
+        ] {
+            let to = RawCheck {
+                protocols: protocols.clone(),
+                send: RawSend {
+                    to: vec![BOB.into()],
+                    ..RawSend::default()
+                },
+                ..RawCheck::default()
+            };
+            assert!(
+                matches!(
+                    check(to),
+                    Err(UsageError::Plan(PlanError::RecipientWithoutSend))
+                ),
+                "{protocols:?}"
+            );
+            let from = RawCheck {
+                protocols: protocols.clone(),
+                send: RawSend {
+                    from: Some(USER.into()),
+                    ..RawSend::default()
+                },
+                ..RawCheck::default()
+            };
+            assert!(
+                matches!(
+                    check(from),
+                    Err(UsageError::Plan(PlanError::RecipientWithoutSend))
+                ),
+                "{protocols:?}"
+            );
+        }
     }
 
     #[test]

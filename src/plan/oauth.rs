@@ -3,7 +3,31 @@
 
 use super::args::{Environment, RawOAuth};
 use super::{ClientCredential, Flow, OAuthPlan, Protocol, Provider, SecretSource, UsageError};
+use crate::powershell::{self, Kind};
 use crate::token::provider::{self, Authority, CustomUrls};
+
+/// The tenants Microsoft's identity platform accepts in place of one tenant: any work or
+/// school account, or any of those and personal accounts, or personal accounts only.
+const TENANT_ALIASES: [&str; 3] = ["common", "organizations", "consumers"];
+
+/// Checks a Microsoft `--tenant`, which becomes a path segment of the authorize, token and
+/// device-code URLs: only an id, a domain or an alias, so no `/`, `?`, `#`, `..` or space can
+/// point a request (and the client's credential) somewhere else. Client credentials name the
+/// tenant that holds the mailboxes; an alias there is refused by Entra (AADSTS9001023 and
+/// kin) after the secret has been sent, so it is refused here first.
+fn check_tenant(tenant: &str, flow: Flow) -> Result<(), UsageError> {
+    if powershell::is_valid(Kind::Tenant, tenant) {
+        return Ok(());
+    }
+    let alias = TENANT_ALIASES
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(tenant));
+    match (alias, flow) {
+        (true, Flow::ClientCredentials) => Err(UsageError::AppOnlyNeedsOneTenant(tenant.into())),
+        (true, _) => Ok(()),
+        (false, _) => Err(UsageError::BadTenant(tenant.into())),
+    }
+}
 
 impl RawOAuth {
     /// Any flag that only means something when a token is obtained (not the ones with a
@@ -85,6 +109,9 @@ impl RawOAuth {
             token: self.token_url.clone(),
             device: self.device_url.clone(),
         };
+        if let (Some(tenant), Some(_)) = (&self.tenant, provider::microsoft_login_host(provider)) {
+            check_tenant(tenant, flow)?;
+        }
         let authority = Authority::resolve(
             provider,
             self.tenant.as_deref(),
@@ -409,6 +436,99 @@ mod tests {
                 "Microsoft"
             )))
         ));
+    }
+
+    #[test]
+    fn a_tenant_is_an_id_a_domain_or_an_alias() {
+        for tenant in [
+            TENANT,
+            "9188040d-6c67-4c5b-b112-36a304b66dad",
+            "common",
+            "organizations",
+            "Consumers",
+        ] {
+            let raw = RawOAuth {
+                tenant: Some(tenant.into()),
+                ..oauth()
+            };
+            let plan = build(raw, DESKTOP).unwrap_or_else(|e| panic!("{tenant}: {e}"));
+            assert_eq!(
+                plan.authority.token_url.as_str(),
+                format!("https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token")
+            );
+        }
+    }
+
+    #[test]
+    fn a_tenant_that_would_change_the_urls_is_refused_naming_the_flag() {
+        for tenant in [
+            "..",
+            ".",
+            "contoso.example/../evil",
+            "evil.example/x",
+            "contoso.example?x=1",
+            "contoso.example#x",
+            "contoso example.com",
+            "contoso.example\n",
+            "contoso.example\u{7f}",
+            "contoso..example",
+            "contoso",
+            "",
+        ] {
+            for flow in [Flow::Interactive, Flow::DeviceCode] {
+                let raw = RawOAuth {
+                    tenant: Some(tenant.into()),
+                    flow: Some(flow),
+                    ..oauth()
+                };
+                let e = build(raw, DESKTOP).unwrap_err();
+                assert!(matches!(e, UsageError::BadTenant(_)), "{tenant:?}: {e}");
+                assert!(e.to_string().starts_with("--tenant "), "{e}");
+            }
+            let app_only = RawOAuth {
+                tenant: Some(tenant.into()),
+                client_secret_env: Some("S".into()),
+                ..oauth()
+            };
+            assert!(
+                matches!(build(app_only, DESKTOP), Err(UsageError::BadTenant(_))),
+                "{tenant:?}"
+            );
+        }
+        // The same checks in every Microsoft cloud, and with a private login host.
+        for provider in [Provider::MicrosoftUsGov, Provider::MicrosoftChina] {
+            let raw = RawOAuth {
+                tenant: Some("x/y".into()),
+                ..oauth()
+            };
+            assert!(matches!(
+                build_for(raw, provider, &[Protocol::Imap], DESKTOP),
+                Err(UsageError::BadTenant(_))
+            ));
+        }
+        let raw = RawOAuth {
+            tenant: Some("..".into()),
+            authority: Some("http://127.0.0.1:8443/".into()),
+            ..oauth()
+        };
+        assert!(matches!(build(raw, DESKTOP), Err(UsageError::BadTenant(_))));
+    }
+
+    #[test]
+    fn an_app_only_token_needs_one_tenant_not_an_alias() {
+        for alias in ["common", "organizations", "consumers", "COMMON"] {
+            let raw = RawOAuth {
+                tenant: Some(alias.into()),
+                client_secret_env: Some("S".into()),
+                ..oauth()
+            };
+            let e = build(raw, DESKTOP).unwrap_err();
+            assert!(
+                matches!(e, UsageError::AppOnlyNeedsOneTenant(_)),
+                "{alias}: {e}"
+            );
+            assert!(e.to_string().starts_with("--tenant "), "{e}");
+        }
     }
 
     #[test]

@@ -35,6 +35,17 @@ pub enum UsageError {
         "OAuth flags (--tenant, --flow, --scope, --client-secret-*, --certificate, ...) need --client-id"
     )]
     OAuthWithoutClientId,
+    #[error(
+        "--tenant {0:?} is not a tenant: give its id (a GUID), one of its domains such as \
+         contoso.onmicrosoft.com, or common, organizations or consumers"
+    )]
+    BadTenant(String),
+    #[error(
+        "--tenant {0} names no single tenant, and an app-only token (--flow \
+         client-credentials) comes from the tenant that holds the mailboxes: give its id (a \
+         GUID) or one of its domains such as contoso.onmicrosoft.com"
+    )]
+    AppOnlyNeedsOneTenant(String),
     #[error("--login-wait must be more than 0 seconds")]
     BadLoginWait,
     #[error(

@@ -27,6 +27,7 @@ use crate::secret::Secret;
 use crate::transport::util::escape;
 
 mod credential;
+mod device_reply;
 mod loopback;
 mod reply;
 
@@ -163,17 +164,27 @@ async fn device_code(
         .set_auth_type(AuthType::RequestBody)
         .set_device_authorization_url(DeviceAuthorizationUrl::from_url(device_url))
         .set_token_uri(token_url(p));
+    // The reply's times are read leniently (a string, zero, negative, missing).
+    let said = std::sync::OnceLock::new();
+    let (said_ref, wait) = (&said, p.user_wait);
+    let lenient = move |request| device_reply::call(http, request, wait, said_ref);
     let details: StandardDeviceAuthorizationResponse = client
         .exchange_device_code()
         .add_scopes(scopes(p))
-        .request_async(http)
+        .request_async(&lenient)
         .await
         .map_err(|e| endpoint_failure("device-code request", e))?;
+    let lifetime = said
+        .get()
+        .map_or(Some(details.expires_in()), |t| t.lifetime);
     eprintln!(
-        "To sign in, open {} and enter the code {} (it expires in {} min).",
-        details.verification_uri().as_str(),
-        details.user_code().secret(),
-        details.expires_in().as_secs() / 60
+        "{}",
+        device_reply::prompt(
+            details.verification_uri().as_str(),
+            details.user_code().secret(),
+            lifetime,
+            p.user_wait,
+        )
     );
     if let Some(hook) = on_device_code {
         hook(details.user_code().secret());
@@ -191,12 +202,11 @@ async fn device_code(
     // The wait is ours to bound. Given a limit, oauth2 stops polling with a made-up
     // `expired_token` "from the server"; so it gets a limit past the code's lifetime and the
     // timer below ends the wait first, saying which of the two ran out. Past the lifetime
-    // the server gets a grace period to say `expired_token` itself.
-    let lifetime = details.expires_in();
-    let window = if p.user_wait < lifetime {
-        p.user_wait
-    } else {
-        lifetime.saturating_add(DEVICE_CODE_GRACE)
+    // the server gets a grace period to say `expired_token` itself. A code of unknown
+    // lifetime is waited for as long as --login-wait says.
+    let window = match lifetime {
+        Some(lifetime) if lifetime <= p.user_wait => lifetime.saturating_add(DEVICE_CODE_GRACE),
+        _ => p.user_wait,
     };
     let poll = client.exchange_device_access_token(&details).request_async(
         http,
@@ -218,8 +228,22 @@ const DEVICE_CODE_GRACE: Duration = Duration::from_secs(30);
 
 /// Nobody approved the code while xoauth polled: either `--login-wait` ended first, or the
 /// code's own lifetime (`expires_in`) did. The server said nothing either way.
-fn device_wait_ended(login_wait: Duration, lifetime: Duration) -> Failure {
-    let (wait, life) = (login_wait.as_secs_f64(), lifetime.as_secs());
+fn device_wait_ended(login_wait: Duration, lifetime: Option<Duration>) -> Failure {
+    let wait = login_wait.as_secs_f64();
+    let Some(lifetime) = lifetime else {
+        return failure(
+            FailureKind::SignInIncomplete,
+            format!(
+                "nobody approved the device code within --login-wait ({wait} s); xoauth \
+                 stopped waiting (the provider did not say how long the code stays valid)"
+            ),
+        )
+        .with_advice(
+            format!("the wait for approval (--login-wait {wait} s) ended before anyone signed in"),
+            Some("run again and enter the code sooner, or raise --login-wait".into()),
+        );
+    };
+    let life = lifetime.as_secs();
     if login_wait < lifetime {
         failure(
             FailureKind::SignInIncomplete,
@@ -433,5 +457,31 @@ fn device_failure(
             FailureKind::SignInIncomplete,
             format!("nobody approved the device code in time ({s})"),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wait_that_ends_says_which_limit_ran_out() {
+        let wait = Duration::from_secs(20);
+        let login = device_wait_ended(wait, Some(Duration::from_secs(900)));
+        assert!(login.message.contains("--login-wait (20 s)"), "{login:?}");
+        assert!(
+            login.message.contains("stayed valid for 900 s"),
+            "{login:?}"
+        );
+        let expired = device_wait_ended(wait, Some(Duration::from_secs(10)));
+        assert!(expired.message.contains("lifetime of 10 s"), "{expired:?}");
+        // The provider gave no lifetime: none is made up.
+        let unknown = device_wait_ended(wait, None);
+        assert!(
+            unknown.message.contains("--login-wait (20 s)"),
+            "{unknown:?}"
+        );
+        assert!(unknown.message.contains("did not say"), "{unknown:?}");
+        assert!(!unknown.message.contains("lifetime of"), "{unknown:?}");
     }
 }

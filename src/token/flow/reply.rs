@@ -98,7 +98,8 @@ fn lenient_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Er
     Ok(seconds(&value))
 }
 
-fn seconds(value: &serde_json::Value) -> Option<i64> {
+/// Whole seconds from a number or a string holding one; `None` for anything else.
+pub(super) fn seconds(value: &serde_json::Value) -> Option<i64> {
     use serde_json::Value;
     match value {
         Value::Number(n) => n
