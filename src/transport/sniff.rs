@@ -91,7 +91,9 @@ pub fn classify(bytes: &[u8]) -> Option<Spoken> {
     if starts(b"+OK") || starts(b"-ERR") {
         return Some(Spoken::Pop);
     }
-    if starts(b"HTTP/") {
+    // An HTTP/0.9-style answer to bytes that are not an HTTP request (Python's http.server
+    // answers a TLS ClientHello this way) has no status line: the page itself comes first.
+    if starts(b"HTTP/") || starts(b"<!DOCTYPE HTML") || starts(b"<html") || starts(b"<head") {
         return Some(Spoken::Http);
     }
     let smtp_code = bytes.len() >= 4
@@ -203,6 +205,13 @@ mod tests {
             classify(b"HTTP/1.1 400 Bad Request\r\n"),
             Some(Spoken::Http)
         );
+        for page in [
+            &b"<!DOCTYPE HTML>\n<html lang=\"en\">"[..],
+            b"<html><body>",
+            b"<HEAD>",
+        ] {
+            assert_eq!(classify(page), Some(Spoken::Http), "{page:?}");
+        }
         assert_eq!(classify(b"\x16\x03\x03\x00\x7a\x02"), Some(Spoken::Tls));
         assert_eq!(classify(b"\x15\x03\x01\x00\x02\x02\x46"), Some(Spoken::Tls));
         assert_eq!(classify(b"\x16"), Some(Spoken::Tls));
