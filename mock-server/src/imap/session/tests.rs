@@ -508,9 +508,9 @@ fn search_reads_the_store() {
 
     // Mail delivered meanwhile is counted and found.
     let raw = b"Message-ID: <new@x>\r\n\r\nhi\r\n".to_vec();
-    assert!(
-        ctx.store
-            .deliver("alice@contoso.example", raw, "<new@x>".to_owned())
+    assert_eq!(
+        ctx.store.deliver(&["alice@contoso.example"], &raw, "<new@x>"),
+        Ok(1)
     );
     s(
         &mut s1,
