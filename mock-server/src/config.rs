@@ -639,7 +639,10 @@ mod tests {
         assert_eq!(c.server.max_connections, 1000);
         let c = Config::from_toml_str("[server]\nsession_timeout_secs = 5\nmax_connections = 3\n")
             .expect("valid");
-        assert_eq!((c.server.session_timeout_secs, c.server.max_connections), (5, 3));
+        assert_eq!(
+            (c.server.session_timeout_secs, c.server.max_connections),
+            (5, 3)
+        );
     }
 
     fn err(toml: &str) -> String {

@@ -8,7 +8,7 @@
 //! Scenario (demo + overrides) ─▶ Config ──validate──▶ Context (directory, bearer
 //!                   verifier, store, switches, faults, log)                tls: CA + cert
 //!                         │                                                            │
-//!   listener (bind, accept, task per connection, shutdown) ◀──────────────────────────┘
+//!   listener (bind, accept, cap, task per connection, shutdown) ◀─────────────────────┘
 //!                         │  async fn(TcpStream)
 //!                         ▼
 //!   imap::serve ── stream::Transport (plain ⇄ TLS) ── imap::framing (bounded messages)
@@ -33,7 +33,12 @@
 //! - All listeners share one message store: mail submitted over SMTP shows up in IMAP
 //!   counts and SEARCH and in POP3, and POP3 deletions are seen by IMAP.
 //! - Protocol state machines do no I/O; their drivers own the socket, cap every read and
-//!   time out idle clients. Nothing a client sends can panic the server.
+//!   end idle clients (`[server] idle_timeout_secs`) and long sessions
+//!   (`session_timeout_secs`). Nothing a client sends can panic the server.
+//! - At most `[server] max_connections` sessions run at once, all listeners together;
+//!   beyond, the listener answers with the protocol's refusal (`* BYE`, `-ERR`,
+//!   `421 4.3.2`, HTTP 503) and closes. Memory per idle session is about 20 KiB; the
+//!   message store and the logs are capped too.
 //! - The command log records command names only, never arguments or secrets.
 #![forbid(unsafe_code)]
 

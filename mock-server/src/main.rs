@@ -346,7 +346,10 @@ mod tests {
             (Some(5), Some(60), Some(10))
         );
         for zero in ["--idle-timeout", "--session-timeout", "--max-connections"] {
-            assert!(Cli::try_parse_from(["xoauth-mock", zero, "0"]).is_err(), "{zero} 0");
+            assert!(
+                Cli::try_parse_from(["xoauth-mock", zero, "0"]).is_err(),
+                "{zero} 0"
+            );
         }
         let cli = Cli::try_parse_from(["xoauth-mock", "--scenario", "throttled"]).expect("valid");
         assert_eq!(cli.scenario.as_deref(), Some("throttled"));

@@ -264,7 +264,10 @@ mod tests {
 
         let raw = b"Message-ID: <new@x>\r\n\r\nhi\r\n".to_vec();
         assert_eq!(store.deliver(&[alice], &raw, "<new@x>"), Ok(1));
-        assert_eq!(store.deliver(&["ghost@contoso.example"], &raw, "<new@x>"), Ok(0));
+        assert_eq!(
+            store.deliver(&["ghost@contoso.example"], &raw, "<new@x>"),
+            Ok(0)
+        );
         assert_eq!(store.find(alice, "<new@x>"), Some(raw));
         assert_eq!(store.counts(alice, "Inbox"), Some((4, 5)));
         store.expunge(alice, "inbox", &[1, 4]);
@@ -284,7 +287,10 @@ mod tests {
         // A third copy would pass the cap: refused whole, to every recipient.
         assert_eq!(store.deliver(&[alice, bob], &raw, "<b@x>"), Err(StoreFull));
         assert_eq!(store.counts(bob, "Inbox").map(|c| c.0), Some(1));
-        assert_eq!(store.deliver(&[alice], &[b'y'; 51], "<c@x>"), Err(StoreFull));
+        assert_eq!(
+            store.deliver(&[alice], &[b'y'; 51], "<c@x>"),
+            Err(StoreFull)
+        );
         assert_eq!(store.deliver(&[alice], &[b'y'; 50], "<c@x>"), Ok(1));
         let (count, uid_next) = store.counts(alice, "Inbox").expect("inbox");
         store.expunge(alice, "Inbox", &[uid_next - 2, uid_next - 1]);

@@ -61,7 +61,11 @@ pub(crate) async fn refuse(
             Err(_) => return,
         }
     }
-    if transport.send(format!("{reply}\r\n").as_bytes()).await.is_ok() {
+    if transport
+        .send(format!("{reply}\r\n").as_bytes())
+        .await
+        .is_ok()
+    {
         transport.close().await;
     }
 }

@@ -140,7 +140,9 @@ async fn a_slowloris_line_ends_at_the_session_deadline() {
                 *ended = true;
             }
             let mut buf = [0u8; 256];
-            if let Ok(Ok(n)) = tokio::time::timeout(Duration::from_millis(1), io.read(&mut buf)).await {
+            if let Ok(Ok(n)) =
+                tokio::time::timeout(Duration::from_millis(1), io.read(&mut buf)).await
+            {
                 // The timeout reply, then EOF.
                 if n == 0 {
                     *ended = true;
@@ -183,7 +185,9 @@ async fn keep_alive_get(tls: &mut (impl AsyncReadExt + AsyncWriteExt + Unpin)) -
 }
 
 async fn idp_tls(server: &MockServer) -> impl AsyncReadExt + AsyncWriteExt + Unpin + use<> {
-    let tcp = TcpStream::connect(server.idp_addr()).await.expect("connect");
+    let tcp = TcpStream::connect(server.idp_addr())
+        .await
+        .expect("connect");
     let name = rustls_pki_types::ServerName::try_from("127.0.0.1").expect("name");
     common::connector(server)
         .connect(name, tcp)

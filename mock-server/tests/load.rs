@@ -25,7 +25,10 @@ async fn hold_plain(addr: SocketAddr, n: usize, held: &mut Vec<Client>) {
             set.spawn(async move {
                 let mut c = Client::plain(addr).await;
                 let greeting = c.line().await;
-                assert!(!greeting.is_empty() && !greeting.starts_with("421"), "{greeting}");
+                assert!(
+                    !greeting.is_empty() && !greeting.starts_with("421"),
+                    "{greeting}"
+                );
                 c
             });
         }
@@ -72,7 +75,10 @@ async fn app_token(mock: &Binary) -> String {
     assert_eq!(status, 200, "{text}");
     let json = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
     let value: serde_json::Value = serde_json::from_str(json).expect("token JSON");
-    value["access_token"].as_str().expect("access_token").to_owned()
+    value["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned()
 }
 
 /// What a well-behaved client does: a token, IMAP login and SELECT, POP3 CAPA, SMTP EHLO.
@@ -86,7 +92,10 @@ async fn well_behaved(mock: &Binary) {
     imap.s("A1 OK AUTHENTICATE completed.").await;
     imap.c("A2 SELECT INBOX").await;
     let select = imap.until_tagged("A2").await;
-    assert!(select.last().is_some_and(|l| l.starts_with("A2 OK ")), "{select:?}");
+    assert!(
+        select.last().is_some_and(|l| l.starts_with("A2 OK ")),
+        "{select:?}"
+    );
     imap.c("A3 LOGOUT").await;
     imap.until_tagged("A3").await;
 
@@ -150,7 +159,9 @@ async fn abuse(mock: &Binary) -> Vec<TcpStream> {
         for _ in 0..5 {
             set.spawn(async move {
                 let mut tcp = TcpStream::connect(addr).await.expect("connect");
-                let _ = tcp.write_all(b"\x16\x03\x01\xff\xffGET / HTTP/1.1\r\n\r\n").await;
+                let _ = tcp
+                    .write_all(b"\x16\x03\x01\xff\xffGET / HTTP/1.1\r\n\r\n")
+                    .await;
                 let mut sink = Vec::new();
                 let read = tokio::time::timeout(common::TIMEOUT, tcp.read_to_end(&mut sink));
                 assert!(read.await.is_ok(), "TLS garbage left a connection hanging");
@@ -188,7 +199,9 @@ async fn abuse(mock: &Binary) -> Vec<TcpStream> {
         for _ in 0..10 {
             set.spawn(async move {
                 let mut tcp = TcpStream::connect(addr).await.expect("connect");
-                let _ = tcp.write_all(b"\x16\x03\x01\x02\x00\x01A1 AUTHENTICATE XOA").await;
+                let _ = tcp
+                    .write_all(b"\x16\x03\x01\x02\x00\x01A1 AUTHENTICATE XOA")
+                    .await;
                 drop(tcp);
             });
         }
@@ -280,7 +293,10 @@ async fn a_thousand_connections_and_abuse_leave_well_behaved_clients_served() {
     for (i, c) in held.iter_mut().step_by(50).enumerate() {
         c.c(&format!("N{i} NOOP")).await;
         let answer = c.line().await;
-        assert!(!answer.starts_with("* BYE") && !answer.is_empty(), "{answer}");
+        assert!(
+            !answer.starts_with("* BYE") && !answer.is_empty(),
+            "{answer}"
+        );
     }
     assert!(mock.wait(Duration::ZERO).is_none(), "the mock died");
 

@@ -19,7 +19,9 @@ async fn stops_cleanly_on(signal: &str) {
     let mut token = mock.tls(mock.idp_addr()).await;
 
     mock.signal(signal);
-    let status = mock.wait(Duration::from_secs(5)).expect("the mock exited in time");
+    let status = mock
+        .wait(Duration::from_secs(5))
+        .expect("the mock exited in time");
     assert!(status.success(), "SIGTERM/SIGINT must exit 0, got {status}");
 
     // The sessions ended (EOF or reset, never silence) and nothing listens any more.
@@ -33,7 +35,10 @@ async fn stops_cleanly_on(signal: &str) {
         .expect("the HTTPS connection ended with the process");
     assert!(read.is_err() || rest.is_empty(), "{rest:?}");
     for addr in [imap, mock.addr("IMAPS"), mock.addr("SMTP"), mock.idp_addr()] {
-        assert!(TcpStream::connect(addr).await.is_err(), "{addr} still accepts");
+        assert!(
+            TcpStream::connect(addr).await.is_err(),
+            "{addr} still accepts"
+        );
     }
 }
 

@@ -77,7 +77,9 @@ impl Binary {
     /// The identity platform's address (`MOCK_IDP` is a URL).
     pub fn idp_addr(&self) -> SocketAddr {
         let url = &self.vars["MOCK_IDP"];
-        url.trim_start_matches("https://").parse().expect("idp address")
+        url.trim_start_matches("https://")
+            .parse()
+            .expect("idp address")
     }
 
     /// TLS to `addr`, trusting only this mock's CA.

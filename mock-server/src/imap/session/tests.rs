@@ -509,7 +509,8 @@ fn search_reads_the_store() {
     // Mail delivered meanwhile is counted and found.
     let raw = b"Message-ID: <new@x>\r\n\r\nhi\r\n".to_vec();
     assert_eq!(
-        ctx.store.deliver(&["alice@contoso.example"], &raw, "<new@x>"),
+        ctx.store
+            .deliver(&["alice@contoso.example"], &raw, "<new@x>"),
         Ok(1)
     );
     s(
