@@ -56,8 +56,18 @@ pub struct ServerConfig {
     /// `false`: Exchange (a bad token gets an immediate `NO`). `true`: Gmail
     /// (`+ <base64 JSON>` first, then `NO` after the client's empty line).
     pub xoauth2_error_challenge: bool,
-    /// Seconds without a complete command before the server says BYE and closes.
+    /// Seconds without a complete command before the server says BYE and closes (HTTPS:
+    /// the time allowed for a request's head, at most 30).
     pub idle_timeout_secs: u64,
+    /// Seconds a connection may last in all, however busy, before the server says BYE and
+    /// closes (HTTPS: at most 300, then the current request is finished). Bounds clients that
+    /// trickle bytes or send NOOPs to stay under the idle timeout.
+    pub session_timeout_secs: u64,
+    /// Connections served at once, all listeners together. Beyond it a new connection gets
+    /// a refusal in its protocol (IMAP `* BYE`, POP3 `-ERR`, SMTP `421 4.3.2`, HTTPS 503)
+    /// and is closed; connected clients are unaffected. Bounds the mock's memory and file
+    /// descriptors (the default fits under the common 1024 open-file limit).
+    pub max_connections: usize,
 }
 
 impl Default for ServerConfig {
@@ -69,6 +79,8 @@ impl Default for ServerConfig {
             oauthbearer: false,
             xoauth2_error_challenge: false,
             idle_timeout_secs: 1800,
+            session_timeout_secs: 3600,
+            max_connections: 1000,
         }
     }
 }
@@ -305,6 +317,12 @@ impl Config {
         }
         if self.server.idle_timeout_secs == 0 {
             return invalid("server.idle_timeout_secs must be at least 1".to_owned());
+        }
+        if self.server.session_timeout_secs == 0 {
+            return invalid("server.session_timeout_secs must be at least 1".to_owned());
+        }
+        if self.server.max_connections == 0 {
+            return invalid("server.max_connections must be at least 1".to_owned());
         }
 
         let mut addresses = HashSet::new();
@@ -617,6 +635,14 @@ mod tests {
         let c = Config::from_toml_str("[server]\noauthbearer = true\n").expect("valid");
         assert!(c.server.oauthbearer);
         assert_eq!(c.server.idle_timeout_secs, 1800);
+        assert_eq!(c.server.session_timeout_secs, 3600);
+        assert_eq!(c.server.max_connections, 1000);
+        let c = Config::from_toml_str("[server]\nsession_timeout_secs = 5\nmax_connections = 3\n")
+            .expect("valid");
+        assert_eq!(
+            (c.server.session_timeout_secs, c.server.max_connections),
+            (5, 3)
+        );
     }
 
     fn err(toml: &str) -> String {
@@ -725,6 +751,9 @@ mod tests {
         assert!(e.contains("folder name"), "{e}");
         assert!(err("[server]\nhostname = \"bad host\"\n").contains("hostname"));
         assert!(err("[server]\nidle_timeout_secs = 0\n").contains("idle_timeout_secs"));
+        assert!(err("[server]\nsession_timeout_secs = 0\n").contains("session_timeout_secs"));
+        assert!(err("[server]\nmax_connections = 0\n").contains("max_connections"));
+        assert!(err("[server]\nmax_connections = -1\n").contains("max_connections"));
         assert!(err("[server]\nstarttls = \"yes\"\n").contains("starttls"));
     }
 

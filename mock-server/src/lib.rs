@@ -8,7 +8,7 @@
 //! Scenario (demo + overrides) ─▶ Config ──validate──▶ Context (directory, bearer
 //!                   verifier, store, switches, faults, log)                tls: CA + cert
 //!                         │                                                            │
-//!   listener (bind, accept, task per connection, shutdown) ◀──────────────────────────┘
+//!   listener (bind, accept, cap, task per connection, shutdown) ◀─────────────────────┘
 //!                         │  async fn(TcpStream)
 //!                         ▼
 //!   imap::serve ── stream::Transport (plain ⇄ TLS) ── imap::framing (bounded messages)
@@ -33,7 +33,12 @@
 //! - All listeners share one message store: mail submitted over SMTP shows up in IMAP
 //!   counts and SEARCH and in POP3, and POP3 deletions are seen by IMAP.
 //! - Protocol state machines do no I/O; their drivers own the socket, cap every read and
-//!   time out idle clients. Nothing a client sends can panic the server.
+//!   end idle clients (`[server] idle_timeout_secs`) and long sessions
+//!   (`session_timeout_secs`). Nothing a client sends can panic the server.
+//! - At most `[server] max_connections` sessions run at once, all listeners together;
+//!   beyond, the listener answers with the protocol's refusal (`* BYE`, `-ERR`,
+//!   `421 4.3.2`, HTTP 503) and closes. Memory per idle session is about 20 KiB; the
+//!   message store and the logs are capped too.
 //! - The command log records command names only, never arguments or secrets.
 #![forbid(unsafe_code)]
 
@@ -63,6 +68,7 @@ mod tls;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use rustls_pki_types::CertificateDer;
 use tokio::task::JoinHandle;
@@ -81,7 +87,7 @@ pub use tls::TlsError;
 use command_log::CommandLog;
 use context::Context;
 use idp::Idp;
-use listener::{Listener, Shutdown};
+use listener::{Limits, Listener, Shutdown};
 use store::Store;
 
 /// Where the listeners bind. Port 0 picks a free port.
@@ -198,6 +204,9 @@ impl MockServer {
         let idp = Arc::new(Idp::new(Arc::clone(&ctx), format!("https://{idp_addr}")));
 
         let shutdown = Shutdown::new();
+        let idle = Duration::from_secs(config.server.idle_timeout_secs);
+        let session = Duration::from_secs(config.server.session_timeout_secs);
+        let limits = Limits::new(config.server.max_connections, session);
         let serve_imap = |mode: Listener| {
             let ctx = Arc::clone(&ctx);
             let acceptor = tls.acceptor.clone();
@@ -213,18 +222,43 @@ impl MockServer {
             let acceptor = tls.acceptor.clone();
             move |stream| smtp::serve(stream, Arc::clone(&ctx), acceptor.clone(), mode)
         };
+        let refuse_imap = |mode: Listener| {
+            let acceptor = tls.acceptor.clone();
+            move |stream| imap::refuse(stream, acceptor.clone(), mode)
+        };
+        let refuse_pop3 = |mode: Listener| {
+            let acceptor = tls.acceptor.clone();
+            move |stream| pop3::refuse(stream, acceptor.clone(), mode)
+        };
+        let refuse_smtp = |mode: Listener| {
+            let acceptor = tls.acceptor.clone();
+            move |stream| smtp::refuse(stream, acceptor.clone(), mode)
+        };
+        let (implicit, plain) = (Listener::ImplicitTls, Listener::Plaintext);
+        let (sd, lim) = (&shutdown, &limits);
         let tasks = vec![
-            listener::spawn(imaps, &shutdown, serve_imap(Listener::ImplicitTls)),
-            listener::spawn(imap, &shutdown, serve_imap(Listener::Plaintext)),
-            listener::spawn(pop3s, &shutdown, serve_pop3(Listener::ImplicitTls)),
-            listener::spawn(pop3, &shutdown, serve_pop3(Listener::Plaintext)),
-            listener::spawn(smtp, &shutdown, serve_smtp(Listener::Plaintext)),
-            listener::spawn(smtps, &shutdown, serve_smtp(Listener::ImplicitTls)),
-            listener::spawn(idp_listener, &shutdown, {
-                let router = idp::http::router(Arc::clone(&idp));
-                let acceptor = tls.acceptor.clone();
-                move |stream| idp::http::serve(stream, router.clone(), acceptor.clone())
-            }),
+            listener::spawn(imaps, sd, lim, serve_imap(implicit), refuse_imap(implicit)),
+            listener::spawn(imap, sd, lim, serve_imap(plain), refuse_imap(plain)),
+            listener::spawn(pop3s, sd, lim, serve_pop3(implicit), refuse_pop3(implicit)),
+            listener::spawn(pop3, sd, lim, serve_pop3(plain), refuse_pop3(plain)),
+            listener::spawn(smtp, sd, lim, serve_smtp(plain), refuse_smtp(plain)),
+            listener::spawn(smtps, sd, lim, serve_smtp(implicit), refuse_smtp(implicit)),
+            listener::spawn(
+                idp_listener,
+                sd,
+                lim,
+                {
+                    let router = idp::http::router(Arc::clone(&idp));
+                    let acceptor = tls.acceptor.clone();
+                    move |stream| {
+                        idp::http::serve(stream, router.clone(), acceptor.clone(), idle, session)
+                    }
+                },
+                {
+                    let acceptor = tls.acceptor.clone();
+                    move |stream| idp::http::refuse(stream, acceptor.clone())
+                },
+            ),
         ];
 
         Ok(MockServer {

@@ -4,10 +4,11 @@
 //! line per listener (`imaps listening on 127.0.0.1:40123`, and
 //! `idp listening on https://127.0.0.1:40129` for the identity platform), optionally writes
 //! the CA certificate and, for scripts, the same addresses as shell variables (`--env-out`),
-//! then serves until Ctrl-C.
+//! then serves until SIGINT (Ctrl-C) or SIGTERM: it stops accepting, ends every open
+//! session, closes its listeners and exits 0.
 //!
-//! Exit codes: 0 = stopped by Ctrl-C, 1 = could not start (bad config, port in use, ...),
-//! 2 = bad command line.
+//! Exit codes: 0 = stopped by SIGINT/SIGTERM, 1 = could not start (bad config, port in
+//! use, ...), 2 = bad command line.
 #![forbid(unsafe_code)]
 
 use std::io::Write as _;
@@ -30,6 +31,13 @@ use xoauth_mock::{Addrs, Config, MockServer, SCENARIOS, Scenario};
 /// the certificate mock-server/fixtures/app.pem). Get tokens from the printed idp URL, e.g.
 /// POST {idp}/contoso.example/oauth2/v2.0/token; the mail services accept only tokens
 /// that URL issued.
+///
+/// Limits (also [server] keys of the config): each connection ends after
+/// --idle-timeout seconds without a complete command (default 1800) and after
+/// --session-timeout seconds in all (default 3600); at most --max-connections
+/// (default 1000, all listeners together) are served at once, and beyond that a new
+/// connection gets "* BYE", "-ERR", "421 4.3.2" or HTTP 503 and is closed.
+/// SIGINT (Ctrl-C) or SIGTERM stop the mock cleanly (exit code 0).
 #[derive(Debug, Parser)]
 #[command(name = "xoauth-mock", version, about, long_about)]
 struct Cli {
@@ -89,6 +97,21 @@ struct Cli {
     /// appears whole (written aside, then renamed), so a script may wait for it to exist.
     #[arg(long, value_name = "FILE")]
     env_out: Option<PathBuf>,
+
+    /// Seconds a client may take for each command (HTTPS: for a request head, at most 30)
+    /// before the mock says goodbye and closes; overrides [server] idle_timeout_secs.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout: Option<u64>,
+
+    /// Seconds a connection may last in all, however busy (HTTPS: at most 300); overrides
+    /// [server] session_timeout_secs.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    session_timeout: Option<u64>,
+
+    /// Connections served at once, all listeners together; more are refused politely and
+    /// closed. Overrides [server] max_connections.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: Option<u64>,
 }
 
 fn main() -> ExitCode {
@@ -116,11 +139,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         return Ok(());
     }
     let scenario = cli.scenario.as_deref().map(load_scenario).transpose()?;
-    let config = match (&cli.config, &scenario) {
+    let mut config = match (&cli.config, &scenario) {
         (_, Some(scenario)) => scenario.config.clone(),
         (Some(path), None) => Config::from_file(path)?,
         (None, None) => Config::demo(),
     };
+    if let Some(secs) = cli.idle_timeout {
+        config.server.idle_timeout_secs = secs;
+    }
+    if let Some(secs) = cli.session_timeout {
+        config.server.session_timeout_secs = secs;
+    }
+    if let Some(n) = cli.max_connections {
+        config.server.max_connections = usize::try_from(n).unwrap_or(usize::MAX);
+    }
     if let Some(scenario) = &scenario {
         println!("scenario {}: {}", scenario.name, scenario.description);
     }
@@ -188,10 +220,26 @@ async fn serve(cli: Cli, config: Config) -> anyhow::Result<()> {
     if let Some(path) = &cli.env_out {
         println!("addresses written to {}", path.display());
     }
+    stop_requested().await?;
+    server.shutdown().await;
+    Ok(())
+}
+
+/// Waits for SIGINT (Ctrl-C) or, on Unix, SIGTERM (what CI runners and `kill` send).
+async fn stop_requested() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("cannot wait for SIGTERM")?;
+        tokio::select! {
+            ctrl_c = tokio::signal::ctrl_c() => ctrl_c.context("cannot wait for Ctrl-C")?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
     tokio::signal::ctrl_c()
         .await
         .context("cannot wait for Ctrl-C")?;
-    server.shutdown().await;
     Ok(())
 }
 
@@ -283,6 +331,26 @@ mod tests {
             (995, 110, 587, 465)
         );
         assert_eq!(cli.idp_port, 8443);
+        let cli = Cli::try_parse_from([
+            "xoauth-mock",
+            "--idle-timeout",
+            "5",
+            "--session-timeout",
+            "60",
+            "--max-connections",
+            "10",
+        ])
+        .expect("valid limits");
+        assert_eq!(
+            (cli.idle_timeout, cli.session_timeout, cli.max_connections),
+            (Some(5), Some(60), Some(10))
+        );
+        for zero in ["--idle-timeout", "--session-timeout", "--max-connections"] {
+            assert!(
+                Cli::try_parse_from(["xoauth-mock", zero, "0"]).is_err(),
+                "{zero} 0"
+            );
+        }
         let cli = Cli::try_parse_from(["xoauth-mock", "--scenario", "throttled"]).expect("valid");
         assert_eq!(cli.scenario.as_deref(), Some("throttled"));
         assert!(

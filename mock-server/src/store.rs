@@ -7,7 +7,9 @@
 //! SMTP:   deliver(bob, raw)      → bob's Inbox gets UID = UIDNEXT
 //! POP3:   expunge(bob, Inbox, [uid]) at QUIT
 //! ```
-//! Critical sections are short and never span an `.await`.
+//! Critical sections are short and never span an `.await`. The store holds at most
+//! [`MAX_STORE_BYTES`] of mail: SMTP is open to any client that can get a token from the
+//! mock, and a flood of submissions must not grow the process without bound.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -25,6 +27,13 @@ pub(crate) struct Message {
     /// IMAP UID, unique within the folder, never reused.
     pub uid: u32,
 }
+
+/// Most bytes of mail (seeded and delivered) held at once; deliveries beyond are refused.
+pub(crate) const MAX_STORE_BYTES: usize = 256 * 1024 * 1024;
+
+/// A delivery would take the store past its size cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StoreFull;
 
 #[derive(Debug)]
 struct Folder {
@@ -51,6 +60,10 @@ struct Inner {
     mailboxes: HashMap<String, Vec<Folder>>,
     /// For server-made Message-IDs and queue ids.
     sequence: u64,
+    /// Bytes of all stored messages.
+    bytes: usize,
+    /// Cap on `bytes` for deliveries.
+    max_bytes: usize,
 }
 
 impl Inner {
@@ -69,7 +82,15 @@ pub(crate) struct Store(Arc<Mutex<Inner>>);
 impl Store {
     /// Every folder of every mailbox, with the configured number of synthetic messages.
     pub fn new(directory: &Directory) -> Store {
-        let mut inner = Inner::default();
+        Store::with_max_bytes(directory, MAX_STORE_BYTES)
+    }
+
+    /// Same, with another size cap (tests).
+    fn with_max_bytes(directory: &Directory, max_bytes: usize) -> Store {
+        let mut inner = Inner {
+            max_bytes,
+            ..Inner::default()
+        };
         for mailbox in directory.mailboxes() {
             let mut slugs = HashSet::new();
             let folders = mailbox
@@ -89,6 +110,7 @@ impl Store {
                     for n in 1..=f.seed_messages {
                         let raw = rfc5322::seed_message(&mailbox.address, &f.name, &slug, n);
                         let id = rfc5322::message_id(&raw).unwrap_or_default();
+                        inner.bytes += raw.len();
                         folder.push(raw, id);
                     }
                     folder
@@ -148,23 +170,49 @@ impl Store {
             .map(|m| m.raw.clone())
     }
 
-    /// Appends `raw` to `mailbox`'s Inbox; false if there is no such mailbox.
-    pub fn deliver(&self, mailbox: &str, raw: Vec<u8>, message_id: String) -> bool {
+    /// Appends `raw` to the Inbox of each of `mailboxes` that exists (the others are
+    /// skipped), all or none; returns how many got it, or [`StoreFull`] if the copies would
+    /// take the store past its size cap.
+    pub fn deliver(
+        &self,
+        mailboxes: &[&str],
+        raw: &[u8],
+        message_id: &str,
+    ) -> Result<usize, StoreFull> {
         let mut inner = self.inner();
-        match inner.folder_mut(mailbox, "Inbox") {
-            Some(inbox) => {
-                inbox.push(raw, message_id);
-                true
-            }
-            None => false,
+        let inner = &mut *inner;
+        let targets: Vec<&str> = mailboxes
+            .iter()
+            .copied()
+            .filter(|m| inner.folder_mut(m, "Inbox").is_some())
+            .collect();
+        let needed = raw.len().saturating_mul(targets.len());
+        if inner.bytes.saturating_add(needed) > inner.max_bytes {
+            return Err(StoreFull);
         }
+        for mailbox in &targets {
+            if let Some(inbox) = inner.folder_mut(mailbox, "Inbox") {
+                inbox.push(raw.to_vec(), message_id.to_owned());
+                inner.bytes += raw.len();
+            }
+        }
+        Ok(targets.len())
     }
 
     /// Removes the messages with these UIDs from a folder.
     pub fn expunge(&self, mailbox: &str, folder: &str, uids: &[u32]) {
-        if let Some(folder) = self.inner().folder_mut(mailbox, folder) {
-            folder.messages.retain(|m| !uids.contains(&m.uid));
+        let mut inner = self.inner();
+        let mut freed = 0;
+        if let Some(folder) = inner.folder_mut(mailbox, folder) {
+            folder.messages.retain(|m| {
+                let keep = !uids.contains(&m.uid);
+                if !keep {
+                    freed += m.raw.len();
+                }
+                keep
+            });
         }
+        inner.bytes = inner.bytes.saturating_sub(freed);
     }
 
     /// A number never handed out before by this store (starts at 1).
@@ -215,13 +263,38 @@ mod tests {
         assert!(store.find("bob@contoso.example", &ids[0]).is_none());
 
         let raw = b"Message-ID: <new@x>\r\n\r\nhi\r\n".to_vec();
-        assert!(store.deliver(alice, raw.clone(), "<new@x>".to_owned()));
-        assert!(!store.deliver("ghost@contoso.example", raw.clone(), "<new@x>".to_owned()));
+        assert_eq!(store.deliver(&[alice], &raw, "<new@x>"), Ok(1));
+        assert_eq!(
+            store.deliver(&["ghost@contoso.example"], &raw, "<new@x>"),
+            Ok(0)
+        );
         assert_eq!(store.find(alice, "<new@x>"), Some(raw));
         assert_eq!(store.counts(alice, "Inbox"), Some((4, 5)));
         store.expunge(alice, "inbox", &[1, 4]);
         assert_eq!(store.counts(alice, "Inbox"), Some((2, 5)));
         assert_eq!(store.next_sequence(), 1);
         assert_eq!(store.next_sequence(), 2);
+    }
+
+    #[test]
+    fn deliveries_stop_at_the_size_cap_and_expunge_makes_room() {
+        let directory = Directory::new(&Config::demo());
+        let seeded = Store::new(&directory).inner().bytes;
+        let store = Store::with_max_bytes(&directory, seeded + 250);
+        let (alice, bob) = ("alice@contoso.example", "bob@contoso.example");
+        let raw = [b'x'; 100];
+        assert_eq!(store.deliver(&[alice, bob], &raw, "<a@x>"), Ok(2));
+        // A third copy would pass the cap: refused whole, to every recipient.
+        assert_eq!(store.deliver(&[alice, bob], &raw, "<b@x>"), Err(StoreFull));
+        assert_eq!(store.counts(bob, "Inbox").map(|c| c.0), Some(1));
+        assert_eq!(
+            store.deliver(&[alice], &[b'y'; 51], "<c@x>"),
+            Err(StoreFull)
+        );
+        assert_eq!(store.deliver(&[alice], &[b'y'; 50], "<c@x>"), Ok(1));
+        let (count, uid_next) = store.counts(alice, "Inbox").expect("inbox");
+        store.expunge(alice, "Inbox", &[uid_next - 2, uid_next - 1]);
+        assert_eq!(store.counts(alice, "Inbox").map(|c| c.0), Some(count - 2));
+        assert_eq!(store.deliver(&[alice], &raw, "<d@x>"), Ok(1));
     }
 }

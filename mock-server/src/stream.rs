@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
@@ -16,6 +17,58 @@ pub(crate) const IO_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long, and for how many bytes, [`Transport::close`] keeps reading after its FIN.
 const LINGER: Duration = Duration::from_millis(500);
 const LINGER_MAX_BYTES: usize = 1024 * 1024;
+
+/// Longest any configured deadline is taken to be, so deadline arithmetic stays far from
+/// overflow.
+const MAX_DEADLINE: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// How long the peer may take: for each command (idle), and for the whole session (so a
+/// client that trickles bytes just fast enough, or keeps sending NOOP, still ends).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Deadlines {
+    idle: Duration,
+    end: Instant,
+}
+
+impl Deadlines {
+    /// Starts the session clock now.
+    pub fn start(idle: Duration, session: Duration) -> Deadlines {
+        Deadlines {
+            idle: idle.min(MAX_DEADLINE),
+            end: Instant::now() + session.min(MAX_DEADLINE),
+        }
+    }
+
+    /// When the read starting now must have completed.
+    pub fn next_read(&self) -> Instant {
+        (Instant::now() + self.idle).min(self.end)
+    }
+}
+
+/// Turns a client away in its own protocol: after the TLS handshake on implicit-TLS
+/// listeners, sends `reply` (one line, CRLF added) and closes. Used when the server is at
+/// its connection cap; the caller bounds the time it takes.
+pub(crate) async fn refuse(
+    stream: TcpStream,
+    acceptor: &TlsAcceptor,
+    implicit_tls: bool,
+    reply: &str,
+) {
+    let mut transport = Transport::Plain(stream);
+    if implicit_tls {
+        match transport.into_tls(acceptor).await {
+            Ok(tls) => transport = tls,
+            Err(_) => return,
+        }
+    }
+    if transport
+        .send(format!("{reply}\r\n").as_bytes())
+        .await
+        .is_ok()
+    {
+        transport.close().await;
+    }
+}
 
 /// Plaintext or TLS over one TCP connection.
 pub(crate) enum Transport {

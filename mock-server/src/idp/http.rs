@@ -1,7 +1,8 @@
 //! The identity platform over HTTPS: axum routes, and one hyper HTTP/1.1 connection per
 //! accepted TLS stream (axum's own `serve` only takes plain listeners). Request bodies are
-//! capped at 64 KiB, headers must arrive within 30 s, and a connection is wound down
-//! gracefully after 5 minutes. Handlers only translate between HTTP and the pure endpoint
+//! capped at 64 KiB, a request head must arrive within the idle timeout (at most 30 s, also
+//! between keep-alive requests), and a connection is wound down gracefully at the session
+//! deadline (at most 5 minutes). At the connection cap, a 503 instead. Handlers only translate between HTTP and the pure endpoint
 //! functions, and record token requests.
 
 use std::sync::Arc;
@@ -10,7 +11,9 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
-use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, LOCATION, PRAGMA};
+use axum::http::header::{
+    AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, LOCATION, PRAGMA, RETRY_AFTER,
+};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -34,10 +37,15 @@ pub(crate) const MAX_BODY: usize = 64 * 1024;
 /// Largest request head hyper buffers.
 const MAX_HEAD: usize = 64 * 1024;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest wait for a request head (also between keep-alive requests), whatever the
+/// configured idle timeout.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
-/// After this, the connection finishes its current request and closes.
+/// Longest a connection lasts, whatever the configured session timeout: then it finishes
+/// its current request and closes.
 const CONNECTION_LIFETIME: Duration = Duration::from_secs(300);
 const GRACE: Duration = Duration::from_secs(30);
+/// Time a refused client has to send its request head before the 503 goes out anyway.
+const REFUSE_HEADER_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The routes, sharing `idp`.
 pub(crate) fn router(idp: Arc<Idp>) -> Router {
@@ -56,23 +64,59 @@ pub(crate) fn router(idp: Arc<Idp>) -> Router {
         .with_state(idp)
 }
 
-/// Serves one connection: TLS handshake, then HTTP/1.1 until the client is done.
-pub(crate) async fn serve(stream: TcpStream, router: Router, acceptor: TlsAcceptor) {
+/// Serves one connection: TLS handshake, then HTTP/1.1 until the client is done, it stays
+/// silent for `idle` (capped at 30 s) or the connection is `session` old (capped at 5 min).
+pub(crate) async fn serve(
+    stream: TcpStream,
+    router: Router,
+    acceptor: TlsAcceptor,
+    idle: Duration,
+    session: Duration,
+) {
     let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await else {
         return;
     };
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_TIMEOUT)
+        .header_read_timeout(idle.min(HEADER_TIMEOUT))
         .max_buf_size(MAX_HEAD);
     let conn = builder.serve_connection(TokioIo::new(tls), TowerToHyperService::new(router));
     tokio::pin!(conn);
     tokio::select! {
         _ = conn.as_mut() => return,
-        () = tokio::time::sleep(CONNECTION_LIFETIME) => conn.as_mut().graceful_shutdown(),
+        () = tokio::time::sleep(session.min(CONNECTION_LIFETIME)) => conn.as_mut().graceful_shutdown(),
     }
     let _ = tokio::time::timeout(GRACE, conn).await;
+}
+
+/// Turns a client away when the server is at its connection cap: TLS handshake, then
+/// `503 Service Unavailable` with `Retry-After` to whatever it asks, and close.
+pub(crate) async fn refuse(stream: TcpStream, acceptor: TlsAcceptor) {
+    let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await else {
+        return;
+    };
+    let busy = Router::new().fallback(too_many_connections);
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .keep_alive(false)
+        .header_read_timeout(REFUSE_HEADER_TIMEOUT)
+        .max_buf_size(MAX_HEAD);
+    let _ = builder
+        .serve_connection(TokioIo::new(tls), TowerToHyperService::new(busy))
+        .await;
+}
+
+async fn too_many_connections() -> Response {
+    let mut r = response(
+        503,
+        TEXT,
+        "too many connections to the server; try again later\n".to_owned(),
+    );
+    r.headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    r
 }
 
 /// Form parameters of a POST, if it is `application/x-www-form-urlencoded`.

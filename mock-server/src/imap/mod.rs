@@ -31,11 +31,12 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::context::Context;
 use crate::listener::Listener;
-use crate::stream::Transport;
+use crate::stream::{Deadlines, Transport};
 use framing::{Incoming, Reader};
 use session::{Next, Session};
 
-/// Serves one connection until LOGOUT, BYE, EOF, an I/O error or the idle timeout.
+/// Serves one connection until LOGOUT, BYE, EOF, an I/O error, the idle timeout or the
+/// session deadline.
 pub(crate) async fn serve(
     stream: TcpStream,
     ctx: Arc<Context>,
@@ -46,14 +47,22 @@ pub(crate) async fn serve(
     let _ = run(stream, ctx, &acceptor, listener).await;
 }
 
+/// Turns a client away when the server is at its connection cap.
+pub(crate) async fn refuse(stream: TcpStream, acceptor: TlsAcceptor, listener: Listener) {
+    let implicit = listener == Listener::ImplicitTls;
+    crate::stream::refuse(stream, &acceptor, implicit, responses::BYE_TOO_MANY).await;
+}
+
 async fn run(
     stream: TcpStream,
     ctx: Arc<Context>,
     acceptor: &TlsAcceptor,
     listener: Listener,
 ) -> io::Result<()> {
-    // Clamp so the deadline arithmetic stays far from overflow.
-    let idle = Duration::from_secs(ctx.server.idle_timeout_secs.min(365 * 24 * 3600));
+    let deadlines = Deadlines::start(
+        Duration::from_secs(ctx.server.idle_timeout_secs),
+        Duration::from_secs(ctx.server.session_timeout_secs),
+    );
     let mut transport = Transport::Plain(stream);
     let implicit = listener == Listener::ImplicitTls;
     if implicit {
@@ -64,7 +73,8 @@ async fn run(
 
     let mut reader = Reader::new();
     loop {
-        let incoming = match tokio::time::timeout(idle, reader.next(&mut transport)).await {
+        let read = reader.next(&mut transport);
+        let incoming = match tokio::time::timeout_at(deadlines.next_read(), read).await {
             Ok(incoming) => incoming?,
             Err(_elapsed) => {
                 transport

@@ -85,6 +85,9 @@ pub(crate) const LOGOUT_OK: &str = "OK LOGOUT completed.";
 pub(crate) const BYE_IDLE_TIMEOUT: &str = "* BYE Connection is closed. 13";
 /// Sent before closing when a command exceeds the size cap. UNCONFIRMED wording.
 pub(crate) const BYE_TOO_LONG: &str = "* BYE Command too long.";
+/// Greeting instead of the usual one when the server is at its connection cap (RFC 3501
+/// §7.1.5 allows BYE as the greeting). UNCONFIRMED wording for Exchange.
+pub(crate) const BYE_TOO_MANY: &str = "* BYE Too many connections to the server; try again later.";
 /// Continuation for a synchronizing literal. UNCONFIRMED for Exchange (common wording).
 pub(crate) const LITERAL_CONTINUE: &str = "+ Ready for additional command text.";
 /// Continuation after IDLE (Exchange's wording, seen in field scripts).

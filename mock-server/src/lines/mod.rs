@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 
-use crate::stream::Transport;
+use crate::stream::{Deadlines, Transport};
 use reader::{Incoming, LineReader};
 
 /// What the driver does after sending [`Step::out`].
@@ -85,16 +85,19 @@ pub(crate) struct DriveOptions {
     pub max_line: usize,
     /// Time allowed for each line (or octet run) from the client.
     pub idle: Duration,
+    /// Time allowed for the whole connection.
+    pub session: Duration,
 }
 
-/// Serves one connection until the session says close, EOF, an I/O error or the idle
-/// timeout.
+/// Serves one connection until the session says close, EOF, an I/O error, the idle
+/// timeout or the session deadline (both answered with the session's timeout reply).
 pub(crate) async fn drive(
     stream: TcpStream,
     acceptor: &TlsAcceptor,
     options: DriveOptions,
     session: &mut impl LineSession,
 ) -> io::Result<()> {
+    let deadlines = Deadlines::start(options.idle, options.session);
     let mut transport = Transport::Plain(stream);
     if options.implicit_tls {
         transport = transport.into_tls(acceptor).await?;
@@ -115,7 +118,7 @@ pub(crate) async fn drive(
             }
             Next::Octets { len, keep } => {
                 let read = reader.octets(&mut transport, len, keep);
-                match tokio::time::timeout(options.idle, read).await {
+                match tokio::time::timeout_at(deadlines.next_read(), read).await {
                     Err(_elapsed) => None,
                     Ok(octets) => match octets? {
                         Some(octets) => Some(session.on_octets(octets)),
@@ -124,7 +127,8 @@ pub(crate) async fn drive(
                 }
             }
             Next::Read => {
-                match tokio::time::timeout(options.idle, reader.next(&mut transport)).await {
+                let read = reader.next(&mut transport);
+                match tokio::time::timeout_at(deadlines.next_read(), read).await {
                     Err(_elapsed) => None,
                     Ok(incoming) => match incoming? {
                         Incoming::Closed => break,

@@ -35,7 +35,14 @@ use session::Session;
 /// tokens of a few KiB, so the cap is generous but bounded.
 pub(crate) const MAX_LINE: usize = 64 * 1024;
 
-/// Serves one connection until QUIT, EOF, an I/O error or the idle timeout.
+/// Turns a client away when the server is at its connection cap.
+pub(crate) async fn refuse(stream: TcpStream, acceptor: TlsAcceptor, listener: Listener) {
+    let implicit = listener == Listener::ImplicitTls;
+    crate::stream::refuse(stream, &acceptor, implicit, responses::TOO_MANY_CONNECTIONS).await;
+}
+
+/// Serves one connection until QUIT, EOF, an I/O error, the idle timeout or the session
+/// deadline.
 pub(crate) async fn serve(
     stream: TcpStream,
     ctx: Arc<Context>,
@@ -46,8 +53,8 @@ pub(crate) async fn serve(
     let options = DriveOptions {
         implicit_tls,
         max_line: MAX_LINE,
-        // Clamp so the deadline arithmetic stays far from overflow.
-        idle: Duration::from_secs(ctx.server.idle_timeout_secs.min(365 * 24 * 3600)),
+        idle: Duration::from_secs(ctx.server.idle_timeout_secs),
+        session: Duration::from_secs(ctx.server.session_timeout_secs),
     };
     let mut session = Session::new(Arc::clone(&ctx), implicit_tls, ctx.server.starttls);
     // Errors only mean the connection is gone; there is nobody to report them to.

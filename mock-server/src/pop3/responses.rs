@@ -60,6 +60,9 @@ pub(crate) const SIGNING_OFF: &str = "+OK Microsoft Exchange Server POP3 server 
 pub(crate) const IDLE_TIMEOUT: &str = "-ERR Connection is closed. 13";
 /// UNCONFIRMED: sent before closing when a line exceeds the cap.
 pub(crate) const TOO_LONG: &str = "-ERR Command too long.";
+/// Greeting instead of `+OK` when the server is at its connection cap. UNCONFIRMED wording.
+pub(crate) const TOO_MANY_CONNECTIONS: &str =
+    "-ERR Too many connections to the server; try again later.";
 
 #[cfg(test)]
 mod tests {

@@ -34,7 +34,14 @@ use session::Session;
 /// is lenient (long AUTH lines, sloppy clients) but bounded.
 pub(crate) const MAX_LINE: usize = 64 * 1024;
 
-/// Serves one connection until QUIT, EOF, an I/O error or the idle timeout.
+/// Turns a client away when the server is at its connection cap.
+pub(crate) async fn refuse(stream: TcpStream, acceptor: TlsAcceptor, listener: Listener) {
+    let implicit = listener == Listener::ImplicitTls;
+    crate::stream::refuse(stream, &acceptor, implicit, responses::TOO_MANY_CONNECTIONS).await;
+}
+
+/// Serves one connection until QUIT, EOF, an I/O error, the idle timeout or the session
+/// deadline.
 pub(crate) async fn serve(
     stream: TcpStream,
     ctx: Arc<Context>,
@@ -45,8 +52,8 @@ pub(crate) async fn serve(
     let options = DriveOptions {
         implicit_tls,
         max_line: MAX_LINE,
-        // Clamp so the deadline arithmetic stays far from overflow.
-        idle: Duration::from_secs(ctx.server.idle_timeout_secs.min(365 * 24 * 3600)),
+        idle: Duration::from_secs(ctx.server.idle_timeout_secs),
+        session: Duration::from_secs(ctx.server.session_timeout_secs),
     };
     let client_ip = stream
         .peer_addr()

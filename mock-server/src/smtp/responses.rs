@@ -48,6 +48,10 @@ pub(crate) const MAX_MESSAGE: usize = 10 * 1024 * 1024;
 pub(crate) const ADVERTISED_SIZE: u64 = 157_286_400;
 /// Exchange's per-message recipient limit.
 pub(crate) const MAX_RECIPIENTS: usize = 500;
+/// Greeting instead of 220 when the server is at its connection cap (RFC 5321 §3.1 allows
+/// 421; RFC 3463 4.3.2 "system not accepting network messages"). Exchange Server's
+/// frontend wording.
+pub(crate) const TOO_MANY_CONNECTIONS: &str = "421 4.3.2 The maximum number of concurrent connections has exceeded a limit, closing transmission channel";
 
 pub(crate) const STARTTLS_OK: &str = "220 2.0.0 SMTP server ready";
 pub(crate) const AUTH_OK: &str = "235 2.7.0 Authentication successful";
@@ -58,6 +62,9 @@ pub(crate) const START_MAIL_INPUT: &str = "354 Start mail input; end with <CRLF>
 pub(crate) const OK: &str = "250 2.0.0 OK";
 pub(crate) const CLOSING: &str = "221 2.0.0 Service closing transmission channel";
 pub(crate) const UNRECOGNIZED: &str = "500 5.3.3 Unrecognized command";
+/// The mock's message store is at its size cap (RFC 5321 452, RFC 3463 4.3.1 "mail system
+/// full"). UNCONFIRMED wording for Exchange.
+pub(crate) const STORE_FULL: &str = "452 4.3.1 Insufficient system storage";
 pub(crate) const TOO_BIG: &str = "552 5.3.4 Message size exceeds fixed maximum message size";
 /// The bare continuation Exchange sends after `AUTH XOAUTH2` without initial response.
 pub(crate) const CONTINUE: &str = "334";

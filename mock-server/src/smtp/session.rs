@@ -440,16 +440,21 @@ impl Session {
                 id
             }
         };
-        let mut delivered: Vec<String> = Vec::new();
+        let mut recipients: Vec<&str> = Vec::new();
         for recipient in &t.recipients {
-            let lower = recipient.to_ascii_lowercase();
-            if !delivered.contains(&lower) {
-                // Recipients outside the mock tenant are dropped silently.
-                self.ctx
-                    .store
-                    .deliver(recipient, raw.clone(), message_id.clone());
-                delivered.push(lower);
+            if !recipients.iter().any(|r| r.eq_ignore_ascii_case(recipient)) {
+                recipients.push(recipient);
             }
+        }
+        // Recipients outside the mock tenant are dropped silently.
+        if self
+            .ctx
+            .store
+            .deliver(&recipients, &raw, &message_id)
+            .is_err()
+        {
+            out.line(r::STORE_FULL);
+            return;
         }
         out.line(&r::queued(&message_id, &host));
     }

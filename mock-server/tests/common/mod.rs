@@ -2,6 +2,8 @@
 //! only the mock's CA) that reads like C:/S: lines.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod binary;
+
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;

@@ -508,9 +508,10 @@ fn search_reads_the_store() {
 
     // Mail delivered meanwhile is counted and found.
     let raw = b"Message-ID: <new@x>\r\n\r\nhi\r\n".to_vec();
-    assert!(
+    assert_eq!(
         ctx.store
-            .deliver("alice@contoso.example", raw, "<new@x>".to_owned())
+            .deliver(&["alice@contoso.example"], &raw, "<new@x>"),
+        Ok(1)
     );
     s(
         &mut s1,
