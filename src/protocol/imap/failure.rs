@@ -101,6 +101,7 @@ fn io_failure(
             TransportError::Timeout {
                 stage: stage.name(),
                 after: timeout,
+                received: 0,
             }
         }
         other => other,
@@ -114,6 +115,7 @@ pub fn timeout_failure(stage: Stage, command: &'static str, after: Duration) -> 
         TransportError::Timeout {
             stage: command,
             after,
+            received: 0,
         },
     )
 }
