@@ -1,0 +1,5 @@
+//! Hostile servers: each case ends non-zero with the right exit code, in bounded time and
+//! memory, without a panic and without the token in the output.
+
+mod cases;
+mod server;
