@@ -61,6 +61,11 @@ pub fn incomplete(
             }
         }
         CommandError::Io(io) => io_failure(stage, io, timeout, transcript),
+        CommandError::TooLong { verb, limit } => Failure::new(
+            stage,
+            FailureKind::ServerTooVerbose,
+            format!("the server sent more than {limit} responses to {verb}; stopped"),
+        ),
     }
 }
 
