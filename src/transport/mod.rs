@@ -38,6 +38,9 @@ pub struct Limits {
     pub max_reply_lines: usize,
     /// Most bytes read in one session.
     pub max_session_bytes: usize,
+    /// How long one whole check may take, end to end: the per-stage timeout alone would let a
+    /// server that answers each stage just in time hold a check for as long as it likes.
+    pub deadline: Duration,
 }
 
 impl Default for Limits {
@@ -46,6 +49,7 @@ impl Default for Limits {
             max_line: 64 * 1024,
             max_reply_lines: 10_000,
             max_session_bytes: 32 * 1024 * 1024,
+            deadline: Duration::from_secs(120),
         }
     }
 }

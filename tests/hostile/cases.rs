@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::server::*;
+use crate::util::{ALICE, strings};
 
 const GREETING_IMAP: &str = "* OK [CAPABILITY IMAP4rev1 AUTH=XOAUTH2 SASL-IR] hostile ready\r\n";
 const SEC: Duration = Duration::from_secs(1);
@@ -115,4 +116,51 @@ async fn imap_an_endless_list_stops_at_the_cap_with_the_first_folders() {
             .contains("the server listed more than 10000 folders; stopped after the first 10000"),
         "{warnings}"
     );
+}
+
+// ---- The overall deadline ----
+
+/// Each answer comes 1.5 s after the question, inside the 2 s timeout; the check as a whole
+/// (greeting, AUTHENTICATE, CAPABILITY, LIST, LOGOUT: 7.5 s) overruns the 3 s deadline.
+#[tokio::test(flavor = "multi_thread")]
+async fn imap_a_server_just_inside_the_timeout_at_every_stage_meets_the_deadline() {
+    let pause = Duration::from_millis(1500);
+    let server = Hostile::start(true, move |mut p| async move {
+        tokio::time::sleep(pause).await;
+        if !p.send(GREETING_IMAP).await {
+            return;
+        }
+        while let Some((tag, _)) = p.tagged().await {
+            tokio::time::sleep(pause).await;
+            if !p.send(format!("{tag} OK done\r\n")).await {
+                return;
+            }
+        }
+    })
+    .await;
+    let args = server.args("imap", &["--timeout", "2", "--deadline", "3"]);
+    let m = measure(&args, 30 * SEC).await;
+    assert_contained(&m, 4, 5.5, 100);
+    assert_eq!(m.json()["failure"]["kind"], "timeout", "{}", m.stdout);
+    let message = m.failure();
+    assert!(
+        message.contains("did not finish within its overall deadline of 3s (--deadline)"),
+        "{message}"
+    );
+    assert!(
+        message.contains("bytes received from the server"),
+        "{message}"
+    );
+    eprintln!("{message}");
+}
+
+#[tokio::test]
+async fn the_deadline_is_validated_like_the_timeout() {
+    for bad in ["0", "-1", "nan", "inf", "soon", "86401"] {
+        let flag = format!("--deadline={bad}");
+        let args = strings(&["imap", "--user", ALICE, &flag]);
+        let run = crate::util::xoauth(&args, None, None).await;
+        assert_eq!(run.code, 2, "--deadline {bad}: {}", run.all());
+        assert!(run.stderr.contains("--deadline"), "{}", run.stderr);
+    }
 }
