@@ -2,4 +2,5 @@
 //! memory, without a panic and without the token in the output.
 
 mod cases;
+mod catalog;
 mod server;
