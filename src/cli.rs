@@ -7,8 +7,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use xoauth::plan::args::{
-    DEFAULT_LOGIN_WAIT_SECS, DEFAULT_TIMEOUT_SECS, Environment, RawCheck, RawCommon, RawImap,
-    RawOAuth, RawPop, RawSend, RawSetup, RawSmtp, RawTokenCmd, RawTokenSource, seconds,
+    DEFAULT_DEADLINE_SECS, DEFAULT_LOGIN_WAIT_SECS, DEFAULT_TIMEOUT_SECS, Environment, RawCheck,
+    RawCommon, RawImap, RawOAuth, RawPop, RawSend, RawSetup, RawSmtp, RawTokenCmd, RawTokenSource,
+    seconds,
 };
 use xoauth::plan::{Flow, Protocol, Provider};
 use xoauth::sasl::{Mechanism, MechanismChoice};
@@ -375,6 +376,9 @@ pub struct OutputArgs {
     /// Seconds to wait for each network step.
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_TIMEOUT_SECS, value_parser = seconds)]
     pub timeout: f64,
+    /// Seconds one whole check may take, end to end, however the server paces its answers.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_DEADLINE_SECS, value_parser = seconds)]
+    pub deadline: f64,
 }
 
 #[derive(Args, Debug)]
@@ -489,6 +493,7 @@ impl Common {
             },
             oauth: self.oauth.into_raw(),
             timeout: self.output.timeout,
+            deadline: self.output.deadline,
             verbose: self.output.verbose,
             env: Environment {
                 browser: has_browser(),

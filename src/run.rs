@@ -236,7 +236,7 @@ async fn run_check(
     transcript.add_secret(token.expose());
     let endpoint = check.endpoint();
 
-    let result = async {
+    let checked = async {
         let t = Instant::now();
         let (tcp, addr) = transport::connect(&endpoint.host, endpoint.port, plan.timeout)
             .await
@@ -321,9 +321,41 @@ async fn run_check(
             facts.tls = upgrader.take_refused();
         }
         result
-    }
-    .await;
+    };
+    let deadline = plan.limits.deadline;
+    let result = match tokio::time::timeout(deadline, checked).await {
+        Ok(result) => result,
+        Err(_) => Err(past_deadline(&rec, &transcript, deadline)),
+    };
     finish(plan, check, rec, facts, address, result, Some(&transcript))
+}
+
+/// The failure of a check stopped by its overall deadline: where it was and how far the
+/// server got, since each stage on its own stayed within `--timeout`.
+fn past_deadline(rec: &Recorder, transcript: &Transcript, deadline: Duration) -> Failure {
+    let last = rec.steps.last().map(|s| s.stage);
+    let at = match (last, transcript.last_client_line()) {
+        (Some(stage), Some(line)) => {
+            format!(
+                "after the {} step, waiting on the reply to \"{line}\"",
+                stage.name()
+            )
+        }
+        (Some(stage), None) => format!("after the {} step", stage.name()),
+        (None, _) => "before the first step completed".to_string(),
+    };
+    let message = format!(
+        "the check did not finish within its overall deadline of {}s (--deadline): stopped \
+         {at}, with {} bytes received from the server",
+        deadline.as_secs_f32(),
+        transcript.received()
+    );
+    Failure::new(
+        last.unwrap_or(Stage::Connect),
+        crate::outcome::FailureKind::Timeout,
+        message,
+    )
+    .with_reply(transcript.last_reply())
 }
 
 /// Exchange names itself in its IMAP/POP greetings and SMTP banner, whatever the host name

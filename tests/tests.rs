@@ -10,6 +10,7 @@ mod certificates;
 mod check;
 mod diagnosis_trust;
 mod dovecot;
+mod hostile;
 mod imap;
 mod json_golden;
 mod oauth;

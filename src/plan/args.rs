@@ -11,6 +11,8 @@ use super::{Flow, Protocol, Provider};
 
 /// `--timeout`'s default, in seconds.
 pub const DEFAULT_TIMEOUT_SECS: f64 = 30.0;
+/// `--deadline`'s default, in seconds: a whole check, end to end.
+pub const DEFAULT_DEADLINE_SECS: f64 = 120.0;
 /// `--login-wait`'s default, in seconds: long enough to sign in with MFA on a phone.
 pub const DEFAULT_LOGIN_WAIT_SECS: f64 = 300.0;
 /// Longest wait a `SECS` flag accepts: a day ([`timeout`](super::timeout) refuses more).
@@ -92,6 +94,8 @@ pub struct RawCommon {
     pub token: RawTokenSource,
     pub oauth: RawOAuth,
     pub timeout: f64,
+    /// `--deadline`: seconds one whole check may take.
+    pub deadline: f64,
     pub verbose: bool,
     pub env: Environment,
 }
@@ -107,6 +111,7 @@ impl Default for RawCommon {
             token: RawTokenSource::default(),
             oauth: RawOAuth::default(),
             timeout: DEFAULT_TIMEOUT_SECS,
+            deadline: DEFAULT_DEADLINE_SECS,
             verbose: false,
             env: Environment::default(),
         }
@@ -285,6 +290,7 @@ mod tests {
     #[test]
     fn defaults_are_the_flags_defaults() {
         assert_eq!(RawCommon::default().timeout, 30.0);
+        assert_eq!(RawCommon::default().deadline, 120.0);
         assert_eq!(RawOAuth::default().login_wait, 300.0);
         let all = vec![Protocol::Imap, Protocol::Pop, Protocol::Smtp];
         assert_eq!(RawCheck::default().protocols, all);

@@ -2,7 +2,7 @@
 //! both), who it is for and which mailbox is opened, and the run-wide settings.
 
 use super::args::{Environment, RawCommon, RawTokenSource};
-use super::{Flow, Plan, Protocol, TokenPlan, UsageError, check_address, timeout};
+use super::{Flow, Plan, PlanError, Protocol, TokenPlan, UsageError, check_address, timeout};
 use crate::token::TokenSource;
 use crate::transport::Limits;
 
@@ -77,7 +77,10 @@ impl RawCommon {
             ca_files: self.ca_files,
             extra_roots: Vec::new(),
             timeout: timeout(self.timeout)?,
-            limits: Limits::default(),
+            limits: Limits {
+                deadline: timeout(self.deadline).map_err(|_| PlanError::BadDeadline)?,
+                ..Limits::default()
+            },
             transcript: self.verbose,
             checks: Vec::new(),
         })
@@ -366,6 +369,28 @@ mod tests {
         assert_eq!(plan.mechanism, MechanismChoice::Auto);
         assert_eq!(plan.timeout, Duration::from_secs(30));
         assert!(!plan.transcript);
+    }
+
+    #[test]
+    fn the_deadline_defaults_to_two_minutes_and_must_be_positive() {
+        let plan = check(given_token()).unwrap();
+        assert_eq!(plan.limits.deadline, Duration::from_secs(120));
+        let raw = RawCommon {
+            deadline: 5.5,
+            ..given_token()
+        };
+        assert_eq!(
+            check(raw).unwrap().limits.deadline,
+            Duration::from_millis(5500)
+        );
+        let raw = RawCommon {
+            deadline: 0.0,
+            ..given_token()
+        };
+        assert!(matches!(
+            check(raw),
+            Err(UsageError::Plan(PlanError::BadDeadline))
+        ));
     }
 
     #[test]

@@ -83,6 +83,8 @@ pub enum PlanError {
     BadPort,
     #[error("--timeout must be more than 0 seconds")]
     BadTimeout,
+    #[error("--deadline must be more than 0 seconds")]
+    BadDeadline,
     #[error("{what} {value:?} does not look like an e-mail address")]
     BadAddress { what: &'static str, value: String },
     #[error("{what} {value:?} is not one e-mail address: {why}")]

@@ -77,6 +77,7 @@ pub async fn await_plaintext(
     wait.unwrap_or(Err(TransportError::Timeout {
         stage: "greeting",
         after: timeout,
+        received: 0,
     }))
 }
 

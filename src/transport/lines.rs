@@ -1,8 +1,12 @@
 //! Bounded line I/O for the parts of a session a driver handles itself (greetings, capability
 //! lists, STARTTLS). Reading is by line with a per-line cap; the read buffer is checked empty
 //! before the stream is handed on, so nothing a server sends early can slip past a TLS upgrade.
+//! The timeout is a deadline for the whole line or reply, never per read: a server that drips
+//! one byte a second would otherwise keep a check alive forever.
 
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -16,7 +20,7 @@ pub struct LineConn<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> LineConn<S> {
-    /// `timeout` bounds every single read and write.
+    /// `timeout` bounds each line read, each whole reply and each write.
     pub fn new(stream: S, limits: Limits, timeout: Duration) -> Self {
         LineConn {
             stream,
@@ -28,6 +32,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LineConn<S> {
 
     /// Next line without its CRLF (or bare LF). Invalid UTF-8 is replaced, never fatal.
     pub async fn read_line(&mut self, stage: &'static str) -> Result<String, TransportError> {
+        let mut received = 0;
+        self.line_by(stage, Instant::now() + self.timeout, &mut received)
+            .await
+    }
+
+    /// The next line, or a timeout naming the bytes received since the stage began.
+    async fn line_by(
+        &mut self,
+        stage: &'static str,
+        deadline: Instant,
+        received: &mut usize,
+    ) -> Result<String, TransportError> {
         loop {
             if let Some(pos) = self.buf.iter().position(|&b| b == b'\n') {
                 let mut line: Vec<u8> = self.buf.drain(..=pos).collect();
@@ -43,7 +59,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LineConn<S> {
                 });
             }
             let mut chunk = [0u8; 4096];
-            let n = within(stage, self.timeout, self.stream.read(&mut chunk)).await?;
+            let n = match tokio::time::timeout_at(deadline, self.stream.read(&mut chunk)).await {
+                Ok(read) => read?,
+                Err(_) => {
+                    return Err(TransportError::Timeout {
+                        stage,
+                        after: self.timeout,
+                        received: *received,
+                    });
+                }
+            };
+            *received += n;
             if n == 0 {
                 return Err(TransportError::Closed);
             }
@@ -51,15 +77,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LineConn<S> {
         }
     }
 
-    /// Reads lines until `is_last` says the reply is complete, bounded by `max_reply_lines`.
+    /// Reads lines until `is_last` says the reply is complete, bounded by `max_reply_lines` and
+    /// by one deadline for the whole reply.
     pub async fn read_reply(
         &mut self,
         stage: &'static str,
         mut is_last: impl FnMut(&str) -> bool,
     ) -> Result<Vec<String>, TransportError> {
         let mut lines = Vec::new();
+        let deadline = Instant::now() + self.timeout;
+        let mut received = 0;
         loop {
-            let line = self.read_line(stage).await?;
+            let line = self.line_by(stage, deadline, &mut received).await?;
             let done = is_last(&line);
             lines.push(line);
             if done {
@@ -164,6 +193,69 @@ mod tests {
         let mut c = conn(a, 100);
         c.read_line("t").await.unwrap();
         assert!(matches!(c.into_inner(), Err(TransportError::DataBeforeTls)));
+    }
+
+    /// One byte every second never completes a line: the 5 s deadline is for the whole line.
+    #[tokio::test(start_paused = true)]
+    async fn a_dripping_server_times_out_once_for_the_whole_line() {
+        let (a, mut b) = tokio::io::duplex(1024);
+        tokio::spawn(async move {
+            for _ in 0..60 {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                if b.write_all(b"*").await.is_err() {
+                    return;
+                }
+            }
+        });
+        let mut c = conn(a, 100);
+        let started = Instant::now();
+        let err = c.read_line("greeting").await.unwrap_err();
+        assert!(started.elapsed() <= Duration::from_secs(6), "{err}");
+        assert!(
+            matches!(
+                err,
+                TransportError::Timeout {
+                    stage: "greeting",
+                    received: 4..=5,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains("bytes within 5s during greeting"),
+            "{err}"
+        );
+    }
+
+    /// A reply whose lines each come just inside the timeout still ends at one deadline.
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_reply_has_one_deadline() {
+        let (a, mut b) = tokio::io::duplex(1024);
+        tokio::spawn(async move {
+            for _ in 0..60 {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                if b.write_all(b"250-x\r\n").await.is_err() {
+                    return;
+                }
+            }
+        });
+        let limits = Limits {
+            max_line: 100,
+            max_reply_lines: 1000,
+            ..Limits::default()
+        };
+        let mut c = LineConn::new(a, limits, Duration::from_secs(5));
+        let started = Instant::now();
+        let err = c
+            .read_reply("ehlo", |l| l.starts_with("250 "))
+            .await
+            .unwrap_err();
+        assert!(started.elapsed() <= Duration::from_secs(6), "{err}");
+        assert!(
+            matches!(err, TransportError::Timeout { stage: "ehlo", .. }),
+            "{err:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -38,6 +38,9 @@ pub struct Limits {
     pub max_reply_lines: usize,
     /// Most bytes read in one session.
     pub max_session_bytes: usize,
+    /// How long one whole check may take, end to end: the per-stage timeout alone would let a
+    /// server that answers each stage just in time hold a check for as long as it likes.
+    pub deadline: Duration,
 }
 
 impl Default for Limits {
@@ -46,6 +49,7 @@ impl Default for Limits {
             max_line: 64 * 1024,
             max_reply_lines: 10_000,
             max_session_bytes: 32 * 1024 * 1024,
+            deadline: Duration::from_secs(120),
         }
     }
 }
@@ -61,10 +65,14 @@ pub enum TransportError {
     NoAddress { host: String },
     #[error("could not connect to {addr}: {reason}")]
     Connect { addr: String, reason: io::Error },
-    #[error("no answer within {}s during {stage}", .after.as_secs_f32())]
+    /// `after` bounds the whole stage (a line, a reply, a handshake), not each read, so a
+    /// server that drips one byte at a time still runs out of time.
+    #[error("{}", timeout_sentence(stage, *after, *received))]
     Timeout {
         stage: &'static str,
         after: Duration,
+        /// Bytes the server sent during the stage before the deadline.
+        received: usize,
     },
     #[error("TLS handshake failed: {0}")]
     Tls(#[from] TlsFailure),
@@ -120,6 +128,17 @@ impl From<io::Error> for TransportError {
     }
 }
 
+fn timeout_sentence(stage: &str, after: Duration, received: usize) -> String {
+    let secs = after.as_secs_f32();
+    match received {
+        0 => format!("no answer within {secs}s during {stage}"),
+        n => format!(
+            "the server sent only {n} bytes within {secs}s during {stage}, not a complete \
+             answer (the deadline is for the whole stage, not for each read)"
+        ),
+    }
+}
+
 impl TransportError {
     /// The certificate chain the server presented, when a certificate was refused.
     pub fn presented_tls(&self) -> Option<&TlsInfo> {
@@ -151,7 +170,11 @@ where
 {
     match tokio::time::timeout(after, fut).await {
         Ok(r) => r.map_err(TransportError::from),
-        Err(_) => Err(TransportError::Timeout { stage, after }),
+        Err(_) => Err(TransportError::Timeout {
+            stage,
+            after,
+            received: 0,
+        }),
     }
 }
 
@@ -175,6 +198,7 @@ pub async fn connect(
                 return Err(TransportError::Timeout {
                     stage: "name resolution",
                     after: timeout,
+                    received: 0,
                 });
             }
         };
@@ -195,6 +219,7 @@ pub async fn connect(
                 last = Some(TransportError::Timeout {
                     stage: "connect",
                     after: timeout,
+                    received: 0,
                 })
             }
         }

@@ -56,6 +56,8 @@ struct Inner {
     secrets: Vec<String>,
     /// The last server line was a SASL continuation, so the next client line is SASL data.
     sasl_continuation: bool,
+    /// Bytes the server sent in the session, for saying how far a slow server got.
+    received: usize,
 }
 
 /// A shared, append-only record of one session. Cheap to clone.
@@ -98,6 +100,21 @@ impl Transcript {
             direction: Direction::Note,
             text: text.into(),
         });
+    }
+
+    /// Bytes read from the server so far, across STARTTLS.
+    pub fn received(&self) -> usize {
+        self.lock().received
+    }
+
+    /// The most recent line the client sent (redacted), for saying what a server left open.
+    pub fn last_client_line(&self) -> Option<String> {
+        self.lock()
+            .entries
+            .iter()
+            .rev()
+            .find(|e| e.direction == Direction::Client)
+            .map(|e| e.text.clone())
     }
 
     fn elapsed_ms(&self) -> u64 {
@@ -239,6 +256,7 @@ impl<S> Tap<S> {
 
     fn on_read(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.rx_total += bytes.len();
+        self.transcript.lock().received += bytes.len();
         if self.rx_total > self.limits.max_session_bytes {
             return Err(bound(BoundExceeded::Session(self.limits.max_session_bytes)));
         }

@@ -272,6 +272,7 @@ where
             return Err(TransportError::Timeout {
                 stage: "TLS handshake",
                 after: timeout,
+                received: seen.bytes().len(),
             });
         }
         Ok(Err(e)) => {

@@ -9,12 +9,15 @@
 //!                                     S: + <base64 JSON>  C: ""  S: A1 NO    (Gmail, Dovecot)
 //! ```
 
+use std::sync::Arc;
 use std::time::Instant;
+
+use tokio::sync::Notify;
 
 use super::command::{Session, Stream};
 use super::failure::{client_failure, timeout_failure};
 use super::response::Capabilities;
-use crate::outcome::{Failure, Recorder, Stage};
+use crate::outcome::{Failure, FailureKind, Recorder, Stage};
 use crate::protocol::record::record;
 use crate::protocol::{Facts, Request, initial_response};
 use crate::sasl::{self, ErrorChallenge, Mechanism};
@@ -47,29 +50,49 @@ pub async fn authenticate<T: Stream>(
         )
     };
     let how = if sasl_ir { "SASL-IR" } else { "two-step" };
-    let result = tokio::time::timeout(req.timeout, client.authenticate(command, &mut auth)).await;
+    let looping = auth.looping.clone();
+    let result = tokio::select! {
+        r = tokio::time::timeout(req.timeout, client.authenticate(command, &mut auth)) => Some(r),
+        () = looping.notified() => None,
+    };
     facts.challenge = auth.challenge.clone().map(Box::new);
     let result = match result {
-        Ok(Ok(session)) => Ok(session),
-        Ok(Err((e, _client))) => {
+        None => Err(Failure::new(
+            Stage::Auth,
+            FailureKind::ProtocolError,
+            format!(
+                "the server answered more than {MAX_SASL_ROUNDS} SASL continuations (+) in one \
+                 AUTHENTICATE; stopped"
+            ),
+        )
+        .with_reply(transcript.last_reply())),
+        Some(Ok(Ok(session))) => Ok(session),
+        Some(Ok(Err((e, _client)))) => {
             let mut failure = client_failure(Stage::Auth, e, req.timeout, transcript);
             failure.challenge = auth.challenge.clone().map(Box::new);
             Err(failure)
         }
-        Err(_) => Err(timeout_failure(Stage::Auth, "AUTHENTICATE", req.timeout)),
+        Some(Err(_)) => Err(timeout_failure(Stage::Auth, "AUTHENTICATE", req.timeout)),
     };
     record(rec, Stage::Auth, t, result, |_| {
         format!("{} ({how}) as {}", mechanism.name(), req.authzid)
     })
 }
 
-/// Only the first challenge is kept; a server that keeps challenging is cut off by the
-/// AUTHENTICATE timeout, since async-imap base64-encodes every answer and cannot send `*`.
+/// More continuations than this in one AUTHENTICATE is a looping server (the initial response
+/// and one error challenge need two).
+const MAX_SASL_ROUNDS: usize = 3;
+
+/// Only the first challenge is kept. async-imap base64-encodes every answer and cannot send
+/// `*` to cancel, so a server that keeps challenging is cut off from outside: past
+/// [`MAX_SASL_ROUNDS`] the authenticator signals `looping` and the exchange is dropped.
 pub struct SaslAuth {
     mechanism: Mechanism,
     /// The raw initial response, when it was not sent on the AUTHENTICATE line.
     pending: Option<Secret<Vec<u8>>>,
     pub challenge: Option<ErrorChallenge>,
+    rounds: usize,
+    looping: Arc<Notify>,
 }
 
 impl SaslAuth {
@@ -78,6 +101,8 @@ impl SaslAuth {
             mechanism,
             pending,
             challenge: None,
+            rounds: 0,
+            looping: Arc::new(Notify::new()),
         }
     }
 }
@@ -86,6 +111,11 @@ impl async_imap::Authenticator for &mut SaslAuth {
     type Response = Vec<u8>;
 
     fn process(&mut self, challenge: &[u8]) -> Vec<u8> {
+        self.rounds += 1;
+        if self.rounds > MAX_SASL_ROUNDS {
+            // `notify_one` keeps the permit, so the waiting select sees it on its next poll.
+            self.looping.notify_one();
+        }
         if let Some(ir) = self.pending.take() {
             return ir.expose().clone();
         }

@@ -9,6 +9,9 @@
 //! S: * BYE Connection closed. 14                → Reply::bye
 //! S: A3 BAD User is authenticated but not connected.   → Reply::status, Reply::text
 //! ```
+//! A reply is bounded in time (one timeout for the whole exchange, not per read) and in
+//! count: async-imap reads through the transport's tap, which caps line length and session
+//! bytes, and `run` caps the number of responses, so an endless LIST ends at the cap.
 
 use std::io;
 use std::time::Duration;
@@ -65,15 +68,21 @@ pub enum CommandError {
     /// through the stream as an I/O error).
     #[error("io: {0}")]
     Io(io::Error),
+    /// More untagged responses than the cap before the tagged completion; the session is then
+    /// mid-reply and can carry no further command.
+    #[error("the server sent more than {limit} responses to {verb}; stopped")]
+    TooLong { verb: &'static str, limit: usize },
 }
 
 /// Sends `verb args` and reads up to and including its tagged completion, within `timeout`,
-/// handing every other response (BYE excepted) to `on_data` in order.
+/// handing every other response (BYE excepted) to `on_data` in order, at most `max_responses`
+/// of them.
 pub async fn run<T: Stream>(
     session: &mut Session<T>,
     verb: &'static str,
     args: &str,
     timeout: Duration,
+    max_responses: usize,
     mut on_data: impl FnMut(&Response<'_>) + Send,
 ) -> Result<Reply, CommandError> {
     let line = if args.is_empty() {
@@ -87,7 +96,15 @@ pub async fn run<T: Stream>(
             other => CommandError::Io(io::Error::other(other.to_string())),
         })?;
         let mut bye = Vec::new();
+        let mut count = 0usize;
         loop {
+            if count >= max_responses {
+                return Err(CommandError::TooLong {
+                    verb,
+                    limit: max_responses,
+                });
+            }
+            count += 1;
             let Some(response) = session.read_response().await.map_err(CommandError::Io)? else {
                 return Err(CommandError::Closed { bye });
             };

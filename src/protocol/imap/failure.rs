@@ -61,6 +61,11 @@ pub fn incomplete(
             }
         }
         CommandError::Io(io) => io_failure(stage, io, timeout, transcript),
+        CommandError::TooLong { verb, limit } => Failure::new(
+            stage,
+            FailureKind::ServerTooVerbose,
+            format!("the server sent more than {limit} responses to {verb}; stopped"),
+        ),
     }
 }
 
@@ -101,6 +106,7 @@ fn io_failure(
             TransportError::Timeout {
                 stage: stage.name(),
                 after: timeout,
+                received: 0,
             }
         }
         other => other,
@@ -114,6 +120,7 @@ pub fn timeout_failure(stage: Stage, command: &'static str, after: Duration) -> 
         TransportError::Timeout {
             stage: command,
             after,
+            received: 0,
         },
     )
 }

@@ -79,11 +79,12 @@ async fn authenticated<T: command::Stream>(
     let mut checks = Checks {
         session,
         timeout: req.timeout,
+        max_responses: req.limits.max_reply_lines,
         transcript,
     };
     let result = session::mailbox_checks(&mut checks, options, rec, facts).await;
-    if result.is_ok() {
+    if matches!(result, Ok(session::Session::Usable)) {
         session::logout(&mut checks, rec, facts).await;
     }
-    result
+    result.map(|_| ())
 }

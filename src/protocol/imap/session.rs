@@ -18,7 +18,7 @@ use async_imap::imap_proto::{
     MailboxDatum, MailboxListData, NameAttribute, Outcome, Response, ResponseCode,
 };
 
-use super::command::{self, Reply, Session, Stream};
+use super::command::{self, Reply, Stream};
 use super::failure::{incomplete, refused};
 use super::utf7;
 use crate::outcome::{Failure, FailureKind, Recorder, Stage};
@@ -35,8 +35,10 @@ const FIND_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The session and what every command needs besides it.
 pub struct Checks<'s, T: Stream> {
-    pub session: &'s mut Session<T>,
+    pub session: &'s mut command::Session<T>,
     pub timeout: Duration,
+    /// Most untagged responses to one command (and so most folders listed).
+    pub max_responses: usize,
     pub transcript: &'s Transcript,
 }
 
@@ -50,12 +52,21 @@ impl<T: Stream> Checks<'_, T> {
         args: &str,
         on_data: impl FnMut(&Response<'_>) + Send,
     ) -> Result<Reply, Failure> {
-        match command::run(self.session, verb, args, self.timeout, on_data).await {
+        let (timeout, max) = (self.timeout, self.max_responses);
+        match command::run(self.session, verb, args, timeout, max, on_data).await {
             Ok(reply) if reply.is_ok() => Ok(reply),
             Ok(reply) => Err(refused(stage, &reply, self.transcript)),
             Err(e) => Err(incomplete(stage, e, self.timeout, self.transcript)),
         }
     }
+}
+
+/// Whether the session can carry another command once the checks are done.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Session {
+    Usable,
+    /// Stopped inside an endless reply: the rest of it is still on the wire.
+    MidReply,
 }
 
 /// CAPABILITY, LIST, and the optional EXAMINE and SEARCH after authentication.
@@ -64,17 +75,42 @@ pub async fn mailbox_checks<T: Stream>(
     options: &ImapOptions,
     rec: &mut Recorder,
     facts: &mut Facts,
-) -> Result<(), Failure> {
+) -> Result<Session, Failure> {
     capabilities(c, rec, facts).await?;
 
     let t = Instant::now();
     let mut folders = Vec::new();
-    let listed = c
-        .ok(Stage::List, "LIST", "\"\" \"*\"", |r| {
-            folders.extend(list_entry(r))
-        })
-        .await
-        .map(|_| folders);
+    let max = c.max_responses;
+    let listed = match command::run(c.session, "LIST", "\"\" \"*\"", c.timeout, max, |r| {
+        folders.extend(list_entry(r))
+    })
+    .await
+    {
+        Ok(reply) if reply.is_ok() => Ok(folders),
+        Ok(reply) => Err(refused(Stage::List, &reply, c.transcript)),
+        // An endless LIST is the server's problem, not the token's: the first folders are
+        // shown with a warning, and the session (now mid-reply) carries no further command.
+        Err(command::CommandError::TooLong { limit, .. }) => {
+            rec.step(
+                Stage::List,
+                t,
+                true,
+                format!("{} folders (stopped at the cap)", folders.len()),
+            );
+            facts.warnings.push(format!(
+                "the server listed more than {limit} folders; stopped after the first {}",
+                folders.len()
+            ));
+            if options.examine.is_some() || options.find_message_id.is_some() {
+                facts.warnings.push(
+                    "EXAMINE and SEARCH were skipped: the session ended mid-LIST".to_string(),
+                );
+            }
+            facts.folders = Some(folders);
+            return Ok(Session::MidReply);
+        }
+        Err(e) => Err(incomplete(Stage::List, e, c.timeout, c.transcript)),
+    };
     let folders = record(rec, Stage::List, t, listed, |f| {
         format!("{} folders", f.len())
     })?;
@@ -90,7 +126,7 @@ pub async fn mailbox_checks<T: Stream>(
     if let Some(id) = options.find_message_id.as_deref() {
         find(c, id, rec, facts).await?;
     }
-    Ok(())
+    Ok(Session::Usable)
 }
 
 /// Post-auth capabilities are informative only, unless the refusal is one Exchange gives to
@@ -241,7 +277,7 @@ async fn find<T: Stream>(
 /// warning, not a failure.
 pub async fn logout<T: Stream>(c: &mut Checks<'_, T>, rec: &mut Recorder, facts: &mut Facts) {
     let t = Instant::now();
-    match command::run(c.session, "LOGOUT", "", c.timeout, |_| {}).await {
+    match command::run(c.session, "LOGOUT", "", c.timeout, c.max_responses, |_| {}).await {
         Ok(reply) if reply.is_ok() => rec.step(Stage::Logout, t, true, ""),
         Ok(reply) => {
             let said = format!("{} {}", reply.status.name(), reply.text);

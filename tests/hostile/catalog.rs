@@ -1,0 +1,365 @@
+//! The rest of the catalog, for IMAP, POP3 and SMTP where the case applies: silence, a TLS
+//! handshake that never finishes, an overlong line, binary garbage, endless capability lists,
+//! a SASL continuation loop, a connection closed mid-reply, BYE at every stage, and data sent
+//! between the STARTTLS answer and the handshake. Timeouts are 2 s, so each case ends within
+//! seconds; memory is bounded at 100 MiB resident.
+
+use std::future::Future;
+use std::time::Duration;
+
+use super::server::*;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum P {
+    Imap,
+    Pop,
+    Smtp,
+}
+
+const ALL: [P; 3] = [P::Imap, P::Pop, P::Smtp];
+
+impl P {
+    fn args(self, server: &Hostile, starttls: bool) -> Vec<String> {
+        let (sub, tls_flag) = match self {
+            P::Imap => ("imap", if starttls { Some("--starttls") } else { None }),
+            P::Pop => ("pop", if starttls { Some("--starttls") } else { None }),
+            P::Smtp => (
+                "smtp",
+                if starttls {
+                    None
+                } else {
+                    Some("--implicit-tls")
+                },
+            ),
+        };
+        let mut extra = vec!["--timeout", "2", "--deadline", "10"];
+        extra.extend(tls_flag);
+        server.args(sub, &extra)
+    }
+
+    fn greeting(self) -> &'static str {
+        match self {
+            P::Imap => "* OK [CAPABILITY IMAP4rev1 AUTH=XOAUTH2] hostile ready\r\n",
+            P::Pop => "+OK hostile POP3 ready\r\n",
+            P::Smtp => "220 hostile.example ESMTP ready\r\n",
+        }
+    }
+
+    /// The answer a well-behaved server gives to `line` (IMAP: tagged) before AUTH.
+    fn answer(self, line: &str) -> String {
+        let tag = line.split(' ').next().unwrap_or_default();
+        let verb = match self {
+            P::Imap => line.split(' ').nth(1).unwrap_or_default(),
+            _ => tag,
+        }
+        .to_ascii_uppercase();
+        match (self, verb.as_str()) {
+            (P::Imap, "CAPABILITY") => {
+                format!("* CAPABILITY IMAP4rev1 AUTH=XOAUTH2\r\n{tag} OK done\r\n")
+            }
+            (P::Imap, _) => format!("{tag} OK done\r\n"),
+            (P::Pop, "CAPA") => "+OK\r\nSASL XOAUTH2\r\n.\r\n".into(),
+            (P::Pop, "AUTH") => "+ \r\n".into(),
+            (P::Pop, _) => "+OK\r\n".into(),
+            (P::Smtp, "EHLO") => "250-hostile.example\r\n250 AUTH XOAUTH2\r\n".into(),
+            (P::Smtp, "AUTH") => "235 2.7.0 ok\r\n".into(),
+            (P::Smtp, _) => "250 ok\r\n".into(),
+        }
+    }
+}
+
+/// Starts one implicit-TLS server per protocol, runs the binary against each at once, and
+/// checks the common bounds and the exit code `code(p)`; returns the runs for more checks.
+async fn each<F, Fut>(
+    protocols: &[P],
+    tls: bool,
+    script: F,
+    code: impl Fn(P) -> i32,
+) -> Vec<(P, Measured)>
+where
+    F: Fn(P, Peer) -> Fut + Send + Sync + Clone + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let mut runs = Vec::new();
+    for &p in protocols {
+        let script = script.clone();
+        let server = Hostile::start(tls, move |peer| script(p, peer)).await;
+        let args = p.args(&server, false);
+        runs.push(tokio::spawn(async move {
+            let m = measure(&args, Duration::from_secs(30)).await;
+            drop(server);
+            (p, m)
+        }));
+    }
+    let mut out = Vec::new();
+    for r in runs {
+        let (p, m) = r.await.unwrap();
+        eprintln!(
+            "  {p:?}: exit {} in {:.1}s, peak {} KiB",
+            m.code,
+            m.elapsed.as_secs_f32(),
+            m.peak_kib
+        );
+        assert_contained(&m, code(p), 8.0, 100);
+        out.push((p, m));
+    }
+    out
+}
+
+fn kind(m: &Measured) -> String {
+    m.json()["failure"]["kind"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_greeting_that_never_comes() {
+    let runs = each(&ALL, true, |_, mut p| async move { p.hold().await }, |_| 4).await;
+    for (p, m) in runs {
+        assert_eq!(kind(&m), "timeout", "{p:?}: {}", m.stdout);
+        assert_eq!(m.json()["failure"]["stage"], "greeting", "{p:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tls_handshake_that_never_finishes() {
+    // A plain TCP server that reads the ClientHello and never answers.
+    let runs = each(&ALL, false, |_, mut p| async move { p.hold().await }, |_| 4).await;
+    for (p, m) in runs {
+        assert_eq!(kind(&m), "timeout", "{p:?}: {}", m.stdout);
+        assert_eq!(m.json()["failure"]["stage"], "tls", "{p:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_line_longer_than_the_cap() {
+    let runs = each(
+        &ALL,
+        true,
+        |_, mut p| async move {
+            // 1 MiB without a line end, far past the 64 KiB cap.
+            p.send(vec![b'A'; 1 << 20]).await;
+            p.hold().await;
+        },
+        |_| 1,
+    )
+    .await;
+    for (p, m) in runs {
+        assert_eq!(kind(&m), "server_too_verbose", "{p:?}: {}", m.stdout);
+        assert!(m.failure().contains("longer than 65536 bytes"), "{p:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn binary_garbage() {
+    let runs = each(
+        &ALL,
+        true,
+        |_, mut p| async move {
+            p.send(b"\x00\xff\xfe\x1b[2J\x07\x9b\x80garbage\r\n\x01\x02\r\n".to_vec())
+                .await;
+            p.hold().await;
+        },
+        |_| 1,
+    )
+    .await;
+    for (p, m) in runs {
+        assert_eq!(kind(&m), "protocol_error", "{p:?}: {}", m.stdout);
+        assert!(!m.stdout.contains('\x1b'), "{p:?}: escape sequence printed");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endless_capability_list() {
+    let runs = each(
+        &ALL,
+        true,
+        |proto, mut p| async move {
+            let greeting = match proto {
+                P::Imap => "* OK hostile ready\r\n",
+                other => other.greeting(),
+            };
+            if !p.send(greeting).await {
+                return;
+            }
+            let Some(_) = p.line().await else { return };
+            match proto {
+                P::Imap => p.endless(|n| format!("* CAPABILITY IMAP4rev1 X-{n}")).await,
+                P::Pop => {
+                    p.send("+OK\r\n").await;
+                    p.endless(|n| format!("X-CAPA-{n}")).await
+                }
+                P::Smtp => p.endless(|n| format!("250-X-EXT-{n}")).await,
+            }
+        },
+        |_| 1,
+    )
+    .await;
+    for (p, m) in runs {
+        assert_eq!(kind(&m), "server_too_verbose", "{p:?}: {}", m.stdout);
+        assert!(
+            m.failure().contains("more than 10000 lines"),
+            "{p:?}: {}",
+            m.failure()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sasl_continuation_loop() {
+    let runs = each(
+        &ALL,
+        true,
+        |proto, mut p| async move {
+            if !p.send(proto.greeting()).await {
+                return;
+            }
+            let mut authenticating = false;
+            while let Some(line) = p.line().await {
+                authenticating |= line.to_ascii_uppercase().contains("AUTH");
+                let answer = match (authenticating, proto) {
+                    (true, P::Smtp) => "334 \r\n".to_string(),
+                    (true, _) => "+ \r\n".to_string(),
+                    (false, _) => proto.answer(&line),
+                };
+                if !p.send(answer).await {
+                    return;
+                }
+            }
+        },
+        |_| 1,
+    )
+    .await;
+    for (p, m) in runs {
+        assert_eq!(m.json()["failure"]["stage"], "auth", "{p:?}: {}", m.stdout);
+        assert!(
+            m.elapsed < Duration::from_millis(1900),
+            "{p:?}: the loop must be cut by its round cap, not the timeout"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connection_closed_mid_reply() {
+    let runs = each(
+        &ALL,
+        true,
+        |proto, mut p| async move {
+            if !p.send(proto.greeting()).await {
+                return;
+            }
+            let Some(line) = p.line().await else { return };
+            let answer = proto.answer(&line);
+            // Half of the first reply, cut inside a line.
+            p.send(&answer.as_bytes()[..answer.len() / 2]).await;
+        },
+        |_| 4,
+    )
+    .await;
+    for (p, m) in runs {
+        assert_eq!(kind(&m), "connection_closed", "{p:?}: {}", m.stdout);
+    }
+}
+
+/// IMAP `* BYE`, POP3 `-ERR` and SMTP `421` then a hang-up, at the greeting, at the first
+/// command and at authentication.
+#[tokio::test(flavor = "multi_thread")]
+async fn bye_at_every_stage() {
+    for stage in 0..3usize {
+        let runs = each(
+            &ALL,
+            true,
+            move |proto, mut p| async move {
+                let bye = match proto {
+                    P::Imap => "* BYE hostile going away\r\n",
+                    P::Pop => "-ERR hostile going away\r\n",
+                    P::Smtp => "421 4.3.2 hostile going away\r\n",
+                };
+                if stage == 0 {
+                    p.send(bye).await;
+                    return;
+                }
+                p.send(proto.greeting()).await;
+                for _ in 1..stage {
+                    let Some(line) = p.line().await else { return };
+                    p.send(proto.answer(&line)).await;
+                }
+                if p.line().await.is_some() {
+                    p.send(bye).await;
+                }
+            },
+            |_| -1,
+        )
+        .await;
+        for (p, m) in runs {
+            let r = m.json();
+            let seen = (
+                m.code,
+                r["failure"]["stage"].as_str(),
+                r["failure"]["kind"].as_str(),
+            );
+            // What each refusal is: a BYE/-ERR/421 greeting is a refused connection; a hang-up
+            // with an IMAP BYE is a closed connection; POP's -ERR to CAPA leaves no SASL
+            // mechanism; SMTP's 421 to EHLO is no EHLO reply and to AUTH a temporary refusal.
+            let want = match (stage, p) {
+                (0, _) => (1, Some("greeting"), Some("greeting_rejected")),
+                (1, P::Imap) => (4, Some("auth"), Some("connection_closed")),
+                (1, P::Pop) => (1, Some("capability"), Some("mechanism_not_offered")),
+                (1, P::Smtp) => (1, Some("capability"), Some("protocol_error")),
+                (_, P::Imap) => (4, Some("list"), Some("connection_closed")),
+                (_, P::Pop) => (1, Some("auth"), Some("auth_rejected")),
+                (_, P::Smtp) => (1, Some("auth"), Some("throttled")),
+            };
+            assert_eq!(
+                seen, want,
+                "BYE after {stage} exchanges, {p:?}: {}",
+                m.stdout
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn data_before_the_tls_upgrade_completes() {
+    let mut runs = Vec::new();
+    for proto in ALL {
+        let server = Hostile::start(false, move |mut p| async move {
+            let greeting = match proto {
+                P::Imap => "* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready\r\n",
+                other => other.greeting(),
+            };
+            p.send(greeting).await;
+            while let Some(line) = p.line().await {
+                let upper = line.to_ascii_uppercase();
+                let tag = line.split(' ').next().unwrap_or_default();
+                let answer = match proto {
+                    P::Imap if upper.contains("STARTTLS") => {
+                        format!("{tag} OK begin TLS\r\n* OK injected\r\n")
+                    }
+                    P::Imap => {
+                        format!("* CAPABILITY IMAP4rev1 STARTTLS\r\n{tag} OK done\r\n")
+                    }
+                    P::Pop if upper == "STLS" => "+OK begin TLS\r\n+OK injected\r\n".into(),
+                    P::Pop if upper == "CAPA" => "+OK\r\nSTLS\r\n.\r\n".into(),
+                    P::Smtp if upper == "STARTTLS" => "220 go\r\n250 injected\r\n".into(),
+                    P::Smtp => "250-hostile.example\r\n250 STARTTLS\r\n".into(),
+                    _ => "+OK\r\n".into(),
+                };
+                p.send(answer).await;
+            }
+        })
+        .await;
+        let args = proto.args(&server, true);
+        runs.push(tokio::spawn(async move {
+            let m = measure(&args, Duration::from_secs(30)).await;
+            drop(server);
+            (proto, m)
+        }));
+    }
+    for r in runs {
+        let (p, m) = r.await.unwrap();
+        assert_contained(&m, 4, 8.0, 100);
+        assert_eq!(kind(&m), "data_before_tls", "{p:?}: {}", m.stdout);
+    }
+}

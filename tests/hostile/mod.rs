@@ -1,0 +1,6 @@
+//! Hostile servers: each case ends non-zero with the right exit code, in bounded time and
+//! memory, without a panic and without the token in the output.
+
+mod cases;
+mod catalog;
+mod server;
