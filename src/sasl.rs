@@ -141,7 +141,11 @@ pub fn initial_response_raw(
     raw.extend_from_slice(b"auth=Bearer ");
     raw.extend_from_slice(token);
     raw.extend_from_slice(b"\x01\x01");
-    debug_assert_eq!(raw.capacity(), capacity, "the buffer grew and left a copy behind");
+    debug_assert_eq!(
+        raw.capacity(),
+        capacity,
+        "the buffer grew and left a copy behind"
+    );
     Ok(Secret::new(raw))
 }
 

@@ -108,11 +108,9 @@ impl CertificateCredential {
     pub fn load(path: &Path, password: Option<&Secret<String>>) -> Result<Self, AssertionError> {
         let shown = path.display().to_string();
         // The file holds the private key: wiped when this returns, whatever happens.
-        let bytes = Zeroizing::new(std::fs::read(path).map_err(|source| {
-            AssertionError::Read {
-                path: shown.clone(),
-                source,
-            }
+        let bytes = Zeroizing::new(std::fs::read(path).map_err(|source| AssertionError::Read {
+            path: shown.clone(),
+            source,
         })?);
         let is_pem = bytes.starts_with(b"-----") || bytes.windows(11).any(|w| w == b"-----BEGIN ");
         if is_pem {

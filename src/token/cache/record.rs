@@ -110,9 +110,7 @@ pub(super) fn encode(
         key: key.clone(),
     };
     let tokens = record.access_token.len() + record.refresh_token.as_ref().map_or(0, String::len);
-    let mut bytes = Zeroizing::new(Vec::with_capacity(
-        512 + tokens + 2 * key.account().len(),
-    ));
+    let mut bytes = Zeroizing::new(Vec::with_capacity(512 + tokens + 2 * key.account().len()));
     serde_json::to_writer(&mut *bytes, &record).map_err(|e| {
         CacheError::Backend(format!("cannot encode the cache entry: {}", json_fault(&e)))
     })?;
