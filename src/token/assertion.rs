@@ -250,10 +250,12 @@ impl CertificateCredential {
                 &mut signature,
             )
             .map_err(|_| AssertionError::Sign)?;
-        Ok(Secret::new(format!(
-            "{signing_input}.{}",
-            B64URL.encode(signature)
-        )))
+        // Appended in place: a bearer credential for ten minutes, so no unwiped temporary.
+        let mut jwt = String::with_capacity(signing_input.len() + 1 + signature.len() * 4 / 3 + 4);
+        jwt.push_str(&signing_input);
+        jwt.push('.');
+        B64URL.encode_string(&signature, &mut jwt);
+        Ok(Secret::new(jwt))
     }
 }
 
