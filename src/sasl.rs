@@ -282,6 +282,25 @@ mod tests {
         assert!(raw.expose().starts_with(b"n,a=a=2Cb=3Dc@x.example,\x01"));
     }
 
+    /// The longest fields still fit the buffer sized up front (the build asserts it never
+    /// grows, which would leave an unwiped copy of the token behind).
+    #[test]
+    fn the_message_buffer_never_grows() {
+        let token = Secret::new("t".repeat(5000));
+        let user = ",=".repeat(200) + "@x.example";
+        let host = "h".repeat(253);
+        for mechanism in [Mechanism::XOAuth2, Mechanism::OAuthBearer] {
+            let c = Credentials {
+                authzid: &user,
+                token: &token,
+                host: Some(&host),
+                port: Some(65535),
+            };
+            let raw = initial_response_raw(mechanism, &c).unwrap();
+            assert!(raw.expose().ends_with(b"\x01\x01"));
+        }
+    }
+
     #[test]
     fn rejects_field_separators_and_empty_values() {
         let token = Secret::new("abc\x01def".to_string());
