@@ -116,6 +116,10 @@ pub struct Common {
     pub oauth: OAuthArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    /// Not supported: caught here so that the refusal does not repeat it (clap's own error
+    /// would, and a stray argument is often a pasted secret).
+    #[arg(hide = true, value_name = "ARG")]
+    pub stray: Vec<String>,
 }
 
 /// Obtaining the token from an identity provider instead of being given one.
@@ -152,6 +156,12 @@ pub struct OAuthArgs {
     /// Password of a PKCS#12 certificate, from this environment variable.
     #[arg(long, value_name = "VAR", requires = "certificate")]
     pub certificate_password_env: Option<String>,
+    /// Not supported: a secret on the command line is visible to every user of the machine.
+    #[arg(long, value_name = "SECRET", hide = true)]
+    pub client_secret: Option<String>,
+    /// Not supported, like --client-secret.
+    #[arg(long, value_name = "PASSWORD", hide = true)]
+    pub certificate_password: Option<String>,
     /// Microsoft login host to use instead of the cloud's (a test identity platform).
     #[arg(long, value_name = "URL")]
     pub authority: Option<String>,
@@ -462,6 +472,8 @@ impl OAuthArgs {
             client_secret_prompt: self.client_secret_prompt,
             certificate: self.certificate,
             certificate_password_env: self.certificate_password_env,
+            client_secret_on_command_line: self.client_secret.is_some(),
+            certificate_password_on_command_line: self.certificate_password.is_some(),
             authority: self.authority,
             authorize_url: self.authorize_url,
             token_url: self.token_url,
@@ -491,6 +503,7 @@ impl Common {
                 access_token_file: self.token.access_token_file,
                 access_token_on_command_line: self.token.access_token.is_some(),
             },
+            stray_arguments: self.stray.len(),
             oauth: self.oauth.into_raw(),
             timeout: self.output.timeout,
             deadline: self.output.deadline,

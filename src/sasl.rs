@@ -106,22 +106,47 @@ pub fn initial_response_raw(
     if let Some(host) = creds.host {
         check("host", host)?;
     }
-    let token = creds.token.expose();
-    let raw = match mechanism {
-        Mechanism::XOAuth2 => format!("user={}\x01auth=Bearer {token}\x01\x01", creds.authzid),
-        Mechanism::OAuthBearer => {
-            let mut s = format!("n,a={},", gs2_escape(creds.authzid));
-            if let Some(host) = creds.host {
-                s.push_str(&format!("\x01host={host}"));
-            }
-            if let Some(port) = creds.port {
-                s.push_str(&format!("\x01port={port}"));
-            }
-            s.push_str(&format!("\x01auth=Bearer {token}\x01\x01"));
-            s
-        }
+    let token = creds.token.expose().as_bytes();
+    // Built in one buffer sized up front: a `format!` temporary, or a buffer that grows and
+    // leaves its old copy behind, would put the token where no wipe reaches it.
+    let authzid = match mechanism {
+        Mechanism::XOAuth2 => creds.authzid.to_string(),
+        Mechanism::OAuthBearer => gs2_escape(creds.authzid),
     };
-    Ok(Secret::new(raw.into_bytes()))
+    let host = creds.host.unwrap_or("");
+    let port = creds.port.map(|p| p.to_string()).unwrap_or_default();
+    let capacity = 64 + authzid.len() + host.len() + token.len();
+    let mut raw = Vec::with_capacity(capacity);
+    match mechanism {
+        Mechanism::XOAuth2 => {
+            raw.extend_from_slice(b"user=");
+            raw.extend_from_slice(authzid.as_bytes());
+            raw.push(0x01);
+        }
+        Mechanism::OAuthBearer => {
+            raw.extend_from_slice(b"n,a=");
+            raw.extend_from_slice(authzid.as_bytes());
+            raw.push(b',');
+            if creds.host.is_some() {
+                raw.extend_from_slice(b"\x01host=");
+                raw.extend_from_slice(host.as_bytes());
+            }
+            if creds.port.is_some() {
+                raw.extend_from_slice(b"\x01port=");
+                raw.extend_from_slice(port.as_bytes());
+            }
+            raw.push(0x01);
+        }
+    }
+    raw.extend_from_slice(b"auth=Bearer ");
+    raw.extend_from_slice(token);
+    raw.extend_from_slice(b"\x01\x01");
+    debug_assert_eq!(
+        raw.capacity(),
+        capacity,
+        "the buffer grew and left a copy behind"
+    );
+    Ok(Secret::new(raw))
 }
 
 /// The base64 client message, as sent on the wire after `AUTHENTICATE XOAUTH2 ` or `AUTH XOAUTH2 `.
@@ -255,6 +280,25 @@ mod tests {
         let raw = initial_response_raw(Mechanism::OAuthBearer, &creds("a,b=c@x.example", &token))
             .unwrap();
         assert!(raw.expose().starts_with(b"n,a=a=2Cb=3Dc@x.example,\x01"));
+    }
+
+    /// The longest fields still fit the buffer sized up front (the build asserts it never
+    /// grows, which would leave an unwiped copy of the token behind).
+    #[test]
+    fn the_message_buffer_never_grows() {
+        let token = Secret::new("t".repeat(5000));
+        let user = ",=".repeat(200) + "@x.example";
+        let host = "h".repeat(253);
+        for mechanism in [Mechanism::XOAuth2, Mechanism::OAuthBearer] {
+            let c = Credentials {
+                authzid: &user,
+                token: &token,
+                host: Some(&host),
+                port: Some(65535),
+            };
+            let raw = initial_response_raw(mechanism, &c).unwrap();
+            assert!(raw.expose().ends_with(b"\x01\x01"));
+        }
     }
 
     #[test]

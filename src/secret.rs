@@ -2,17 +2,21 @@
 //! initial responses, client secrets, refresh tokens, certificate passwords and private keys.
 //!
 //! `Debug` prints `<redacted>` and there is deliberately no `Display` or `Serialize`: the only
-//! way to the bytes is [`Secret::expose`], which is easy to grep for in review.
+//! way to the bytes is [`Secret::expose`], which is easy to grep for in review. Dropping a
+//! secret overwrites its bytes ([`zeroize`]), so a freed token does not linger in the heap for
+//! a core dump or a swapped page to show.
 
 use std::fmt;
+
+use zeroize::Zeroize;
 
 /// The text shown wherever a secret would have been.
 pub const REDACTED: &str = "<redacted>";
 
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret<T>(T);
+pub struct Secret<T: Zeroize>(T);
 
-impl<T> Secret<T> {
+impl<T: Zeroize> Secret<T> {
     pub fn new(value: T) -> Self {
         Secret(value)
     }
@@ -23,7 +27,13 @@ impl<T> Secret<T> {
     }
 }
 
-impl<T> fmt::Debug for Secret<T> {
+impl<T: Zeroize> Drop for Secret<T> {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl<T: Zeroize> fmt::Debug for Secret<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(REDACTED)
     }
@@ -37,6 +47,9 @@ impl From<String> for Secret<String> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
 
     #[test]
@@ -46,5 +59,34 @@ mod tests {
         assert!(!shown.contains("eyJ0"), "{shown}");
         assert!(shown.contains(REDACTED));
         assert_eq!(s.expose(), "eyJ0eXAiOiJKV1QiLCJhbGciOi");
+    }
+
+    /// Counts how often it is wiped.
+    struct Probe(Arc<AtomicUsize>);
+
+    impl Zeroize for Probe {
+        fn zeroize(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn dropping_a_secret_wipes_it_once() {
+        let wiped = Arc::new(AtomicUsize::new(0));
+        let secret = Secret::new(Probe(wiped.clone()));
+        assert_eq!(wiped.load(Ordering::SeqCst), 0);
+        drop(secret);
+        assert_eq!(wiped.load(Ordering::SeqCst), 1);
+    }
+
+    /// The wipe `Drop` relies on really clears the kinds of secret xoauth holds.
+    #[test]
+    fn the_wipe_clears_strings_and_bytes() {
+        let mut s = "mock-secret-valid-0001".to_string();
+        s.zeroize();
+        assert!(s.is_empty());
+        let mut b = b"user=a\x01auth=Bearer t\x01\x01".to_vec();
+        b.zeroize();
+        assert!(b.is_empty());
     }
 }

@@ -49,6 +49,10 @@ pub struct RawOAuth {
     pub client_secret_prompt: bool,
     pub certificate: Option<PathBuf>,
     pub certificate_password_env: Option<String>,
+    /// The refused `--client-secret` / `--certificate-password` (hidden): given or not, never
+    /// the value.
+    pub client_secret_on_command_line: bool,
+    pub certificate_password_on_command_line: bool,
     pub authority: Option<String>,
     pub authorize_url: Option<String>,
     pub token_url: Option<String>,
@@ -71,6 +75,8 @@ impl Default for RawOAuth {
             client_secret_prompt: false,
             certificate: None,
             certificate_password_env: None,
+            client_secret_on_command_line: false,
+            certificate_password_on_command_line: false,
             authority: None,
             authorize_url: None,
             token_url: None,
@@ -92,6 +98,9 @@ pub struct RawCommon {
     pub mechanism: MechanismChoice,
     pub ca_files: Vec<PathBuf>,
     pub token: RawTokenSource,
+    /// How many positional arguments were given: none is accepted, and their text is never
+    /// kept, since a stray one is often a pasted secret.
+    pub stray_arguments: usize,
     pub oauth: RawOAuth,
     pub timeout: f64,
     /// `--deadline`: seconds one whole check may take.
@@ -109,6 +118,7 @@ impl Default for RawCommon {
             mechanism: MechanismChoice::default(),
             ca_files: Vec::new(),
             token: RawTokenSource::default(),
+            stray_arguments: 0,
             oauth: RawOAuth::default(),
             timeout: DEFAULT_TIMEOUT_SECS,
             deadline: DEFAULT_DEADLINE_SECS,

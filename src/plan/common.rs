@@ -40,6 +40,9 @@ impl RawCommon {
         protocols: &[Protocol],
         opens_mailbox: bool,
     ) -> Result<Plan, UsageError> {
+        if self.stray_arguments > 0 {
+            return Err(UsageError::StrayArgument);
+        }
         let user = self
             .user
             .as_deref()
@@ -182,6 +185,44 @@ mod tests {
             false,
         );
         assert!(matches!(check(raw), Err(UsageError::TokenOnCommandLine)));
+    }
+
+    #[test]
+    fn a_positional_argument_is_refused_before_anything_else() {
+        let raw = RawCommon {
+            stray_arguments: 1,
+            user: Some("not an address".into()),
+            ..given_token()
+        };
+        assert!(matches!(check(raw), Err(UsageError::StrayArgument)));
+    }
+
+    #[test]
+    fn secrets_on_the_command_line_are_refused_even_with_a_safe_source() {
+        let secret = RawCommon {
+            oauth: RawOAuth {
+                client_secret_env: Some("S".into()),
+                client_secret_on_command_line: true,
+                ..oauth()
+            },
+            ..obtained_token(oauth())
+        };
+        assert!(matches!(
+            check(secret),
+            Err(UsageError::ClientSecretOnCommandLine)
+        ));
+        // Without --client-id too: the refusal comes before "needs --client-id".
+        let password = RawCommon {
+            oauth: RawOAuth {
+                certificate_password_on_command_line: true,
+                ..RawOAuth::default()
+            },
+            ..given_token()
+        };
+        assert!(matches!(
+            check(password),
+            Err(UsageError::CertificatePasswordOnCommandLine)
+        ));
     }
 
     #[test]

@@ -89,6 +89,13 @@ impl RawOAuth {
         protocols: &[Protocol],
         env: Environment,
     ) -> Result<Option<OAuthPlan>, UsageError> {
+        // Refused first, whatever else is wrong: the fix is the same and most urgent.
+        if self.client_secret_on_command_line {
+            return Err(UsageError::ClientSecretOnCommandLine);
+        }
+        if self.certificate_password_on_command_line {
+            return Err(UsageError::CertificatePasswordOnCommandLine);
+        }
         let Some(client_id) = &self.client_id else {
             return if self.given() {
                 Err(UsageError::OAuthWithoutClientId)

@@ -15,6 +15,24 @@ pub enum UsageError {
     )]
     TokenOnCommandLine,
     #[error(
+        "--client-secret is not accepted: a secret on the command line is visible in the \
+         process list and shell history. Use --client-secret-env VAR, --client-secret-file FILE \
+         or --client-secret-prompt"
+    )]
+    ClientSecretOnCommandLine,
+    #[error(
+        "--certificate-password is not accepted: a password on the command line is visible in \
+         the process list and shell history. Use --certificate-password-env VAR"
+    )]
+    CertificatePasswordOnCommandLine,
+    #[error(
+        "unexpected argument (not repeated here, in case it is a secret): xoauth takes flags \
+         only. Give a client secret with --client-secret-env VAR, --client-secret-file FILE or \
+         --client-secret-prompt, and an access token with --access-token-env VAR, \
+         --access-token-file FILE or on standard input"
+    )]
+    StrayArgument,
+    #[error(
         "no access token: use --access-token-env VAR, --access-token-file FILE, pipe it on \
          standard input, or obtain one with --client-id"
     )]

@@ -14,6 +14,7 @@ use ring::rand::{SecureRandom as _, SystemRandom};
 use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use zeroize::{Zeroize as _, Zeroizing};
 
 use crate::secret::Secret;
 
@@ -106,10 +107,11 @@ impl CertificateCredential {
     /// `.p12`) with its password.
     pub fn load(path: &Path, password: Option<&Secret<String>>) -> Result<Self, AssertionError> {
         let shown = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|source| AssertionError::Read {
+        // The file holds the private key: wiped when this returns, whatever happens.
+        let bytes = Zeroizing::new(std::fs::read(path).map_err(|source| AssertionError::Read {
             path: shown.clone(),
             source,
-        })?;
+        })?);
         let is_pem = bytes.starts_with(b"-----") || bytes.windows(11).any(|w| w == b"-----BEGIN ");
         if is_pem {
             Self::from_pem(&bytes, &shown)
@@ -135,24 +137,25 @@ impl CertificateCredential {
             .ok_or_else(|| AssertionError::NoCertificate {
                 path: path.to_string(),
             })?;
-        let key = PrivateKeyDer::from_pem_slice(pem).map_err(|_| AssertionError::NoKey {
+        let mut der = PrivateKeyDer::from_pem_slice(pem).map_err(|_| AssertionError::NoKey {
             path: path.to_string(),
         })?;
-        let key = match &key {
-            PrivateKeyDer::Pkcs8(k) => RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()),
-            PrivateKeyDer::Pkcs1(k) => RsaKeyPair::from_der(k.secret_pkcs1_der()),
-            _ => {
-                return Err(AssertionError::BadKey {
-                    path: path.to_string(),
-                    detail: "only RSA keys can sign RS256 assertions".into(),
-                });
+        let bad = |detail: String| AssertionError::BadKey {
+            path: path.to_string(),
+            detail,
+        };
+        let key = match &der {
+            PrivateKeyDer::Pkcs8(k) => {
+                RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()).map_err(|e| bad(e.to_string()))
             }
-        }
-        .map_err(|e| AssertionError::BadKey {
-            path: path.to_string(),
-            detail: e.to_string(),
-        })?;
-        Ok(CertificateCredential { key, cert })
+            PrivateKeyDer::Pkcs1(k) => {
+                RsaKeyPair::from_der(k.secret_pkcs1_der()).map_err(|e| bad(e.to_string()))
+            }
+            _ => Err(bad("only RSA keys can sign RS256 assertions".into())),
+        };
+        // ring keeps its own form of the key; the DER copy is not needed any more.
+        der.zeroize();
+        Ok(CertificateCredential { key: key?, cert })
     }
 
     fn from_pkcs12(data: &[u8], password: &str, path: &str) -> Result<Self, AssertionError> {
@@ -247,10 +250,12 @@ impl CertificateCredential {
                 &mut signature,
             )
             .map_err(|_| AssertionError::Sign)?;
-        Ok(Secret::new(format!(
-            "{signing_input}.{}",
-            B64URL.encode(signature)
-        )))
+        // Appended in place: a bearer credential for ten minutes, so no unwiped temporary.
+        let mut jwt = String::with_capacity(signing_input.len() + 1 + signature.len() * 4 / 3 + 4);
+        jwt.push_str(&signing_input);
+        jwt.push('.');
+        B64URL.encode_string(&signature, &mut jwt);
+        Ok(Secret::new(jwt))
     }
 }
 

@@ -5,6 +5,8 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use zeroize::{Zeroize as _, Zeroizing};
+
 use crate::secret::Secret;
 
 /// Tokens are a few KiB; anything far larger is not a token.
@@ -306,11 +308,11 @@ async fn read_stdin(wait: Duration) -> Result<String, TokenError> {
     let spawned = std::thread::Builder::new()
         .name("xoauth-stdin".into())
         .spawn(move || {
-            let mut bytes = Vec::new();
-            let mut chunk = [0u8; 4096];
+            let mut bytes = Vec::with_capacity(MAX_TOKEN_BYTES as usize + 4096);
+            let mut chunk = Zeroizing::new([0u8; 4096]);
             let mut stdin = std::io::stdin().lock();
             let result = loop {
-                match stdin.read(&mut chunk) {
+                match stdin.read(&mut chunk[..]) {
                     Ok(0) => break Ok(()),
                     Ok(n) => {
                         bytes.extend_from_slice(&chunk[..n]);
@@ -345,7 +347,8 @@ async fn read_stdin(wait: Duration) -> Result<String, TokenError> {
 }
 
 fn read_bounded(reader: impl Read, input: Input, from: Place) -> Result<String, TokenError> {
-    let mut bytes = Vec::new();
+    // Room for the largest accepted input, so the buffer never grows and leaves a copy behind.
+    let mut bytes = Vec::with_capacity(MAX_TOKEN_BYTES as usize + 64);
     if let Err(source) = reader.take(MAX_TOKEN_BYTES + 1).read_to_end(&mut bytes) {
         return Err(TokenError::Read {
             input,
@@ -360,12 +363,17 @@ fn checked(bytes: Vec<u8>, input: Input, from: Place) -> Result<String, TokenErr
     if bytes.len() as u64 > MAX_TOKEN_BYTES {
         return Err(TokenError::TooLarge { input, from });
     }
-    String::from_utf8(bytes).map_err(|_| TokenError::NotUtf8 { input, from })
+    String::from_utf8(bytes).map_err(|e| {
+        e.into_bytes().zeroize();
+        TokenError::NotUtf8 { input, from }
+    })
 }
 
 /// Trims, drops a `Bearer ` prefix, and rejects what cannot be a bearer token (RFC 6750's
 /// b64token has no spaces or control characters).
 pub fn clean(raw: String, from: Place) -> Result<Secret<String>, TokenError> {
+    // What was read is wiped once the token is copied out of it.
+    let raw = Zeroizing::new(raw);
     let mut token = raw.trim();
     let prefixed = token
         .get(..6)
@@ -406,6 +414,7 @@ pub fn load_secret(
             (value, Place::Terminal)
         }
     };
+    let value = Zeroizing::new(value);
     let value = value.trim().to_string();
     if value.is_empty() {
         return Err(TokenError::Empty { input, from });

@@ -5,6 +5,7 @@
 //! are never looked up again, since their account strings differ.
 
 use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize as _, Zeroizing};
 
 use super::CacheError;
 use crate::secret::Secret;
@@ -87,7 +88,20 @@ struct Record {
     key: CacheKey,
 }
 
-pub(super) fn encode(key: &CacheKey, token: &CachedToken) -> Result<Vec<u8>, CacheError> {
+/// The tokens' copies in a record are wiped with it (hence no moving out of one).
+impl Drop for Record {
+    fn drop(&mut self) {
+        self.access_token.zeroize();
+        self.refresh_token.zeroize();
+    }
+}
+
+/// The entry's JSON, wiped when dropped. Written into a buffer sized for it, so that no
+/// outgrown copy of the tokens is left behind.
+pub(super) fn encode(
+    key: &CacheKey,
+    token: &CachedToken,
+) -> Result<Zeroizing<Vec<u8>>, CacheError> {
     let record = Record {
         v: FORMAT_VERSION,
         access_token: token.access_token.expose().clone(),
@@ -95,9 +109,12 @@ pub(super) fn encode(key: &CacheKey, token: &CachedToken) -> Result<Vec<u8>, Cac
         refresh_token: token.refresh_token.as_ref().map(|t| t.expose().clone()),
         key: key.clone(),
     };
-    serde_json::to_vec(&record).map_err(|e| {
+    let tokens = record.access_token.len() + record.refresh_token.as_ref().map_or(0, String::len);
+    let mut bytes = Zeroizing::new(Vec::with_capacity(512 + tokens + 2 * key.account().len()));
+    serde_json::to_writer(&mut *bytes, &record).map_err(|e| {
         CacheError::Backend(format!("cannot encode the cache entry: {}", json_fault(&e)))
-    })
+    })?;
+    Ok(bytes)
 }
 
 /// serde_json's messages can quote the offending value (`invalid type: string "eyJ…"`), which
@@ -131,16 +148,16 @@ pub(super) fn decode(
             version.v
         )));
     }
-    let record: Record = serde_json::from_slice(bytes).map_err(not_ours)?;
+    let mut record: Record = serde_json::from_slice(bytes).map_err(not_ours)?;
     if record.key.account() != expected_account {
         return Err(CacheError::Corrupt(
             "entry holds a token for a different key than its name says".to_string(),
         ));
     }
     let token = CachedToken {
-        access_token: Secret::new(record.access_token),
+        access_token: Secret::new(std::mem::take(&mut record.access_token)),
         expires_at: record.expires_at,
-        refresh_token: record.refresh_token.map(Secret::new),
+        refresh_token: record.refresh_token.take().map(Secret::new),
     };
-    Ok((record.key, token))
+    Ok((record.key.clone(), token))
 }

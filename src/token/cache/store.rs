@@ -12,6 +12,8 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
+use zeroize::Zeroizing;
+
 use super::record::{CacheKey, CacheListing, CachedToken, decode, encode, json_fault};
 use super::{CacheError, TokenStore, lock};
 
@@ -98,9 +100,14 @@ impl KeyringStore {
             .map_err(|e| self.failure("to address an entry", &e))
     }
 
-    pub(super) fn read_raw(&self, user: &str, what: &str) -> Result<Option<Vec<u8>>, CacheError> {
+    /// An entry's bytes, wiped when dropped: a token entry holds the tokens in clear.
+    pub(super) fn read_raw(
+        &self,
+        user: &str,
+        what: &str,
+    ) -> Result<Option<Zeroizing<Vec<u8>>>, CacheError> {
         match self.entry(user)?.get_secret() {
-            Ok(bytes) => Ok(Some(bytes)),
+            Ok(bytes) => Ok(Some(Zeroizing::new(bytes))),
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(e) => Err(self.failure(&format!("reading {what}"), &e)),
         }
@@ -125,7 +132,7 @@ impl KeyringStore {
             Err(e) => return Err(self.failure(&format!("storing {what}"), &e)),
         }
         match self.read_raw(user, what)? {
-            Some(back) if back == bytes => Ok(()),
+            Some(back) if back.as_slice() == bytes => Ok(()),
             Some(_) => Err(CacheError::Backend(format!(
                 "{backend} returned something else than was just stored for {what} (another \
                  process writing the same entry?)"
