@@ -91,6 +91,12 @@ pub enum PlanError {
         value: String,
         why: &'static str,
     },
+    #[error("{what} {value:?} contains {slip}")]
+    Autocorrect {
+        what: &'static str,
+        value: String,
+        slip: String,
+    },
     #[error("--send needs --to ADDR")]
     SendWithoutRecipient,
     #[error("--to and --from only make sense with --send")]
@@ -279,6 +285,15 @@ impl Plan {
 /// character would otherwise reach XOAUTH2's `user=`, the login hint and the report.
 pub fn check_address(what: &'static str, value: &str) -> Result<String, PlanError> {
     let v = value.trim();
+    // `o’brien@…` signs in as nobody: a typographic quote or dash is an editor's slip, and
+    // the same rule the setup script and the fix lines hold an address to.
+    if let Some(slip) = crate::powershell::autocorrect_slip(v) {
+        return Err(PlanError::Autocorrect {
+            what,
+            value: value.to_string(),
+            slip,
+        });
+    }
     let why = if v.chars().any(char::is_control) {
         Some("it contains a control character")
     } else if v.contains([',', ';']) {
@@ -460,6 +475,14 @@ mod tests {
         assert!(check_address("--user", "a b@c").is_err());
         assert!(check_address("--user", "@c").is_err());
         assert!(check_address("--to", "<a@b>").is_err());
+        assert!(check_address("--user", "o'brien@b.example").is_ok());
+        for q in ['\u{2018}', '\u{2019}', '\u{201A}', '\u{201B}'] {
+            let e = check_address("--user", &format!("o{q}brien@b.example")).unwrap_err();
+            assert!(matches!(e, PlanError::Autocorrect { what: "--user", .. }), "{e:?}");
+            let text = e.to_string();
+            assert!(text.starts_with("--user "), "{text}");
+            assert!(text.contains("probably an autocorrect slip of '"), "{text}");
+        }
         assert!(timeout(0.0).is_err() && timeout(-1.0).is_err() && timeout(f64::NAN).is_err());
         assert_eq!(timeout(1.5).unwrap(), Duration::from_millis(1500));
         let (a, b) = (new_run_id(), new_run_id());
