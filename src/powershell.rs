@@ -343,7 +343,11 @@ mod tests {
              probably an autocorrect slip of '"
         );
         let e = check(Kind::Tenant, "--tenant", "contoso–eu.com").unwrap_err();
-        assert!(e.to_string().contains("(U+2013), probably an autocorrect slip of -"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("(U+2013), probably an autocorrect slip of -"),
+            "{e}"
+        );
         // What cannot be shown as it is says so, not that PowerShell would misread it.
         let e = check(Kind::Address, "--mailbox", "a\u{202E}@b.com").unwrap_err();
         assert!(e.to_string().contains("invisible"), "{e}");

@@ -320,7 +320,10 @@ mod tests {
             .unwrap_err();
             assert_eq!(e, SetupError::ServicePrincipalIsAppId(sp));
             let text = e.to_string();
-            assert!(text.contains("Enterprise Application's object id"), "{text}");
+            assert!(
+                text.contains("Enterprise Application's object id"),
+                "{text}"
+            );
             assert!(text.contains("Application (client) id"), "{text}");
         }
     }

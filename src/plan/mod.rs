@@ -105,6 +105,14 @@ pub enum PlanError {
     NoProtocols,
     #[error("--send needs smtp in --protocols")]
     SendWithoutSmtp,
+    #[error(
+        "{flag} is for {protocol}, which --protocols does not check; add {protocol} to \
+         --protocols or leave {flag} out"
+    )]
+    FlagForUncheckedProtocol {
+        flag: &'static str,
+        protocol: &'static str,
+    },
     #[error("--protocols lists {0} twice")]
     DuplicateProtocol(&'static str),
     #[error(
@@ -190,10 +198,12 @@ pub fn host_and_port(
         });
     }
     let (name, embedded) = if let Some(rest) = v.strip_prefix('[') {
-        let (inside, after) = rest.split_once(']').ok_or_else(|| PlanError::UnclosedBracket {
-            flag,
-            value: value.clone(),
-        })?;
+        let (inside, after) = rest
+            .split_once(']')
+            .ok_or_else(|| PlanError::UnclosedBracket {
+                flag,
+                value: value.clone(),
+            })?;
         match after {
             "" => (inside, None),
             _ => (inside, Some(after.strip_prefix(':').ok_or_else(bad)?)),
@@ -256,6 +266,9 @@ pub struct SendPlan {
     pub run_id: String,
     /// `<xoauth.RUN_ID@domain-of-from>`.
     pub message_id: String,
+    /// Why IMAP, though checked, does not look for the message; the report says it, so a
+    /// search that never ran is not read as one that found nothing.
+    pub not_searched: Option<String>,
 }
 
 impl SendPlan {
@@ -267,6 +280,7 @@ impl SendPlan {
             to,
             run_id,
             message_id,
+            not_searched: None,
         }
     }
 }
@@ -512,7 +526,10 @@ mod tests {
         assert_eq!(hp("::1", None), Ok(ok("::1", None)));
         assert_eq!(hp("fe80::1:1234", None), Ok(ok("fe80::1:1234", None)));
         // `2001:db8::25` ends in 25, but `2001:db8:` is no address: nothing to confuse.
-        assert_eq!(hp("2001:db8::25", Some(25)), Ok(ok("2001:db8::25", Some(25))));
+        assert_eq!(
+            hp("2001:db8::25", Some(25)),
+            Ok(ok("2001:db8::25", Some(25)))
+        );
         // ... unless its last group is a mail port: then the brackets must say which.
         assert_eq!(hp("[fe80::1:993]", None), Ok(ok("fe80::1:993", None)));
         assert_eq!(hp("[::1]:993", None), Ok(ok("::1", Some(993))));
@@ -525,19 +542,32 @@ mod tests {
             for given in [None, Some(port)] {
                 let e = hp(bad, given).unwrap_err();
                 assert!(matches!(e, PlanError::AmbiguousIpv6 { .. }), "{bad}: {e:?}");
-                assert!(e.to_string().contains(&format!("]:{port} for the address")), "{e}");
+                assert!(
+                    e.to_string().contains(&format!("]:{port} for the address")),
+                    "{e}"
+                );
             }
         }
         let e = hp("::1:993", None).unwrap_err().to_string();
         assert!(e.contains("Write [::1]:993"), "{e}");
-        for scheme in ["imaps://127.0.0.1:46019", "smtp://mail.example", "https://x"] {
+        for scheme in [
+            "imaps://127.0.0.1:46019",
+            "smtp://mail.example",
+            "https://x",
+        ] {
             let e = hp(scheme, None).unwrap_err();
-            assert!(matches!(e, PlanError::HostWithScheme { .. }), "{scheme}: {e:?}");
+            assert!(
+                matches!(e, PlanError::HostWithScheme { .. }),
+                "{scheme}: {e:?}"
+            );
             assert!(e.to_string().contains("--starttls / --implicit-tls"), "{e}");
         }
         for bad in ["[::1", "[::1:993", "[fe80::1"] {
             let e = hp(bad, None).unwrap_err();
-            assert!(matches!(e, PlanError::UnclosedBracket { .. }), "{bad}: {e:?}");
+            assert!(
+                matches!(e, PlanError::UnclosedBracket { .. }),
+                "{bad}: {e:?}"
+            );
             assert!(e.to_string().contains("is not closed"), "{e}");
         }
         for bad in ["h:", "h:0", "h:99999", "h:imap", ":993", "[::1]993"] {
@@ -562,7 +592,10 @@ mod tests {
         assert!(check_address("--user", "o'brien@b.example").is_ok());
         for q in ['\u{2018}', '\u{2019}', '\u{201A}', '\u{201B}'] {
             let e = check_address("--user", &format!("o{q}brien@b.example")).unwrap_err();
-            assert!(matches!(e, PlanError::Autocorrect { what: "--user", .. }), "{e:?}");
+            assert!(
+                matches!(e, PlanError::Autocorrect { what: "--user", .. }),
+                "{e:?}"
+            );
             let text = e.to_string();
             assert!(text.starts_with("--user "), "{text}");
             assert!(text.contains("probably an autocorrect slip of '"), "{text}");

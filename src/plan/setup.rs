@@ -73,7 +73,10 @@ mod tests {
         }
         .build()
         .unwrap();
-        assert_eq!(req.mailboxes, ["Shared@contoso.example", "b@contoso.example"]);
+        assert_eq!(
+            req.mailboxes,
+            ["Shared@contoso.example", "b@contoso.example"]
+        );
     }
 
     #[test]
