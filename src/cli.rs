@@ -69,7 +69,9 @@ pub enum ProviderArg {
 pub enum MechanismArg {
     /// XOAUTH2 when offered, else OAUTHBEARER.
     Auto,
+    /// XOAUTH2 only (Google's and Microsoft's mechanism; Exchange Online offers only this).
     Xoauth2,
+    /// OAUTHBEARER only (RFC 7628; Dovecot, Gmail and other standards-following servers).
     Oauthbearer,
 }
 
@@ -193,7 +195,11 @@ pub struct OAuthArgs {
 #[derive(Args, Debug)]
 #[command(
     mut_arg("mailbox", |a| a.hide(true).value_parser(token_mailbox)),
-    mut_arg("mechanism", |a| a.hide(true).value_parser(token_mechanism))
+    mut_arg("mechanism", |a| a.hide(true).value_parser(token_mechanism)),
+    mut_arg("json", |a| a.help(
+        "Print the token report as one JSON object (the token's origin, claims and expiry, \
+         or why none could be had; never the token itself). Not with --print."
+    ))
 )]
 pub struct TokenCmdArgs {
     /// Which protocols the token is for (picks the default scopes).
@@ -243,6 +249,8 @@ pub struct SetupArgs {
 pub enum CacheCmd {
     /// List cached tokens (keys and expiry, never the tokens).
     List {
+        /// Print one JSON object: the keyring backend and each entry's key and expiry (never
+        /// a token).
         #[arg(long)]
         json: bool,
     },
@@ -377,7 +385,8 @@ pub struct TokenArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct OutputArgs {
-    /// Print JSON instead of text (one object per check; `check` wraps them).
+    /// Print JSON instead of text: one report object (`check`: one object holding a report
+    /// per protocol).
     #[arg(long)]
     pub json: bool,
     /// Include the protocol transcript (secrets redacted).
@@ -392,6 +401,10 @@ pub struct OutputArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(mut_arg("json", |a| a.help(
+    "Print one JSON array instead of text: per demo case, its title, what was expected, \
+     whether it happened, and the reports of its checks."
+)))]
 pub struct DemoArgs {
     #[command(flatten)]
     pub output: OutputArgs,

@@ -30,6 +30,8 @@ use crate::cli::{Cli, Command};
 #[derive(Debug, Clone, Copy)]
 struct Errors {
     json: bool,
+    /// `--json` was asked for but `--print` holds standard output.
+    json_silenced: bool,
 }
 
 impl Errors {
@@ -42,9 +44,17 @@ impl Errors {
             .skip(1)
             .take_while(|a| a.as_os_str() != "--")
             .collect();
-        let has = |flag: &str| flags.iter().any(|a| a.as_os_str() == flag);
+        // `--json=yes` is a usage error too, and the one who typed it expects JSON.
+        let has = |flag: &str| {
+            flags.iter().any(|a| {
+                a.as_os_str() == flag
+                    || a.to_str()
+                        .is_some_and(|a| a.strip_prefix(flag).is_some_and(|v| v.starts_with('=')))
+            })
+        };
         Errors {
             json: has("--json") && !has("--print"),
+            json_silenced: has("--json") && has("--print"),
         }
     }
 }
@@ -61,6 +71,12 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             let _ = e.print();
+            if errors.json_silenced {
+                eprintln!(
+                    "xoauth: note: no JSON error object on standard output: with --print it \
+                     holds the token and nothing else, even when --json is given too"
+                );
+            }
             if errors.json {
                 let text = e.render().to_string();
                 let text = text.strip_prefix("error: ").unwrap_or(&text);

@@ -61,22 +61,33 @@ pub enum ValueError {
         reason: &'static str,
     },
     #[error(
-        "{what} {value:?} contains {found}, which PowerShell treats as a quote, escape or \
-         line break; no address, id or domain contains it"
+        "{what} {value:?} contains {found}, a control, line-break or invisible formatting \
+         character: no address, id or domain has one, and it would break or disguise the \
+         printed command"
     )]
     Unsafe {
         what: &'static str,
         value: String,
         found: String,
     },
+    #[error("{what} {value:?} contains {slip}")]
+    Autocorrect {
+        what: &'static str,
+        value: String,
+        slip: String,
+    },
 }
 
 /// Checks that `value` has the shape of `kind`; `what` names it in the error (a flag, a claim).
 pub fn check(kind: Kind, what: &'static str, value: &str) -> Result<(), ValueError> {
-    if let Some(c) = value
-        .chars()
-        .find(|c| (is_single_quote(*c) && *c != '\'') || is_special(*c))
-    {
+    if let Some(slip) = autocorrect_slip(value) {
+        return Err(ValueError::Autocorrect {
+            what,
+            value: value.to_string(),
+            slip,
+        });
+    }
+    if let Some(c) = value.chars().find(|c| is_invisible(*c)) {
         return Err(ValueError::Unsafe {
             what,
             value: value.to_string(),
@@ -108,27 +119,40 @@ pub fn is_valid(kind: Kind, value: &str) -> bool {
     check(kind, "", value).is_ok()
 }
 
-/// Characters that are special somewhere in PowerShell (outside single quotes) or that would
-/// break a line: never part of an address, an id or a domain. (The ASCII `'` is allowed in
-/// addresses, `o'brien@contoso.com`, and quoting doubles it.)
-fn is_special(c: char) -> bool {
+/// What an editor's autocorrect puts in place of an ASCII quote or dash: quoting would keep
+/// it one literal (it is doubled like `'`), but no address, id or domain has one, and Exchange
+/// would look up `o’brien` as a different name from `o'brien`. Names the first one found and
+/// the character it probably stands for, e.g. "a typographic quote ’ (U+2019), probably an
+/// autocorrect slip of '".
+pub fn autocorrect_slip(value: &str) -> Option<String> {
+    value.chars().find_map(|c| {
+        let (what, meant) = match c {
+            '\u{2018}'..='\u{201B}' => ("quote", '\''),
+            '\u{201C}'..='\u{201F}' => ("quote", '"'),
+            '\u{2010}'..='\u{2015}' => ("dash", '-'),
+            _ => return None,
+        };
+        Some(format!(
+            "a typographic {what} {c} (U+{:04X}), probably an autocorrect slip of {meant}",
+            c as u32
+        ))
+    })
+}
+
+/// Characters that break a line or change how the text around them is shown (bidirectional
+/// overrides, zero-width marks): never part of an address, an id or a domain, and a printed
+/// command holding one may not be what it looks like. Everything else is either refused by the
+/// value's shape or made one literal by [`quote`] (`$`, a backtick and `'` are literal inside
+/// single quotes; RFC 5322 allows all three in an address).
+fn is_invisible(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
-            '`' | '$'
-                | '"'
-                | '\u{201C}'
-                | '\u{201D}'
-                | '\u{201E}'
-                | '\u{2013}'
-                | '\u{2014}'
-                | '\u{2015}'
-                | '\u{2028}'
+            '\u{2028}'
                 | '\u{2029}'
-                | '\u{200E}'
-                | '\u{200F}'
+                | '\u{200B}'..='\u{200F}'
                 | '\u{202A}'..='\u{202E}'
-                | '\u{2066}'..='\u{2069}'
+                | '\u{2060}'..='\u{2069}'
                 | '\u{FEFF}'
         )
 }
@@ -178,6 +202,7 @@ fn address(value: &str) -> Result<(), &'static str> {
             || matches!(
                 c,
                 '!' | '#'
+                    | '$'
                     | '%'
                     | '&'
                     | '\''
@@ -189,6 +214,7 @@ fn address(value: &str) -> Result<(), &'static str> {
                     | '?'
                     | '^'
                     | '_'
+                    | '`'
                     | '{'
                     | '|'
                     | '}'
@@ -295,6 +321,37 @@ mod tests {
         // The naive rule (double only ') leaves the typographic quote closing the string.
         let naive = format!("'{}'", "x’;calc;’@x.com".replace('\'', "''"));
         assert_eq!(read_literal(&naive).unwrap().1, ";calc;’@x.com'");
+    }
+
+    #[test]
+    fn every_address_character_quoting_makes_safe_is_accepted() {
+        // RFC 5322 atext has `$`, a backtick and `'`: literal inside single quotes, so the
+        // command stays one literal and is accepted, as `check` already quotes them.
+        for ok in ["a$b@contoso.com", "a`b@contoso.com", "$`'{}|~@contoso.com"] {
+            assert_eq!(check(Kind::Address, "--mailbox", ok), Ok(()), "{ok:?}");
+            assert_eq!(read_literal(&quote(ok)).unwrap(), (ok.to_string(), ""));
+        }
+    }
+
+    #[test]
+    fn typographic_quotes_and_dashes_are_named_as_autocorrect_slips() {
+        let e = check(Kind::Address, "--mailbox", "o’brien@contoso.com").unwrap_err();
+        assert!(matches!(e, ValueError::Autocorrect { .. }), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "--mailbox \"o’brien@contoso.com\" contains a typographic quote ’ (U+2019), \
+             probably an autocorrect slip of '"
+        );
+        let e = check(Kind::Tenant, "--tenant", "contoso–eu.com").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("(U+2013), probably an autocorrect slip of -"),
+            "{e}"
+        );
+        // What cannot be shown as it is says so, not that PowerShell would misread it.
+        let e = check(Kind::Address, "--mailbox", "a\u{202E}@b.com").unwrap_err();
+        assert!(e.to_string().contains("invisible"), "{e}");
+        assert!(!e.to_string().contains("escape"), "{e}");
     }
 
     #[test]

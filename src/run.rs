@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::diagnose::{self, Evidence};
 use crate::outcome::ExitStatus;
 use crate::outcome::{Failure, Recorder, Stage};
-use crate::plan::{Check, Plan};
+use crate::plan::{Check, Plan, SendPlan};
 use crate::protocol::{self, Facts, Request, tls_summary, transport_failure};
 use crate::report::{Outcome, Report, Target, TokenInfo};
 use crate::transport::tap::{Tap, Transcript};
@@ -386,6 +386,16 @@ fn finish(
         facts
             .warnings
             .push(diagnose::exchange_smtp_not_on_465_warning());
+    }
+    if let Check::Smtp {
+        send: Some(SendPlan {
+            not_searched: Some(note),
+            ..
+        }),
+        ..
+    } = check
+    {
+        facts.warnings.push(note.clone());
     }
     let failure = result.err().map(|mut f| {
         if f.challenge.is_none() {

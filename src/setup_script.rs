@@ -29,6 +29,19 @@ pub enum SetupError {
     Value(#[from] ValueError),
     #[error("give at least one --mailbox")]
     NoMailbox,
+    #[error(
+        "--service-principal-id {0} is the app's Application (client) id, the same as --app-id; \
+         New-ServicePrincipal -ObjectId needs the Enterprise Application's object id (Entra \
+         admin center -> Enterprise applications -> the app -> Object ID; the oid of its \
+         app-only token), which is another GUID. Leave --service-principal-id out and the \
+         script looks it up"
+    )]
+    ServicePrincipalIsAppId(String),
+    #[error(
+        "--smtp-rbac grants SMTP through RBAC for Applications, but --protocols does not \
+         include smtp: add smtp to --protocols or leave --smtp-rbac out"
+    )]
+    SmtpRbacWithoutSmtp,
 }
 
 /// Refuses a request with any value that is not what its flag stands for, before a line is
@@ -37,6 +50,14 @@ pub fn validate(req: &SetupRequest) -> Result<(), SetupError> {
     check(Kind::Guid, "--app-id", &req.app_id)?;
     if let Some(sp) = &req.service_principal_id {
         check(Kind::Guid, "--service-principal-id", sp)?;
+        // The trap this script exists to avoid: the one id the admin surely has, given for the
+        // one they need.
+        if sp.eq_ignore_ascii_case(&req.app_id) {
+            return Err(SetupError::ServicePrincipalIsAppId(sp.clone()));
+        }
+    }
+    if req.smtp_rbac && !req.protocols.contains(&Protocol::Smtp) {
+        return Err(SetupError::SmtpRbacWithoutSmtp);
     }
     check(Kind::Tenant, "--tenant", &req.tenant)?;
     if req.mailboxes.is_empty() {
@@ -169,9 +190,17 @@ pub fn render(req: &SetupRequest) -> Result<String, SetupError> {
     }
     let _ = writeln!(s, "\n# 3. Check it (from any machine; PowerShell quoting):");
     let first = &mailboxes[0];
+    // Only what was granted: `check` on its own would also try the protocols left out.
+    let all = [Protocol::Imap, Protocol::Pop, Protocol::Smtp];
+    let protocols = if all.iter().all(|p| req.protocols.contains(p)) {
+        String::new()
+    } else {
+        let names: Vec<&str> = req.protocols.iter().map(|p| p.name()).collect();
+        format!(" --protocols {}", names.join(","))
+    };
     let _ = writeln!(
         s,
-        "# xoauth check --user {first} --client-id {} --tenant {} --certificate app.pem",
+        "# xoauth check --user {first} --client-id {} --tenant {}{protocols} --certificate app.pem",
         req.app_id, req.tenant
     );
     Ok(s)
@@ -271,13 +300,74 @@ mod tests {
             }),
             Err(SetupError::NoMailbox)
         );
+        // `$` and the backtick are literal inside single quotes; `(` is what no address has.
         assert!(matches!(
             render(&SetupRequest {
                 mailboxes: vec!["a`$(x)@b".into()],
                 ..req()
             }),
-            Err(SetupError::Value(ValueError::Unsafe { .. }))
+            Err(SetupError::Value(ValueError::NotAddress { .. }))
         ));
+    }
+
+    #[test]
+    fn the_app_id_is_refused_as_the_service_principal_id() {
+        for sp in [APP.to_string(), APP.to_uppercase()] {
+            let e = render(&SetupRequest {
+                service_principal_id: Some(sp.clone()),
+                ..req()
+            })
+            .unwrap_err();
+            assert_eq!(e, SetupError::ServicePrincipalIsAppId(sp));
+            let text = e.to_string();
+            assert!(
+                text.contains("Enterprise Application's object id"),
+                "{text}"
+            );
+            assert!(text.contains("Application (client) id"), "{text}");
+        }
+    }
+
+    #[test]
+    fn smtp_rbac_needs_smtp_and_the_check_line_names_the_protocols_granted() {
+        assert_eq!(
+            render(&SetupRequest {
+                protocols: vec![Protocol::Imap],
+                smtp_rbac: true,
+                ..req()
+            }),
+            Err(SetupError::SmtpRbacWithoutSmtp)
+        );
+        let s = render(&SetupRequest {
+            protocols: vec![Protocol::Imap],
+            ..req()
+        })
+        .unwrap();
+        assert!(
+            s.contains(&format!(
+                "# xoauth check --user 'sales@contoso.com' --client-id {APP} --tenant \
+                 contoso.onmicrosoft.com --protocols imap --certificate app.pem"
+            )),
+            "{s}"
+        );
+        let s = render(&SetupRequest {
+            protocols: vec![Protocol::Smtp, Protocol::Pop],
+            ..req()
+        })
+        .unwrap();
+        assert!(s.contains(" --protocols smtp,pop --certificate"), "{s}");
+        // Everything granted: check's default, no flag.
+        assert!(!render(&req()).unwrap().contains("--protocols"));
+    }
+
+    #[test]
+    fn dollar_and_backtick_addresses_are_quoted_not_refused() {
+        let s = render(&SetupRequest {
+            mailboxes: vec!["a$b`c@contoso.com".into()],
+            ..req()
+        })
+        .unwrap();
+        assert!(s.contains("Set-CASMailbox -Identity 'a$b`c@contoso.com' -ImapEnabled $true"));
     }
 
     /// The PowerShell statements of a script: its non-comment lines.

@@ -85,8 +85,7 @@ async fn check_reports_each_protocol_and_takes_the_worst_exit_code() {
     );
     assert_eq!(r["checks"][2]["failure"]["kind"], "smtp_auth_disabled");
     // --protocols narrows it down.
-    let mut only = args;
-    only.extend(strings(&["--protocols", "imap,pop"]));
+    let only = only_protocols(args, "imap,pop");
     let run = xoauth(
         &with_token(only, &[]),
         Some(&mock.token("bob@contoso.example")),

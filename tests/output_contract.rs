@@ -342,6 +342,85 @@ async fn help_describes_every_flag_and_only_flags_that_do_something() {
         assert_eq!(run.code, 2, "{flag}: {}", run.all());
         assert!(run.stderr.contains("does nothing"), "{}", run.stderr);
     }
+
+    // Every flag and every listed value of every command says what it is.
+    for command in [
+        &["imap"][..],
+        &["pop"],
+        &["smtp"],
+        &["check"],
+        &["token"],
+        &["cache", "list"],
+        &["cache", "clear"],
+        &["setup-script"],
+        &["demo"],
+    ] {
+        let mut args = strings(command);
+        args.push("--help".into());
+        let help = xoauth(&args, None, None).await;
+        assert_eq!(help.code, 0, "{command:?}: {}", help.all());
+        let problems = undescribed(&help.stdout);
+        assert!(
+            problems.is_empty(),
+            "{command:?} --help: {problems:?}:\n{}",
+            help.stdout
+        );
+    }
+    // `--json` says what each command prints, not what `check` does.
+    for command in ["token", "demo"] {
+        let help = xoauth(&strings(&[command, "--help"]), None, None).await;
+        let json = description(&help.stdout, "--json");
+        assert!(
+            !json.contains("per check") && !json.contains("wraps"),
+            "{command} --json: {json}"
+        );
+    }
+}
+
+/// The flags and possible values in `help` that have no description.
+fn undescribed(help: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut in_values = false;
+    let lines: Vec<&str> = help.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        let t = line.trim();
+        if t == "Possible values:" {
+            in_values = true;
+            continue;
+        }
+        if t.is_empty() {
+            in_values = false;
+            continue;
+        }
+        if in_values {
+            if let Some(value) = t.strip_prefix("- ") {
+                let described = value
+                    .split_once(':')
+                    .is_some_and(|(_, d)| !d.trim().is_empty());
+                if !described {
+                    problems.push(format!("the value {value:?} has no description"));
+                }
+            }
+            continue;
+        }
+        // An option line: `-u, --user <ADDR>  text` (short help) or the flag alone with the
+        // text on the next line (long help).
+        // clap indents flags by at most 6 spaces and their text by more (a text may start
+        // with a flag: "--provider custom: ...").
+        let indent = |l: &str| l.len() - l.trim_start().len();
+        if t.starts_with('-') && indent(line) <= 6 {
+            let flag = t
+                .split([' ', ','])
+                .find(|w| w.starts_with("--"))
+                .unwrap_or(t);
+            let same_line = t.split_once("  ").map_or("", |(_, r)| r.trim());
+            let next = lines.get(i + 1).copied().unwrap_or_default();
+            if same_line.is_empty() && (next.trim().is_empty() || indent(next) <= 6) {
+                problems.push(format!("{flag} has no description"));
+            }
+        }
+    }
+    problems
 }
 
 // --- item 16: the keyring warning ----------------------------------------------------------------

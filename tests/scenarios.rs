@@ -241,6 +241,11 @@ async fn run_case(case: &Case, dir: &tempfile::TempDir) -> Run {
         args = as_user(args, extra[i + 1]);
         extra.drain(i..i + 2);
     }
+    // `--protocols` in the case drops the other protocols' ports.
+    if let Some(i) = extra.iter().position(|a| *a == "--protocols") {
+        args = only_protocols(args, extra[i + 1]);
+        extra.drain(i..i + 2);
+    }
     args.extend(strings(&extra));
     args.push("--json".into());
     match &case.who {

@@ -22,5 +22,6 @@ mod redaction;
 mod scenarios;
 mod smtp;
 mod token_errors;
+mod trial_cli;
 mod usage;
 mod wrong_port;

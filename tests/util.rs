@@ -472,3 +472,23 @@ fn jwt_shape_detection() {
     assert!(!contains_jwt("+ eyJzdGF0dXMiOiI0MDAifQ=="));
     assert!(!contains_jwt("nothing here"));
 }
+
+/// `check` arguments narrowed to `protocols` (`"imap,pop"`): the ports of the others left out,
+/// since `check` refuses a flag for a protocol it does not check.
+pub fn only_protocols(args: Vec<String>, protocols: &str) -> Vec<String> {
+    let keep: Vec<&str> = protocols.split(',').collect();
+    let mut out = Vec::new();
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        let dropped = ["imap", "pop", "smtp"]
+            .iter()
+            .any(|p| !keep.contains(p) && a == format!("--{p}-port"));
+        if dropped {
+            it.next();
+        } else {
+            out.push(a);
+        }
+    }
+    out.extend(strings(&["--protocols", protocols]));
+    out
+}

@@ -3,7 +3,7 @@
 //! app-only token Exchange refused despite its role, an own mailbox Exchange will not open, and
 //! the server's own throttling words.
 
-use super::kinds::throttled;
+use super::kinds::{no_such_mailbox, throttled};
 use super::{
     Evidence, Explanation, Finding, exchange_smtp_not_on_465, one, rejected,
     smtp_implicit_tls_at_exchange, token,
@@ -146,6 +146,8 @@ fn app_only_refused(e: &Evidence<'_>, c: &Claims, proto: &str) -> Explanation {
             "the service principal {oid} has no FullAccess on {}",
             e.mailbox
         ));
+        // The app got in; what it was sent to open may simply not be there.
+        candidates.push(no_such_mailbox(e.mailbox));
     }
     candidates.push(format!(
         "the app's service principal is not registered in Exchange Online (New-ServicePrincipal was never run for {app})"
@@ -159,6 +161,9 @@ fn app_only_refused(e: &Evidence<'_>, c: &Claims, proto: &str) -> Explanation {
             e.mailbox
         ));
     }
+    if !not_connected {
+        candidates.push(no_such_mailbox(e.mailbox));
+    }
     candidates.push(format!("{proto} is disabled for the mailbox {}", e.mailbox));
     let register = format!(
         "New-ServicePrincipal -AppId {app_arg} -ObjectId {oid_arg} (if Get-ServicePrincipal -Identity {app_arg} shows another ObjectId, Remove-ServicePrincipal it first)"
@@ -167,10 +172,15 @@ fn app_only_refused(e: &Evidence<'_>, c: &Claims, proto: &str) -> Explanation {
         "Add-MailboxPermission -Identity {} -User {oid_arg} -AccessRights FullAccess",
         quote(e.mailbox)
     );
+    // A grant on a misspelled address fails too, and says why: the last step is the check.
+    let exists = format!(
+        "Get-Mailbox -Identity {} must find the mailbox",
+        quote(e.mailbox)
+    );
     let fix = if not_connected {
-        format!("{grant}; if that exists already: {register}")
+        format!("{grant}; if that exists already: {register}; {exists}")
     } else {
-        format!("{register}; then {grant}")
+        format!("{register}; then {grant}; {exists}")
     };
     Explanation {
         cause: if not_connected {

@@ -234,6 +234,16 @@ pub(super) fn throttled(e: &Evidence<'_>) -> Explanation {
     )
 }
 
+/// A misspelled or deleted mailbox: Exchange answers for it exactly as for a mailbox the
+/// principal may not open, so it is a candidate wherever that is, with the command that settles
+/// it (an address of the wrong shape is quoted all the same).
+pub(super) fn no_such_mailbox(mailbox: &str) -> String {
+    format!(
+        "the mailbox {mailbox} does not exist (check the spelling: Get-Mailbox -Identity {})",
+        quote(mailbox)
+    )
+}
+
 /// Who needs the permission: the user, or for an app-only token its service principal (the
 /// token's `oid`, which is the Enterprise Application's object id).
 fn grantee(e: &Evidence<'_>) -> String {
@@ -284,8 +294,9 @@ fn not_connected(e: &Evidence<'_>, proto: &str, shared: bool) -> Explanation {
                 "an app-only token whose service principal has no FullAccess on the mailbox"
                     .to_string()
             },
+            no_such_mailbox(e.mailbox),
             format!(
-                "the mailbox {} does not exist or is not licensed",
+                "the mailbox {} is not licensed for Exchange Online",
                 e.mailbox
             ),
             format!("{proto} is disabled for the mailbox"),

@@ -6,6 +6,7 @@
 //! expire, a token for outlook.office.com is not a Graph token, alice's token opening alice's
 //! mailbox is no user= mix-up. What remains is said, with what ruled the rest out.
 
+use super::kinds::no_such_mailbox;
 use super::token::{EXCHANGE_AUDIENCES, is_microsoft};
 use super::{Evidence, Explanation};
 use crate::powershell::quote;
@@ -262,7 +263,9 @@ fn exchange(e: &Evidence<'_>, proto: &str) -> Explanation {
             ),
         );
     }
-    // What no claim can show: the mailbox's switches, the account's state, the signature.
+    // What no claim can show: the mailbox's existence and switches, the account's state, the
+    // signature. A misspelled mailbox is refused like one the principal may not open.
+    candidates.push((About::Other, no_such_mailbox(e.mailbox)));
     candidates.push((
         About::Other,
         format!(

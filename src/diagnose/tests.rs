@@ -796,3 +796,56 @@ fn missing_consent_names_the_scope_the_protocol_needs() {
         assert!(ex.fix.unwrap().contains(scope));
     }
 }
+
+/// A misspelled mailbox (`contoso.exmaple`) gets Exchange's same refusals as a mailbox the
+/// principal may not open, so it is named among the candidates, with the command that tells.
+#[test]
+fn a_mailbox_that_may_not_exist_is_a_candidate_where_exchange_cannot_tell() {
+    const TYPO: &str = "sales@contoso.exmaple";
+    let named = "the mailbox sales@contoso.exmaple does not exist (check the spelling: \
+                 Get-Mailbox -Identity 'sales@contoso.exmaple')";
+    let app = app_claims();
+    // The tester's case: an app-only token, authenticated, the mailbox stays shut.
+    let ex = explain(&Evidence {
+        claims: Some(&app),
+        mailbox: TYPO,
+        ..evidence(FailureKind::AuthenticatedNotConnected)
+    });
+    assert!(
+        ex.candidates[0].contains("FullAccess"),
+        "{:?}",
+        ex.candidates
+    );
+    assert_eq!(ex.candidates[1], named, "{:?}", ex.candidates);
+    let fix = ex.fix.unwrap();
+    assert!(
+        fix.starts_with("Add-MailboxPermission -Identity 'sales@contoso.exmaple'"),
+        "{fix}"
+    );
+    assert!(
+        fix.contains("Get-Mailbox -Identity 'sales@contoso.exmaple' must find"),
+        "{fix}"
+    );
+    // Refused at AUTH, app-only, and with no claims or a delegated token.
+    let no_claims = explain(&Evidence {
+        mailbox: TYPO,
+        ..evidence(FailureKind::AuthenticatedNotConnected)
+    });
+    let app_rejected = explain(&Evidence {
+        claims: Some(&app),
+        mailbox: TYPO,
+        ..evidence(FailureKind::AuthRejected)
+    });
+    let rejected = explain(&Evidence {
+        mailbox: TYPO,
+        ..evidence(FailureKind::AuthRejected)
+    });
+    for ex in [no_claims, app_rejected, rejected] {
+        let at = ex.candidates.iter().position(|c| c == named);
+        assert!(at.is_some(), "{:?}", ex.candidates);
+        // After the permission and registration causes it cannot be told from, before the
+        // switches and the account's state.
+        let disabled = ex.candidates.iter().position(|c| c.contains("disabled"));
+        assert!(disabled.is_none_or(|d| at < Some(d)), "{:?}", ex.candidates);
+    }
+}

@@ -118,6 +118,7 @@ impl RawCheck {
         if protocols.is_empty() {
             return Err(PlanError::NoProtocols.into());
         }
+        self.refuse_flags_for_unchecked(&protocols)?;
         let mut plan = self.common.plan(&protocols, true)?;
         let send = if protocols.contains(&Protocol::Smtp) {
             self.send.plan(plan.authzid())?
@@ -133,6 +134,19 @@ impl RawCheck {
             .as_ref()
             .filter(|s| s.to.iter().any(|t| t.eq_ignore_ascii_case(plan.authzid())))
             .map(|s| s.message_id.clone());
+        let mut send = send;
+        if let Some(s) = send.as_mut()
+            && find.is_none()
+            && protocols.contains(&Protocol::Imap)
+        {
+            s.not_searched = Some(format!(
+                "the test message goes to {}, not to {} (the mailbox checked), so IMAP does not \
+                 look for it; add --to {} to have it found",
+                s.to.join(", "),
+                plan.authzid(),
+                plan.authzid()
+            ));
+        }
         // SMTP first, so the message has arrived by the time IMAP looks for it.
         if send.is_some() {
             protocols.sort_by_key(|p| *p != Protocol::Smtp);
@@ -159,7 +173,6 @@ impl RawCheck {
             "--smtp-host",
             "--smtp-port",
         )?;
-        let mut send = send;
         for p in protocols {
             let check = match p {
                 Protocol::Imap => Check::Imap {
@@ -198,6 +211,38 @@ impl RawCheck {
             plan.checks.push(check);
         }
         Ok(plan)
+    }
+}
+
+impl RawCheck {
+    /// A flag for one protocol when that protocol is not checked would do nothing: refused,
+    /// like `--send` without smtp, so a mistyped --protocols is not hidden.
+    fn refuse_flags_for_unchecked(&self, protocols: &[Protocol]) -> Result<(), PlanError> {
+        use Protocol::{Imap, Pop, Smtp};
+        let flags: [(&'static str, bool, &[Protocol]); 9] = [
+            ("--imap-host", self.imap_host.is_some(), &[Imap]),
+            ("--imap-port", self.imap_port.is_some(), &[Imap]),
+            ("--examine", self.examine.is_some(), &[Imap]),
+            ("--pop-host", self.pop_host.is_some(), &[Pop]),
+            ("--pop-port", self.pop_port.is_some(), &[Pop]),
+            ("--starttls", self.starttls, &[Imap, Pop]),
+            ("--smtp-host", self.smtp_host.is_some(), &[Smtp]),
+            ("--smtp-port", self.smtp_port.is_some(), &[Smtp]),
+            ("--implicit-tls", self.implicit_tls, &[Smtp]),
+        ];
+        for (flag, given, for_protocols) in flags {
+            if given && !for_protocols.iter().any(|p| protocols.contains(p)) {
+                return Err(PlanError::FlagForUncheckedProtocol {
+                    flag,
+                    protocol: if for_protocols.len() > 1 {
+                        "imap or pop"
+                    } else {
+                        for_protocols[0].name()
+                    },
+                });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -759,6 +804,136 @@ mod tests {
         .unwrap();
         assert!(sent(&plan).is_some());
         assert_eq!(searched(&plan), None);
+        // ... and says why, so no one reads a search that never ran as one that found nothing.
+        let note = sent(&plan).unwrap().not_searched.clone().unwrap();
+        assert!(note.contains(BOB) && note.contains(USER), "{note}");
+        assert!(note.contains("IMAP does not look for it"), "{note}");
+    }
+
+    #[test]
+    fn no_note_when_the_message_is_searched_for_or_imap_is_not_checked() {
+        let found = check(RawCheck {
+            send: send_to(&[USER]),
+            ..RawCheck::default()
+        })
+        .unwrap();
+        assert_eq!(sent(&found).unwrap().not_searched, None);
+        let no_imap = check(RawCheck {
+            protocols: vec![Protocol::Smtp, Protocol::Pop],
+            send: send_to(&[BOB]),
+            ..RawCheck::default()
+        })
+        .unwrap();
+        assert_eq!(sent(&no_imap).unwrap().not_searched, None);
+    }
+
+    #[test]
+    fn check_refuses_flags_for_protocols_it_does_not_check() {
+        let only = |p: &[Protocol]| RawCheck {
+            protocols: p.to_vec(),
+            ..RawCheck::default()
+        };
+        use Protocol::{Imap, Pop, Smtp};
+        let cases: Vec<(RawCheck, &str, &str)> = vec![
+            (
+                RawCheck {
+                    smtp_port: Some(1),
+                    ..only(&[Imap])
+                },
+                "--smtp-port",
+                "smtp",
+            ),
+            (
+                RawCheck {
+                    smtp_host: Some("h".into()),
+                    ..only(&[Imap, Pop])
+                },
+                "--smtp-host",
+                "smtp",
+            ),
+            (
+                RawCheck {
+                    implicit_tls: true,
+                    ..only(&[Imap])
+                },
+                "--implicit-tls",
+                "smtp",
+            ),
+            (
+                RawCheck {
+                    imap_port: Some(1993),
+                    ..only(&[Smtp])
+                },
+                "--imap-port",
+                "imap",
+            ),
+            (
+                RawCheck {
+                    imap_host: Some("h".into()),
+                    ..only(&[Pop])
+                },
+                "--imap-host",
+                "imap",
+            ),
+            (
+                RawCheck {
+                    examine: Some("INBOX".into()),
+                    ..only(&[Pop, Smtp])
+                },
+                "--examine",
+                "imap",
+            ),
+            (
+                RawCheck {
+                    pop_port: Some(1995),
+                    ..only(&[Imap, Smtp])
+                },
+                "--pop-port",
+                "pop",
+            ),
+            (
+                RawCheck {
+                    pop_host: Some("h".into()),
+                    ..only(&[Smtp])
+                },
+                "--pop-host",
+                "pop",
+            ),
+            (
+                RawCheck {
+                    starttls: true,
+                    ..only(&[Smtp])
+                },
+                "--starttls",
+                "imap or pop",
+            ),
+        ];
+        for (raw, flag, protocol) in cases {
+            let e = check(raw).unwrap_err();
+            assert!(
+                matches!(
+                    &e,
+                    UsageError::Plan(PlanError::FlagForUncheckedProtocol { flag: f, protocol: p })
+                        if *f == flag && *p == protocol
+                ),
+                "{flag}: {e:?}"
+            );
+        }
+        // A flag for one of the protocols checked is fine.
+        assert!(
+            check(RawCheck {
+                starttls: true,
+                ..only(&[Pop])
+            })
+            .is_ok()
+        );
+        assert!(
+            check(RawCheck {
+                smtp_port: Some(2525),
+                ..only(&[Smtp])
+            })
+            .is_ok()
+        );
     }
 
     #[test]

@@ -93,6 +93,12 @@ pub enum PlanError {
         value: String,
         why: &'static str,
     },
+    #[error("{what} {value:?} contains {slip}")]
+    Autocorrect {
+        what: &'static str,
+        value: String,
+        slip: String,
+    },
     #[error("--send needs --to ADDR")]
     SendWithoutRecipient,
     #[error("--to and --from only make sense with --send")]
@@ -101,6 +107,14 @@ pub enum PlanError {
     NoProtocols,
     #[error("--send needs smtp in --protocols")]
     SendWithoutSmtp,
+    #[error(
+        "{flag} is for {protocol}, which --protocols does not check; add {protocol} to \
+         --protocols or leave {flag} out"
+    )]
+    FlagForUncheckedProtocol {
+        flag: &'static str,
+        protocol: &'static str,
+    },
     #[error("--protocols lists {0} twice")]
     DuplicateProtocol(&'static str),
     #[error(
@@ -108,6 +122,32 @@ pub enum PlanError {
          (an IPv6 address with a port is written [::1]:993)"
     )]
     BadHostPort { flag: &'static str, value: String },
+    #[error(
+        "{flag} {value:?} starts with {scheme}://; give the host alone (with :PORT if need \
+         be): xoauth speaks the protocol itself, and --starttls / --implicit-tls choose \
+         between STARTTLS and implicit TLS"
+    )]
+    HostWithScheme {
+        flag: &'static str,
+        value: String,
+        scheme: String,
+    },
+    #[error(
+        "{flag} {value:?}: the [ before the IPv6 address is not closed; write it [::1] or, \
+         with a port, [::1]:993"
+    )]
+    UnclosedBracket { flag: &'static str, value: String },
+    #[error(
+        "{flag} {value:?} is ambiguous: it ends in :{port}, a mail port, but reads as one IPv6 \
+         address too. Write [{address}]:{port} for the address {address} on port {port}, or \
+         [{value}] for the address as given"
+    )]
+    AmbiguousIpv6 {
+        flag: &'static str,
+        value: String,
+        address: String,
+        port: u16,
+    },
     #[error(
         "{flag} {value:?} names port {embedded} but {port_flag} says {port}; give the port once"
     )]
@@ -125,10 +165,19 @@ pub enum PlanError {
     SharedHostWithPort(String),
 }
 
+/// The ports mail is served on: a bare IPv6 address ending in one of them as its last group
+/// (`::1:993`) was almost surely meant as address and port.
+const MAIL_PORTS: [u16; 7] = [993, 143, 995, 110, 587, 465, 25];
+
 /// Splits a host flag that carries a port (`mail.example:1993`, `[::1]:993`) so the port is
 /// used as one, not looked up as part of the name. A bare IPv6 address (`::1`, more than one
 /// colon, no brackets) is a host without a port; `[::1]` loses its brackets for name lookup.
 /// `port_flag`'s value, when given too, must agree.
+///
+/// Refused rather than guessed: a URL scheme (`imaps://host`, which would be looked up as a
+/// name), an unclosed `[`, and a bare IPv6 address whose last group is a mail port (`::1:993`
+/// is a valid address, `0:0:0:0:0:0:1:993`, but nobody types it; the brackets say which is
+/// meant either way).
 pub fn host_and_port(
     host: Option<String>,
     port: Option<u16>,
@@ -143,8 +192,20 @@ pub fn host_and_port(
         flag,
         value: value.clone(),
     };
+    if let Some((scheme, _)) = v.split_once("://") {
+        return Err(PlanError::HostWithScheme {
+            flag,
+            value: value.clone(),
+            scheme: scheme.to_string(),
+        });
+    }
     let (name, embedded) = if let Some(rest) = v.strip_prefix('[') {
-        let (inside, after) = rest.split_once(']').ok_or_else(bad)?;
+        let (inside, after) = rest
+            .split_once(']')
+            .ok_or_else(|| PlanError::UnclosedBracket {
+                flag,
+                value: value.clone(),
+            })?;
         match after {
             "" => (inside, None),
             _ => (inside, Some(after.strip_prefix(':').ok_or_else(bad)?)),
@@ -152,7 +213,22 @@ pub fn host_and_port(
     } else {
         match v.split_once(':') {
             Some((h, p)) if !p.contains(':') => (h, Some(p)),
-            _ => (v, None),
+            _ => {
+                if v.parse::<std::net::Ipv6Addr>().is_ok()
+                    && let Some((address, last)) = v.rsplit_once(':')
+                    && let Ok(port) = last.parse::<u16>()
+                    && MAIL_PORTS.contains(&port)
+                    && address.parse::<std::net::Ipv6Addr>().is_ok()
+                {
+                    return Err(PlanError::AmbiguousIpv6 {
+                        flag,
+                        value: value.clone(),
+                        address: address.to_string(),
+                        port,
+                    });
+                }
+                (v, None)
+            }
         }
     };
     let embedded = match embedded {
@@ -192,6 +268,9 @@ pub struct SendPlan {
     pub run_id: String,
     /// `<xoauth.RUN_ID@domain-of-from>`.
     pub message_id: String,
+    /// Why IMAP, though checked, does not look for the message; the report says it, so a
+    /// search that never ran is not read as one that found nothing.
+    pub not_searched: Option<String>,
 }
 
 impl SendPlan {
@@ -203,6 +282,7 @@ impl SendPlan {
             to,
             run_id,
             message_id,
+            not_searched: None,
         }
     }
 }
@@ -281,6 +361,15 @@ impl Plan {
 /// character would otherwise reach XOAUTH2's `user=`, the login hint and the report.
 pub fn check_address(what: &'static str, value: &str) -> Result<String, PlanError> {
     let v = value.trim();
+    // `o’brien@…` signs in as nobody: a typographic quote or dash is an editor's slip, and
+    // the same rule the setup script and the fix lines hold an address to.
+    if let Some(slip) = crate::powershell::autocorrect_slip(v) {
+        return Err(PlanError::Autocorrect {
+            what,
+            value: value.to_string(),
+            slip,
+        });
+    }
     let why = if v.chars().any(char::is_control) {
         Some("it contains a control character")
     } else if v.contains([',', ';']) {
@@ -437,13 +526,53 @@ mod tests {
         assert_eq!(hp("[::1]", Some(143)), Ok(ok("::1", Some(143))));
         // A bare IPv6 address is a host, not host:port.
         assert_eq!(hp("::1", None), Ok(ok("::1", None)));
-        assert_eq!(hp("fe80::1:993", None), Ok(ok("fe80::1:993", None)));
+        assert_eq!(hp("fe80::1:1234", None), Ok(ok("fe80::1:1234", None)));
+        // `2001:db8::25` ends in 25, but `2001:db8:` is no address: nothing to confuse.
+        assert_eq!(
+            hp("2001:db8::25", Some(25)),
+            Ok(ok("2001:db8::25", Some(25)))
+        );
+        // ... unless its last group is a mail port: then the brackets must say which.
+        assert_eq!(hp("[fe80::1:993]", None), Ok(ok("fe80::1:993", None)));
+        assert_eq!(hp("[::1]:993", None), Ok(ok("::1", Some(993))));
         assert_eq!(hp("h:993", Some(993)), Ok(ok("h", Some(993))));
         assert!(matches!(
             hp("h:993", Some(143)),
             Err(PlanError::PortTwice { .. })
         ));
-        for bad in ["h:", "h:0", "h:99999", "h:imap", ":993", "[::1]993", "[::1"] {
+        for (bad, port) in [("::1:993", 993), ("fe80::1:993", 993), ("::1:587", 587)] {
+            for given in [None, Some(port)] {
+                let e = hp(bad, given).unwrap_err();
+                assert!(matches!(e, PlanError::AmbiguousIpv6 { .. }), "{bad}: {e:?}");
+                assert!(
+                    e.to_string().contains(&format!("]:{port} for the address")),
+                    "{e}"
+                );
+            }
+        }
+        let e = hp("::1:993", None).unwrap_err().to_string();
+        assert!(e.contains("Write [::1]:993"), "{e}");
+        for scheme in [
+            "imaps://127.0.0.1:46019",
+            "smtp://mail.example",
+            "https://x",
+        ] {
+            let e = hp(scheme, None).unwrap_err();
+            assert!(
+                matches!(e, PlanError::HostWithScheme { .. }),
+                "{scheme}: {e:?}"
+            );
+            assert!(e.to_string().contains("--starttls / --implicit-tls"), "{e}");
+        }
+        for bad in ["[::1", "[::1:993", "[fe80::1"] {
+            let e = hp(bad, None).unwrap_err();
+            assert!(
+                matches!(e, PlanError::UnclosedBracket { .. }),
+                "{bad}: {e:?}"
+            );
+            assert!(e.to_string().contains("is not closed"), "{e}");
+        }
+        for bad in ["h:", "h:0", "h:99999", "h:imap", ":993", "[::1]993"] {
             assert!(
                 matches!(hp(bad, None), Err(PlanError::BadHostPort { .. })),
                 "{bad}"
@@ -462,6 +591,17 @@ mod tests {
         assert!(check_address("--user", "a b@c").is_err());
         assert!(check_address("--user", "@c").is_err());
         assert!(check_address("--to", "<a@b>").is_err());
+        assert!(check_address("--user", "o'brien@b.example").is_ok());
+        for q in ['\u{2018}', '\u{2019}', '\u{201A}', '\u{201B}'] {
+            let e = check_address("--user", &format!("o{q}brien@b.example")).unwrap_err();
+            assert!(
+                matches!(e, PlanError::Autocorrect { what: "--user", .. }),
+                "{e:?}"
+            );
+            let text = e.to_string();
+            assert!(text.starts_with("--user "), "{text}");
+            assert!(text.contains("probably an autocorrect slip of '"), "{text}");
+        }
         assert!(timeout(0.0).is_err() && timeout(-1.0).is_err() && timeout(f64::NAN).is_err());
         assert_eq!(timeout(1.5).unwrap(), Duration::from_millis(1500));
         let (a, b) = (new_run_id(), new_run_id());

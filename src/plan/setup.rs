@@ -13,11 +13,19 @@ impl RawSetup {
                 protocols.push(p);
             }
         }
+        // A mailbox given twice (in any case: Exchange compares addresses without it) is
+        // granted once, as first spelled.
+        let mut mailboxes: Vec<String> = Vec::new();
+        for m in self.mailboxes {
+            if !mailboxes.iter().any(|k| k.eq_ignore_ascii_case(&m)) {
+                mailboxes.push(m);
+            }
+        }
         let req = SetupRequest {
             app_id: self.app_id,
             tenant: self.tenant,
             service_principal_id: self.service_principal_id,
-            mailboxes: self.mailboxes,
+            mailboxes,
             protocols,
             smtp_rbac: self.smtp_rbac,
         };
@@ -51,10 +59,53 @@ mod tests {
         }
     }
 
+    const SP: &str = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
+
+    #[test]
+    fn mailboxes_are_granted_once_as_first_spelled() {
+        let req = RawSetup {
+            mailboxes: vec![
+                "Shared@contoso.example".into(),
+                "b@contoso.example".into(),
+                "shared@CONTOSO.example".into(),
+            ],
+            ..raw()
+        }
+        .build()
+        .unwrap();
+        assert_eq!(
+            req.mailboxes,
+            ["Shared@contoso.example", "b@contoso.example"]
+        );
+    }
+
+    #[test]
+    fn the_app_id_as_service_principal_and_rbac_without_smtp_are_refused() {
+        let err = RawSetup {
+            service_principal_id: Some(APP.into()),
+            ..raw()
+        }
+        .build();
+        assert!(matches!(
+            err,
+            Err(UsageError::Setup(SetupError::ServicePrincipalIsAppId(_)))
+        ));
+        let err = RawSetup {
+            protocols: vec![Protocol::Imap],
+            smtp_rbac: true,
+            ..raw()
+        }
+        .build();
+        assert!(matches!(
+            err,
+            Err(UsageError::Setup(SetupError::SmtpRbacWithoutSmtp))
+        ));
+    }
+
     #[test]
     fn a_valid_request_is_kept_as_given() {
         let req = RawSetup {
-            service_principal_id: Some(APP.into()),
+            service_principal_id: Some(SP.into()),
             smtp_rbac: true,
             ..raw()
         }
@@ -62,7 +113,7 @@ mod tests {
         .unwrap();
         assert_eq!(req.app_id, APP);
         assert_eq!(req.tenant, "contoso.onmicrosoft.com");
-        assert_eq!(req.service_principal_id.as_deref(), Some(APP));
+        assert_eq!(req.service_principal_id.as_deref(), Some(SP));
         assert_eq!(req.mailboxes, ["shared@contoso.example"]);
         assert!(req.smtp_rbac);
     }
