@@ -21,5 +21,6 @@ mod redaction;
 mod scenarios;
 mod smtp;
 mod token_errors;
+mod trial_token;
 mod usage;
 mod wrong_port;

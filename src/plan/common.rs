@@ -21,7 +21,8 @@ impl RawTokenSource {
             return Err(UsageError::TokenOnCommandLine);
         }
         if let Some(var) = &self.access_token_env {
-            return Ok(TokenSource::Env(var.clone()));
+            let var = super::usage::variable_name("--access-token-env", "TOKEN", var)?;
+            return Ok(TokenSource::Env(var));
         }
         match &self.access_token_file {
             Some(path) if path.as_os_str() == "-" => Ok(TokenSource::Stdin),

@@ -59,4 +59,26 @@ pub enum UsageError {
     MailboxRequired,
     #[error(transparent)]
     Setup(#[from] crate::setup_script::SetupError),
+    /// Never holds the value: it is most likely the secret (`--access-token-env "$TOKEN"`).
+    #[error(
+        "the value of {flag} does not look like a variable name: give the variable's name, e.g. {flag} \
+         {example}, not its value; the value is not shown in case it is the secret"
+    )]
+    NotAVariableName {
+        flag: &'static str,
+        example: &'static str,
+    },
+}
+
+/// Refuses an `--*-env` value that is not a variable name, without echoing it.
+pub(super) fn variable_name(
+    flag: &'static str,
+    example: &'static str,
+    value: &str,
+) -> Result<String, UsageError> {
+    if crate::token::source::names_a_variable(value) {
+        Ok(value.to_string())
+    } else {
+        Err(UsageError::NotAVariableName { flag, example })
+    }
 }
