@@ -68,3 +68,62 @@ async fn a_secret_given_as_a_name_or_path_is_never_printed() {
         }
     }
 }
+
+/// `mock.imap_args()` without `--user`.
+fn without_user(mut args: Vec<String>) -> Vec<String> {
+    let i = args.iter().position(|a| a == "--user").unwrap();
+    args.drain(i..i + 2);
+    args
+}
+
+/// A given token may be app-only, which only its claims tell: --mailbox is enough, as the help
+/// says. A delegated one is then held against the mailbox by the pre-flight.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_given_token_with_a_mailbox_needs_no_user() {
+    let mock = Mock::start().await;
+    let args = with_token(
+        without_user(mock.imap_args()),
+        &["--mailbox", "sales@contoso.example"],
+    );
+    let app = mock
+        .server
+        .issue_token(&xoauth_mock::TokenSpec::app(DAEMON));
+    let run = xoauth(&args, Some(&app), None).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+
+    let alice = mock.token(ALICE);
+    let run = xoauth(&args, Some(&alice), None).await;
+    assert_ne!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stdout
+            .contains("is not the token's user (alice@contoso.example)"),
+        "{}",
+        run.all()
+    );
+}
+
+/// With an app-only token, a --user that is not the --mailbox would be ignored while the report
+/// still said "as" them: refused instead.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_app_only_run_refuses_a_user_it_would_ignore() {
+    let mock = Mock::start().await;
+    let args = mock.oauth(
+        mock.imap_args(),
+        DAEMON,
+        &[
+            "--client-secret-env",
+            "S",
+            "--mailbox",
+            "sales@contoso.example",
+        ],
+    );
+    let run = xoauth_env(&args, &[("S", DAEMON_SECRET)], None).await;
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("--user alice@contoso.example would be ignored")
+            && run.stderr.contains("drop --user"),
+        "{}",
+        run.stderr
+    );
+}

@@ -49,10 +49,17 @@ pub enum UsageError {
     #[error("--login-wait must be more than 0 seconds")]
     BadLoginWait,
     #[error(
-        "--user ADDR is required: the account the token is for (only an app-only token, \
-         from --flow client-credentials, has no user)"
+        "--user ADDR is required: the account the token is for (not needed for an app-only \
+         token from --flow client-credentials, nor for a given token when --mailbox ADDR names \
+         the mailbox to open)"
     )]
     UserRequired,
+    #[error(
+        "an app-only token (--flow client-credentials) acts as no user, so --user {user} would \
+         be ignored and {mailbox} opened: drop --user, and name the mailbox with --mailbox \
+         {mailbox}"
+    )]
+    UserWithAppOnly { user: String, mailbox: String },
     #[error(
         "an app-only token has no user: give the mailbox to open with --mailbox ADDR (or --user ADDR)"
     )]
