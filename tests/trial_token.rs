@@ -127,3 +127,166 @@ async fn an_app_only_run_refuses_a_user_it_would_ignore() {
         run.stderr
     );
 }
+
+/// `args` without the flag `flag` and its value.
+fn without(mut args: Vec<String>, flag: &str) -> Vec<String> {
+    let i = args.iter().position(|a| a == flag).unwrap();
+    args.drain(i..i + 2);
+    args
+}
+
+/// A loopback server that reads each request (headers and body) and answers `reply` as is.
+async fn raw_server(reply: &'static str) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 4096];
+                // Up to the end of the headers and the body they announce (or a TLS hello,
+                // which has neither: answer whatever came first).
+                loop {
+                    let n = match tokio::time::timeout(
+                        std::time::Duration::from_secs(2),
+                        conn.read(&mut buf),
+                    )
+                    .await
+                    {
+                        Ok(Ok(n)) if n > 0 => n,
+                        _ => break,
+                    };
+                    seen.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&seen).to_lowercase();
+                    if !text.starts_with("post") && !text.starts_with("get") {
+                        break;
+                    }
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let length = text
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if seen.len() >= end + 4 + length {
+                            break;
+                        }
+                    }
+                }
+                let _ = conn.write_all(reply.as_bytes()).await;
+                let _ = conn.shutdown().await;
+            });
+        }
+    });
+    addr
+}
+
+const NOT_FOUND_PAGE: &str = "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\n\
+    Content-Length: 37\r\nConnection: close\r\n\r\n<html><body>not found</body></html>\r\n";
+
+/// The failure of a JSON report as one string, for searching.
+fn failure_of(run: &Run) -> String {
+    let f = &run.json()["failure"];
+    format!(
+        "message: {} | cause: {} | fix: {}",
+        f["message"], f["cause"], f["fix"]
+    )
+}
+
+/// An identity provider whose certificate this machine does not trust (a TLS-inspecting
+/// proxy's re-signed one, here the mock's without --ca-file) is a trust problem with a CA fix,
+/// not a network path to check.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_untrusted_identity_provider_certificate_says_so_and_names_ca_file() {
+    let mock = Mock::start().await;
+    let args = mock.oauth(
+        without(
+            as_user(mock.imap_args(), "sales@contoso.example"),
+            "--ca-file",
+        ),
+        DAEMON,
+        &["--client-secret-env", "S", "--json"],
+    );
+    let run = xoauth_env(&args, &[("S", DAEMON_SECRET)], None).await;
+    assert_eq!(run.code, 4, "{}", run.all());
+    let text = failure_of(&run);
+    for words in ["not trusted", "TLS-inspecting proxy", "--ca-file"] {
+        assert!(text.contains(words), "{words:?} missing: {text}");
+    }
+    assert!(!text.contains("check the network path"), "{text}");
+    // With its CA the same run gets the token: --ca-file reaches the token endpoint too.
+    let mut trusted = args.clone();
+    trusted.extend(strings(&["--ca-file", mock.ca_file.to_str().unwrap()]));
+    let run = xoauth_env(&trusted, &[("S", DAEMON_SECRET)], None).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+}
+
+/// A plain-HTTP server on the authority's https:// port does not speak HTTPS, said so.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_authority_that_does_not_speak_https_is_said_so() {
+    let mock = Mock::start().await;
+    let plain = raw_server(NOT_FOUND_PAGE).await;
+    let mut args = mock.oauth(
+        as_user(mock.imap_args(), "sales@contoso.example"),
+        DAEMON,
+        &["--client-secret-env", "S", "--json"],
+    );
+    let i = args.iter().position(|a| a == "--authority").unwrap();
+    args[i + 1] = format!("https://{plain}");
+    let run = xoauth_env(&args, &[("S", DAEMON_SECRET)], None).await;
+    assert_eq!(run.code, 4, "{}", run.all());
+    let text = failure_of(&run);
+    assert!(text.contains("does not speak HTTPS"), "{text}");
+    assert!(!text.contains("check the network path"), "{text}");
+}
+
+/// MSAL's authority form (with the tenant) and a bare host:port are refused before any request,
+/// in --authority's own terms.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_authority_with_a_tenant_or_without_a_scheme_is_refused() {
+    let mock = Mock::start().await;
+    let base = mock.oauth(
+        as_user(mock.imap_args(), "sales@contoso.example"),
+        DAEMON,
+        &["--client-secret-env", "S"],
+    );
+    let i = base.iter().position(|a| a == "--authority").unwrap();
+    let idp = mock.server.idp_url();
+    let host_port = idp.split("://").nth(1).unwrap().to_string();
+    for (authority, says) in [
+        (
+            format!("{idp}/contoso.example"),
+            "--authority must be the login host only",
+        ),
+        (host_port, "has no scheme"),
+    ] {
+        let mut args = base.clone();
+        args[i + 1] = authority.clone();
+        let run = xoauth_env(&args, &[("S", DAEMON_SECRET)], None).await;
+        assert_eq!(run.code, 2, "{authority}: {}", run.all());
+        assert!(run.stderr.contains(says), "{authority}: {}", run.stderr);
+        assert!(run.stderr.contains("--tenant") || says == "has no scheme");
+        assert!(!run.stderr.contains("authorize URL"), "{}", run.stderr);
+    }
+}
+
+/// A reply that is no OAuth JSON (an HTML 404 page) means the URL is no token endpoint; there
+/// is no error_description to read.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reply_that_is_no_oauth_json_names_the_url_not_error_description() {
+    let mock = Mock::start().await;
+    let page = raw_server(NOT_FOUND_PAGE).await;
+    let mut args = mock.oauth(
+        as_user(mock.imap_args(), "sales@contoso.example"),
+        DAEMON,
+        &["--client-secret-env", "S", "--json"],
+    );
+    let i = args.iter().position(|a| a == "--authority").unwrap();
+    args[i + 1] = format!("http://{page}");
+    let run = xoauth_env(&args, &[("S", DAEMON_SECRET)], None).await;
+    assert_eq!(run.code, 3, "{}", run.all());
+    let text = failure_of(&run);
+    assert!(text.contains("is not an OAuth token endpoint"), "{text}");
+    assert!(text.contains("an HTML page"), "{text}");
+    assert!(!text.contains("read error_description"), "{text}");
+}
