@@ -64,9 +64,9 @@ impl RawCommon {
         // enough, and the pre-flight says when a delegated token's user is not the mailbox.
         let app_only = matches!(&token, TokenPlan::OAuth(o) if o.flow == Flow::ClientCredentials);
         let given = matches!(token, TokenPlan::Given(_));
-        let decode_only = !opens_mailbox && given;
+        let needs_none = app_only || (given && (!opens_mailbox || mailbox.is_some()));
         if user.is_none() {
-            if !app_only && !decode_only && !(given && mailbox.is_some()) {
+            if !needs_none {
                 return Err(UsageError::UserRequired);
             }
             if opens_mailbox && mailbox.is_none() {
