@@ -179,11 +179,24 @@ async fn cache(cmd: cli::CacheCmd, errors: Errors) -> ExitCode {
     let fail = |e: anyhow::Error| fail(e, errors);
     let store = match xoauth::token::open_store().await {
         Ok(store) => store,
-        Err(e) => {
-            return fail(anyhow::anyhow!(
-                "no OS keyring is available, so there is no cache: {e}"
-            ));
+        // The user's choice, not a failure: nothing is cached, so there is nothing to list or
+        // clear (exit 0). The keyring's entries, if any, stay where they are.
+        Err(e @ xoauth::token::cache::CacheError::Off) => {
+            match cmd {
+                cli::CacheCmd::List { json: true } => println!(
+                    "{}",
+                    serde_json::json!({ "backend": "none", "entries": [] })
+                ),
+                cli::CacheCmd::List { json: false } => println!("{e}; nothing to list"),
+                cli::CacheCmd::Clear => {
+                    println!("{e}; nothing was removed (unset it to clear the keyring's entries)")
+                }
+            }
+            return ExitStatus::Pass.into();
         }
+        // Already says what is wrong: a typo in XOAUTH_KEYRING, or what was tried and why
+        // each keyring failed.
+        Err(e) => return fail(anyhow::anyhow!("{e}")),
     };
     let backend = store.backend();
     let result = tokio::task::spawn_blocking(move || match cmd {

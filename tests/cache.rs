@@ -188,7 +188,8 @@ async fn cache_hit_refresh_after_expiry_and_clear() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_a_keyring_the_run_continues_uncached_and_says_so() {
-    // XOAUTH_KEYRING=none forces "no backend", whatever the machine has.
+    // A misspelt XOAUTH_KEYRING gives no backend, whatever the machine has: the run warns, and
+    // the warning names the typo rather than a missing keyring.
     let mock = Mock::start().await;
     let a = mock.oauth(
         as_user(mock.imap_args(), "sales@contoso.example"),
@@ -197,21 +198,74 @@ async fn without_a_keyring_the_run_continues_uncached_and_says_so() {
     );
     let run = xoauth_env(
         &a,
-        &[("S", DAEMON_SECRET), ("XOAUTH_KEYRING", "none")],
+        &[("S", DAEMON_SECRET), ("XOAUTH_KEYRING", "bogus")],
         None,
     )
     .await;
     assert_eq!(run.code, 0, "{}", run.all());
     let warnings = run.json()["warnings"].to_string();
     assert!(warnings.contains("token cache unavailable"), "{warnings}");
+    assert!(
+        warnings.contains("is not one of secret-service, keyutils, none"),
+        "{warnings}"
+    );
     let list = xoauth_env(
         &strings(&["cache", "list"]),
-        &[("XOAUTH_KEYRING", "none")],
+        &[("XOAUTH_KEYRING", "bogus")],
         None,
     )
     .await;
     assert_eq!(list.code, 2);
-    assert!(list.stderr.contains("no OS keyring"), "{}", list.stderr);
+    assert!(
+        list.stderr
+            .contains("XOAUTH_KEYRING=\"bogus\" is not one of secret-service, keyutils, none"),
+        "{}",
+        list.stderr
+    );
+    assert!(!list.stderr.contains("no OS keyring"), "{}", list.stderr);
+}
+
+/// `XOAUTH_KEYRING=none` is the user's choice: runs say nothing about the cache, and `cache
+/// list` and `cache clear` say it is off and succeed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cache_turned_off_is_no_warning_nor_error() {
+    let mock = Mock::start().await;
+    let a = mock.oauth(
+        as_user(mock.imap_args(), "sales@contoso.example"),
+        DAEMON,
+        &["--cache", "--client-secret-env", "S", "--json"],
+    );
+    let off = ("XOAUTH_KEYRING", "none");
+    let run = xoauth_env(&a, &[("S", DAEMON_SECRET), off], None).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        run.json()["warnings"],
+        serde_json::json!([]),
+        "{}",
+        run.all()
+    );
+    assert!(!run.all().contains("cache"), "{}", run.all());
+    for (cmd, says) in [
+        (&["cache", "list"][..], "nothing to list"),
+        (&["cache", "clear"][..], "nothing was removed"),
+    ] {
+        let run = xoauth_env(&strings(cmd), &[off], None).await;
+        assert_eq!(run.code, 0, "{cmd:?}: {}", run.all());
+        assert!(
+            run.stdout
+                .contains("the token cache is turned off by XOAUTH_KEYRING=none"),
+            "{cmd:?}: {}",
+            run.all()
+        );
+        assert!(run.stdout.contains(says), "{cmd:?}: {}", run.all());
+        assert!(!run.all().contains("no OS keyring"), "{}", run.all());
+    }
+    let list = xoauth_env(&strings(&["cache", "list", "--json"]), &[off], None).await;
+    assert_eq!(list.code, 0, "{}", list.all());
+    assert_eq!(
+        list.json(),
+        serde_json::json!({ "backend": "none", "entries": [] })
+    );
 }
 
 /// Client credentials with the cache on, in `tenant`, for the token command. `--user` names

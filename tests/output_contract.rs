@@ -433,10 +433,10 @@ async fn a_token_warning_is_said_once_per_check_run() {
         DAEMON,
         &["--cache", "--client-secret-env", "S"],
     );
-    // No keyring at all, whatever this machine has: the cache warns and the run goes on.
+    // No keyring at all, whatever this machine has (a misspelt XOAUTH_KEYRING; `none` is quiet): the cache warns and the run goes on.
     let run = xoauth_env(
         &args,
-        &[("S", DAEMON_SECRET), ("XOAUTH_KEYRING", "none")],
+        &[("S", DAEMON_SECRET), ("XOAUTH_KEYRING", "bogus")],
         None,
     )
     .await;
@@ -449,7 +449,7 @@ async fn a_token_warning_is_said_once_per_check_run() {
     json.push("--json".into());
     let run = xoauth_env(
         &json,
-        &[("S", DAEMON_SECRET), ("XOAUTH_KEYRING", "none")],
+        &[("S", DAEMON_SECRET), ("XOAUTH_KEYRING", "bogus")],
         None,
     )
     .await;

@@ -23,5 +23,6 @@ mod scenarios;
 mod smtp;
 mod token_errors;
 mod trial_cli;
+mod trial_token;
 mod usage;
 mod wrong_port;

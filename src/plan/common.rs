@@ -21,7 +21,8 @@ impl RawTokenSource {
             return Err(UsageError::TokenOnCommandLine);
         }
         if let Some(var) = &self.access_token_env {
-            return Ok(TokenSource::Env(var.clone()));
+            let var = super::usage::variable_name("--access-token-env", "TOKEN", var)?;
+            return Ok(TokenSource::Env(var));
         }
         match &self.access_token_file {
             Some(path) if path.as_os_str() == "-" => Ok(TokenSource::Stdin),
@@ -61,16 +62,29 @@ impl RawCommon {
             .map(|m| check_address("--mailbox", &m))
             .transpose()?;
         // A user is needed to sign in as one, and to open a mailbox; an app-only token (and a
-        // given token only being decoded) has none.
+        // given token only being decoded) has none. A given token is whoever its claims say
+        // (app-only or someone's), which is known only once it is read: --mailbox alone is
+        // enough, and the pre-flight says when a delegated token's user is not the mailbox.
         let app_only = matches!(&token, TokenPlan::OAuth(o) if o.flow == Flow::ClientCredentials);
-        let decode_only = !opens_mailbox && matches!(token, TokenPlan::Given(_));
+        let given = matches!(token, TokenPlan::Given(_));
+        let needs_none = app_only || (given && (!opens_mailbox || mailbox.is_some()));
         if user.is_none() {
-            if !app_only && !decode_only {
+            if !needs_none {
                 return Err(UsageError::UserRequired);
             }
             if opens_mailbox && mailbox.is_none() {
                 return Err(UsageError::MailboxRequired);
             }
+        }
+        // An app-only token acts as no user: with --mailbox, a different --user would be
+        // silently dropped while the report still said "as" them.
+        if let (true, Some(user), Some(mailbox)) = (app_only, &user, &mailbox)
+            && !user.eq_ignore_ascii_case(mailbox)
+        {
+            return Err(UsageError::UserWithAppOnly {
+                user: user.clone(),
+                mailbox: mailbox.clone(),
+            });
         }
         Ok(Plan {
             user,
@@ -260,6 +274,44 @@ mod tests {
             ..given_token()
         };
         assert!(matches!(check(raw), Err(UsageError::UserRequired)));
+    }
+
+    /// A given token may be app-only: which, its claims say only once it is read. The mailbox
+    /// to open is enough; the pre-flight holds a delegated token's user against it.
+    #[test]
+    fn a_check_with_a_given_token_and_a_mailbox_needs_no_user() {
+        let raw = RawCommon {
+            user: None,
+            mailbox: Some("sales@contoso.example".into()),
+            ..given_token()
+        };
+        let plan = check(raw).unwrap();
+        assert_eq!(plan.user, None);
+        assert_eq!(plan.authzid(), "sales@contoso.example");
+        assert_eq!(plan.who(), "sales@contoso.example");
+    }
+
+    #[test]
+    fn an_app_only_check_refuses_a_user_besides_another_mailbox() {
+        let raw = RawCommon {
+            user: Some(USER.into()),
+            mailbox: Some("sales@contoso.example".into()),
+            ..app_only()
+        };
+        let e = check(raw).unwrap_err();
+        assert!(matches!(e, UsageError::UserWithAppOnly { .. }), "{e}");
+        let text = e.to_string();
+        assert!(
+            text.contains("drop --user") && text.contains(USER),
+            "{text}"
+        );
+        // The same address twice says nothing contradictory.
+        let same = RawCommon {
+            user: Some("Sales@contoso.example".into()),
+            mailbox: Some("sales@contoso.example".into()),
+            ..app_only()
+        };
+        assert_eq!(check(same).unwrap().authzid(), "sales@contoso.example");
     }
 
     #[test]

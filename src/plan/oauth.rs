@@ -61,6 +61,25 @@ impl RawOAuth {
             })
     }
 
+    /// The `--*-env` flags name variables; a value that is no name is most likely the secret
+    /// itself, refused before anything echoes it or sends it anywhere.
+    fn check_variable_names(&self) -> Result<(), UsageError> {
+        let flags = [
+            ("--client-secret-env", "SECRET", &self.client_secret_env),
+            (
+                "--certificate-password-env",
+                "PFX_PASSWORD",
+                &self.certificate_password_env,
+            ),
+        ];
+        for (flag, example, value) in flags {
+            if let Some(value) = value {
+                super::usage::variable_name(flag, example, value)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The flow: the one named, else client credentials when the app has a credential, else
     /// a browser sign-in when one can open, else a device code.
     fn flow(
@@ -109,6 +128,7 @@ impl RawOAuth {
         } else {
             client_id.clone()
         };
+        self.check_variable_names()?;
         let credential = self.credential();
         let flow = self.flow(credential.as_ref(), thunderbird, env)?;
         let custom = CustomUrls {

@@ -67,14 +67,43 @@ pub enum UsageError {
     #[error("--login-wait must be more than 0 seconds")]
     BadLoginWait,
     #[error(
-        "--user ADDR is required: the account the token is for (only an app-only token, \
-         from --flow client-credentials, has no user)"
+        "--user ADDR is required: the account the token is for (not needed for an app-only \
+         token from --flow client-credentials, nor for a given token when --mailbox ADDR names \
+         the mailbox to open)"
     )]
     UserRequired,
+    #[error(
+        "an app-only token (--flow client-credentials) acts as no user, so --user {user} would \
+         be ignored and {mailbox} opened: drop --user, and name the mailbox with --mailbox \
+         {mailbox}"
+    )]
+    UserWithAppOnly { user: String, mailbox: String },
     #[error(
         "an app-only token has no user: give the mailbox to open with --mailbox ADDR (or --user ADDR)"
     )]
     MailboxRequired,
     #[error(transparent)]
     Setup(#[from] crate::setup_script::SetupError),
+    /// Never holds the value: it is most likely the secret (`--access-token-env "$TOKEN"`).
+    #[error(
+        "the value of {flag} does not look like a variable name: give the variable's name, e.g. {flag} \
+         {example}, not its value; the value is not shown in case it is the secret"
+    )]
+    NotAVariableName {
+        flag: &'static str,
+        example: &'static str,
+    },
+}
+
+/// Refuses an `--*-env` value that is not a variable name, without echoing it.
+pub(super) fn variable_name(
+    flag: &'static str,
+    example: &'static str,
+    value: &str,
+) -> Result<String, UsageError> {
+    if crate::token::source::names_a_variable(value) {
+        Ok(value.to_string())
+    } else {
+        Err(UsageError::NotAVariableName { flag, example })
+    }
 }

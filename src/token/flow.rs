@@ -380,10 +380,57 @@ fn transport_error(what: &str, e: HttpClientError<reqwest::Error>) -> Failure {
         }
         other => other.to_string(),
     };
-    failure(
+    let f = failure(
         FailureKind::TokenEndpointUnreachable,
         format!("the {what} did not reach the identity provider: {detail}"),
-    )
+    );
+    match tls_refusal(&detail) {
+        Some((cause, fix)) => f.with_advice(cause, Some(fix)),
+        None => f,
+    }
+}
+
+/// The TLS failures that are no network fault, told by rustls' words in the error chain
+/// (reqwest keeps no typed error for them): an untrusted certificate, most often a
+/// TLS-inspecting proxy re-signing the connection, and a port that does not speak TLS.
+fn tls_refusal(detail: &str) -> Option<(String, String)> {
+    const CA_FIX: &str = "pass the CA that signed it (the proxy's, for a TLS-inspecting proxy) \
+                          with --ca-file FILE.pem, which xoauth trusts for the identity \
+                          provider as for the mail server, or have the proxy leave the login \
+                          host alone";
+    if let Some(why) = detail
+        .split("invalid peer certificate: ")
+        .nth(1)
+        .map(|rest| rest.split(':').next().unwrap_or(rest).trim())
+    {
+        let cause = match why {
+            "UnknownIssuer" | "BadSignature" => "the identity provider's certificate is not \
+                trusted: its issuer is not among the trusted roots. A TLS-inspecting proxy \
+                (a corporate firewall) does this: it re-signs every HTTPS connection with its \
+                own CA"
+                .to_string(),
+            "Expired" | "NotValidYet" => format!(
+                "the identity provider's certificate is not valid now ({why}); a \
+                 TLS-inspecting proxy or a wrong system clock does this"
+            ),
+            other => format!(
+                "the identity provider's certificate was refused ({other}); a TLS-inspecting \
+                 proxy does this"
+            ),
+        };
+        return Some((cause, CA_FIX.to_string()));
+    }
+    if detail.contains("InvalidContentType") || detail.contains("corrupt message") {
+        return Some((
+            "the identity provider's address does not speak HTTPS: something else (plain \
+             HTTP, or another protocol) answered the TLS handshake"
+                .to_string(),
+            "check the host and port in --authority (or --token-url): https:// needs a TLS \
+             port; http:// is only for a plain-HTTP test server on a loopback address"
+                .to_string(),
+        ));
+    }
+    None
 }
 
 /// A reply that could not be parsed. It is quoted only when it cannot hold a token: a success
@@ -398,6 +445,30 @@ fn parse_failure(what: &str, err: impl std::fmt::Display, body: &[u8]) -> Failur
     );
     if !text.contains("access_token") && !text.contains("refresh_token") {
         f.server_reply = vec![escape(&body[..body.len().min(600)])];
+    }
+    // No JSON object at all: not an OAuth endpoint (an HTML page, a 404 text), so there is no
+    // error_description to read; most often --authority carries a path (the tenant twice).
+    let json = serde_json::from_slice::<serde_json::Value>(body).is_ok_and(|v| v.is_object());
+    if !json {
+        let what_came = if body.is_empty() {
+            "an empty reply"
+        } else if text.trim_start().starts_with('<') {
+            "an HTML page"
+        } else {
+            "text that is not JSON"
+        };
+        f = f.with_advice(
+            format!(
+                "the URL the {what} went to is not an OAuth token endpoint: it answered with \
+                 {what_came}, not an OAuth JSON reply"
+            ),
+            Some(
+                "check --authority: the login host only, e.g. \
+                 https://login.microsoftonline.com, without the tenant (it goes in --tenant); \
+                 or --token-url / --device-url"
+                    .to_string(),
+            ),
+        );
     }
     f
 }

@@ -138,12 +138,14 @@ fn cache_until(obtained: &flow::Obtained) -> i64 {
         .unwrap_or_else(|| now() + 3000)
 }
 
-/// Opens the OS keyring on tokio's blocking pool; `Err` says why none works.
-pub async fn open_store() -> Result<Arc<dyn cache::TokenStore>, String> {
+/// Opens the OS keyring on tokio's blocking pool; `Err` says why none works
+/// ([`cache::CacheError::Off`] when the user turned the cache off).
+pub async fn open_store() -> Result<Arc<dyn cache::TokenStore>, cache::CacheError> {
     match tokio::task::spawn_blocking(cache::open_default).await {
-        Ok(Ok(store)) => Ok(store),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(e) => Err(format!("the keyring probe failed: {e}")),
+        Ok(result) => result,
+        Err(e) => Err(cache::CacheError::Backend(format!(
+            "the keyring probe failed: {e}"
+        ))),
     }
 }
 
@@ -154,6 +156,8 @@ async fn obtain_oauth(p: &OAuthPlan, ctx: &Context<'_>) -> Result<Token, Failure
         (Some(store), true) => Some(store.clone()),
         (None, true) => match open_store().await {
             Ok(store) => Some(store),
+            // Turned off on purpose: nothing to warn about.
+            Err(cache::CacheError::Off) => None,
             Err(e) => {
                 warnings.push(format!(
                     "token cache unavailable, continuing without it: {e}"

@@ -42,6 +42,36 @@ pub enum ProviderError {
     CustomNeedsUrls,
     #[error("--scope is required with --provider custom")]
     ScopeRequired,
+    #[error(
+        "--authority {0:?} has no scheme: give the login host's URL with https:// (http:// only \
+         on a loopback address), e.g. https://login.microsoftonline.com"
+    )]
+    AuthorityWithoutScheme(String),
+    #[error(
+        "--authority {url} has a path ({path}): --authority must be the login host only, e.g. \
+         https://login.microsoftonline.com, without the tenant; the tenant goes in --tenant"
+    )]
+    AuthorityWithPath { url: String, path: String },
+}
+
+/// `--authority`: a login host, to which xoauth adds `/{tenant}/oauth2/v2.0/...` itself. MSAL's
+/// authority includes the tenant, so the form admins know would name the tenant twice and
+/// reach no endpoint; a bare `host:port` would become a URL the user never typed.
+fn login_host(raw: &str) -> Result<String, ProviderError> {
+    let raw = raw.trim();
+    if !raw.contains("://") {
+        return Err(ProviderError::AuthorityWithoutScheme(raw.to_string()));
+    }
+    let url = endpoint("--authority", raw)?;
+    let path = url.path().trim_matches('/');
+    if !path.is_empty() || url.query().is_some() || url.fragment().is_some() {
+        let rest = &raw[raw.find("://").map_or(0, |i| i + 3)..];
+        return Err(ProviderError::AuthorityWithPath {
+            url: raw.to_string(),
+            path: rest.find('/').map_or(rest, |i| &rest[i..]).to_string(),
+        });
+    }
+    Ok(raw.trim_end_matches('/').to_string())
 }
 
 /// Parses and checks an endpoint URL: https, or http on a loopback host.
@@ -110,10 +140,12 @@ impl Authority {
             Provider::Microsoft | Provider::MicrosoftUsGov | Provider::MicrosoftChina => {
                 let tenant = tenant.ok_or(ProviderError::TenantRequired("Microsoft"))?;
                 check_tenant(tenant)?;
-                let host = login_host
-                    .or(microsoft_login_host(provider))
-                    .unwrap_or_default()
-                    .trim_end_matches('/');
+                let host = match login_host {
+                    Some(raw) => self::login_host(raw)?,
+                    None => microsoft_login_host(provider)
+                        .unwrap_or_default()
+                        .to_string(),
+                };
                 let base = format!("{host}/{tenant}/oauth2/v2.0");
                 Ok(Authority {
                     name: "microsoft",

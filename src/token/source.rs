@@ -55,6 +55,15 @@ impl Input {
         }
     }
 
+    /// A variable name to show in examples.
+    fn env_example(self) -> &'static str {
+        match self {
+            Input::AccessToken => "TOKEN",
+            Input::ClientSecret => "SECRET",
+            Input::CertificatePassword => "PFX_PASSWORD",
+        }
+    }
+
     /// The other ways to give this secret, for fixes.
     fn alternatives(self) -> &'static str {
         match self {
@@ -82,7 +91,19 @@ pub enum Place {
 impl Place {
     fn describe(&self, input: Input) -> String {
         match self {
-            Place::Env(var) => format!("environment variable {var} ({})", input.env_flag()),
+            Place::Env(var) if names_a_variable(var) => {
+                format!("environment variable {var} ({})", input.env_flag())
+            }
+            Place::Env(_) => format!(
+                "the value of {} (not shown: it does not look like a variable name and may be \
+                 the {} itself)",
+                input.env_flag(),
+                input.name()
+            ),
+            Place::File(path) if may_be_secret(path) => format!(
+                "the file given to {} (its name is not shown: it looks like a secret)",
+                input.file_flag()
+            ),
             Place::File(path) => format!("file {} ({})", path.display(), input.file_flag()),
             Place::Stdin => "standard input".to_string(),
             Place::Terminal => "the terminal".to_string(),
@@ -91,15 +112,58 @@ impl Place {
     }
 }
 
+/// Whether `name` can be an environment variable's name that a shell can `export`
+/// (`[A-Za-z_][A-Za-z0-9_]*`).
+pub fn is_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Whether a value given to an `--*-env` flag names a variable and is safe to echo: a shell
+/// name without a secret's shape. Anything else is most likely the secret itself
+/// (`--access-token-env "$TOKEN"`), so it is never shown.
+pub fn names_a_variable(value: &str) -> bool {
+    is_variable_name(value) && !looks_like_secret(value)
+}
+
+/// Whether a path given to a `--*-file` flag may be the secret itself rather than a path
+/// (`--access-token-file "$TOKEN"`), so that it must not be echoed. A path with a directory
+/// separator is a path; so is a short name with no secret's shape.
+pub fn may_be_secret(path: &std::path::Path) -> bool {
+    let text = path.to_string_lossy();
+    !(text.contains('/') || text.contains('\\')) && looks_like_secret(&text)
+}
+
+/// A secret's shape: a JWT (`eyJ…` with dots), an Entra client secret (it contains `~`), a
+/// long run of base64 or hex characters, or a shorter one where letters and digits alternate
+/// as they do in random text and seldom in names (`CLIENT_SECRET_2024` alternates once).
+fn looks_like_secret(text: &str) -> bool {
+    let jwt = text.starts_with("eyJ") && text.contains('.');
+    let random_run = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || "+=_-".contains(c)))
+        .any(|run| {
+            let alternations = run
+                .as_bytes()
+                .windows(2)
+                .filter(|w| w[0].is_ascii_digit() != w[1].is_ascii_digit())
+                .count();
+            run.len() >= 40 || (run.len() >= 16 && alternations >= 6)
+        });
+    jwt || text.contains('~') || random_run
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
-    #[error("environment variable {var} ({flag}) is not set, so there is no {}", input.name(), flag = input.env_flag())]
+    #[error("{}", env_missing(*input, var))]
     EnvMissing { input: Input, var: String },
-    #[error("the {} in environment variable {var} ({flag}) is not valid UTF-8", input.name(), flag = input.env_flag())]
+    #[error("the {} in {} is not valid UTF-8", input.name(), Place::Env(var.clone()).describe(*input))]
     EnvNotUnicode { input: Input, var: String },
-    #[error("the {} file {} ({flag}) does not exist", input.name(), path.display(), flag = input.file_flag())]
+    #[error("{}", file_missing(*input, path))]
     FileMissing { input: Input, path: PathBuf },
-    #[error("{} ({flag}) is a directory, not a file holding the {}", path.display(), input.name(), flag = input.file_flag())]
+    #[error("{} is a directory, not a file holding the {}", Place::File(path.clone()).describe(*input), input.name())]
     IsDirectory { input: Input, path: PathBuf },
     #[error("cannot read the {} from {}: {source}", input.name(), from.describe(*input))]
     Read {
@@ -130,6 +194,41 @@ pub enum TokenError {
     Invalid { from: Place, reason: &'static str },
 }
 
+fn env_missing(input: Input, var: &str) -> String {
+    if names_a_variable(var) {
+        format!(
+            "environment variable {var} ({}) is not set, so there is no {}",
+            input.env_flag(),
+            input.name()
+        )
+    } else {
+        format!(
+            "the value of {flag} does not look like a variable name: give the variable's name, e.g. {flag} \
+             {example}, not its value; the value is not shown in case it is the secret",
+            flag = input.env_flag(),
+            example = input.env_example()
+        )
+    }
+}
+
+fn file_missing(input: Input, path: &std::path::Path) -> String {
+    if may_be_secret(path) {
+        format!(
+            "the file given to {} does not exist; its name is not shown because it looks like \
+             a secret (was the {} itself given instead of a file's path?)",
+            input.file_flag(),
+            input.name()
+        )
+    } else {
+        format!(
+            "the {} file {} ({}) does not exist",
+            input.name(),
+            path.display(),
+            input.file_flag()
+        )
+    }
+}
+
 impl TokenError {
     /// The secret the error is about.
     pub fn input(&self) -> Input {
@@ -151,13 +250,24 @@ impl TokenError {
     pub fn cause(&self) -> String {
         let name = self.input().name();
         match self {
-            TokenError::EnvMissing { .. } | TokenError::EnvNotUnicode { .. } => {
-                format!("the {name} could not be read from the environment variable named")
+            TokenError::EnvMissing { var, .. } if !names_a_variable(var) => format!(
+                "{} takes the name of an environment variable that holds the {name}, and what \
+                 what was given does not look like a name",
+                self.input().env_flag()
+            ),
+            TokenError::EnvMissing { var, .. } | TokenError::EnvNotUnicode { var, .. } => {
+                let from = Place::Env(var.clone()).describe(self.input());
+                format!("the {name} could not be read from {from}")
             }
-            TokenError::FileMissing { .. }
-            | TokenError::IsDirectory { .. }
-            | TokenError::Read { .. } => {
-                format!("the {name} could not be read from the place named")
+            TokenError::FileMissing { path, .. } | TokenError::IsDirectory { path, .. } => {
+                let from = Place::File(path.clone()).describe(self.input());
+                format!("the {name} could not be read from {from}")
+            }
+            TokenError::Read { from, .. } => {
+                format!(
+                    "the {name} could not be read from {}",
+                    from.describe(self.input())
+                )
             }
             TokenError::StdinStalled { .. } => {
                 "standard input was chosen for the access token (--access-token-file -, or no \
@@ -180,14 +290,29 @@ impl TokenError {
         let input = self.input();
         let name = input.name();
         match self {
-            TokenError::EnvMissing { var, .. } => format!(
+            // Only a valid name is ever put after `export`: anything else is not shell, and
+            // may be the secret.
+            TokenError::EnvMissing { var, .. } if names_a_variable(var) => format!(
                 "export {var} in the shell that runs xoauth (sudo, cron and services start with \
                  a clean environment), or correct the name after {}",
                 input.env_flag()
             ),
-            TokenError::EnvNotUnicode { var, .. } => {
-                format!("put the {name} itself (plain ASCII) in {var}")
-            }
+            TokenError::EnvMissing { .. } => format!(
+                "put the {name} in a variable and give its name: {flag} {example} (not {flag} \
+                 \"${example}\"), or give the {name} with {}",
+                input.alternatives(),
+                flag = input.env_flag(),
+                example = input.env_example()
+            ),
+            TokenError::EnvNotUnicode { var, .. } => format!(
+                "put the {name} itself (plain ASCII) in {}",
+                Place::Env(var.clone()).describe(input)
+            ),
+            TokenError::FileMissing { path, .. } if may_be_secret(path) => format!(
+                "give the path of a file that holds the {name}, not the {name} itself, or give \
+                 the {name} with {}",
+                input.alternatives()
+            ),
             TokenError::FileMissing { path, .. } => format!(
                 "check the path {} (relative paths start in the current directory), or give \
                  the {name} with {}",
@@ -196,7 +321,7 @@ impl TokenError {
             ),
             TokenError::IsDirectory { path, .. } => format!(
                 "name the file inside {} that holds the {name}",
-                path.display()
+                Place::File(path.clone()).describe(input)
             ),
             TokenError::Read { source, from, .. }
                 if source.kind() == std::io::ErrorKind::PermissionDenied =>
@@ -446,6 +571,57 @@ mod tests {
         // Multi-byte text where the prefix would be cut must not panic.
         assert!(matches!(c("Beäre tok"), Err(TokenError::Invalid { .. })));
         assert_eq!(c("bearertok").unwrap(), "bearertok");
+    }
+
+    #[test]
+    fn names_and_paths_are_told_from_secrets() {
+        for name in [
+            "TOKEN",
+            "XOAUTH_TEST_TOKEN",
+            "_x",
+            "CLIENT_SECRET_2024",
+            "A1",
+        ] {
+            assert!(names_a_variable(name), "{name}");
+        }
+        let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln";
+        let entra = "Xy8Q~abcdefghijklmnopqrstuvwxyz.0123456";
+        let random = "k8Zq2Rt7Wm4Np9Lx3Vb6Hc1J";
+        let hex = "3f2a9c0d4e5b6a7f8e9d0c1b2a3f4e5d";
+        for secret in [jwt, entra, random, hex, "1TOKEN", "a b", ""] {
+            assert!(!names_a_variable(secret), "{secret}");
+        }
+        for path in [
+            "token.txt",
+            "nope",
+            "/tmp/eyJ.x",
+            "dir/Xy8Q~abc",
+            "secret-2024.pem",
+        ] {
+            assert!(!may_be_secret(std::path::Path::new(path)), "{path}");
+        }
+        for secret in [jwt, entra, random, hex] {
+            assert!(may_be_secret(std::path::Path::new(secret)), "{secret}");
+        }
+    }
+
+    /// Only a name is ever echoed or put after `export`; the fix is still valid shell.
+    #[test]
+    fn a_value_that_is_no_name_is_never_echoed_nor_exported() {
+        let secret = "Xy8Q~abcdefghijklmnopqrstuvwxyz.0123456";
+        for input in [
+            Input::AccessToken,
+            Input::ClientSecret,
+            Input::CertificatePassword,
+        ] {
+            let e = read_env(secret, input).unwrap_err();
+            let all = format!("{e} | {} | {}", e.cause(), e.fix());
+            assert!(!all.contains("Xy8Q") && !all.contains("export"), "{all}");
+            assert!(
+                all.contains(input.env_flag()) && all.contains("not shown"),
+                "{all}"
+            );
+        }
     }
 
     #[tokio::test]

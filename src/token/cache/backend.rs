@@ -31,9 +31,7 @@ pub(super) fn parse_choice(value: Option<&str>) -> Result<Choice, CacheError> {
         Some("secret-service") => Ok(Choice::Force(Backend::SecretService)),
         Some("keyutils") => Ok(Choice::Force(Backend::Keyutils)),
         Some("none") => Ok(Choice::Off),
-        Some(other) => Err(CacheError::NoBackend(format!(
-            "{BACKEND_ENV}={other:?} is not one of secret-service, keyutils, none"
-        ))),
+        Some(other) => Err(CacheError::BadChoice(other.to_string())),
     }
 }
 
@@ -44,9 +42,7 @@ pub(super) fn choose(
     probe: &dyn Fn(Backend) -> Result<(), String>,
 ) -> Result<Backend, CacheError> {
     match choice {
-        Choice::Off => Err(CacheError::NoBackend(format!(
-            "{BACKEND_ENV}=none turns the keyring cache off"
-        ))),
+        Choice::Off => Err(CacheError::Off),
         Choice::Force(backend) => probe(backend).map(|()| backend).map_err(|why| {
             CacheError::NoBackend(format!(
                 "{BACKEND_ENV}={} was requested but does not work: {why}",

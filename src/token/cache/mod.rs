@@ -24,6 +24,13 @@ pub enum CacheError {
     /// No keyring backend works; says what was tried and why each attempt failed.
     #[error("no usable OS keyring for the token cache: {0}")]
     NoBackend(String),
+    /// `XOAUTH_KEYRING=none`: the user's choice, not a fault, so callers stay quiet about it.
+    #[error("the token cache is turned off by {}=none", backend::BACKEND_ENV)]
+    Off,
+    /// `XOAUTH_KEYRING` holds something else than a backend's name: a typo to correct, not a
+    /// missing keyring.
+    #[error("{env}={0:?} is not one of secret-service, keyutils, none", env = backend::BACKEND_ENV)]
+    BadChoice(String),
     #[error("keyring error: {0}")]
     Backend(String),
     /// An entry is unreadable; callers ignore it and overwrite it.
@@ -34,7 +41,11 @@ pub enum CacheError {
 impl CacheError {
     pub(super) fn detail(&self) -> &str {
         match self {
-            CacheError::NoBackend(s) | CacheError::Backend(s) | CacheError::Corrupt(s) => s,
+            CacheError::NoBackend(s)
+            | CacheError::Backend(s)
+            | CacheError::Corrupt(s)
+            | CacheError::BadChoice(s) => s,
+            CacheError::Off => "the cache is turned off",
         }
     }
 }

@@ -264,7 +264,7 @@ fn choice_comes_from_the_environment_value() {
     assert_eq!(parse_choice(Some("none")).unwrap(), Choice::Off);
     let err = parse_choice(Some("file")).unwrap_err();
     assert!(
-        matches!(err, CacheError::NoBackend(ref m) if m.contains("\"file\"")),
+        matches!(err, CacheError::BadChoice(ref m) if m == "file"),
         "{err}"
     );
 }
@@ -323,7 +323,7 @@ fn selection_prefers_secret_service_then_keyutils_and_explains_failures() {
     );
     assert!(matches!(
         choose(Choice::Off, true, &both),
-        Err(CacheError::NoBackend(_))
+        Err(CacheError::Off)
     ));
 }
 
