@@ -160,7 +160,7 @@ fn code_enums() -> Vec<(&'static str, BTreeSet<String>)> {
                 SignInIncomplete, TokenEndpointUnreachable, CredentialUnusable, ConnectFailed,
                 Timeout, ConnectionClosed, TlsUntrusted, TlsNameMismatch, TlsExpired, TlsFailed,
                 StarttlsNotOffered, StarttlsRefused, DataBeforeTls, PlaintextPort,
-                ImplicitTlsPort, ServerTooVerbose, GreetingRejected, ProtocolError,
+                ImplicitTlsPort, WrongProtocolPort, ServerTooVerbose, GreetingRejected, ProtocolError,
                 MechanismNotOffered, AuthRejected, AuthenticatedNotConnected, Throttled,
                 ListFailed, ExamineFailed, ServerTemporaryFailure, SmtpAuthDisabled,
                 AuthBlockedByPolicy, SendAsDenied, SendRejected, StatFailed)),
@@ -217,7 +217,7 @@ fn schema_exit_codes_follow_the_categories() {
     let kinds = all_variants!(FailureKind: TokenUnusable, TokenRejected, SignInIncomplete,
         TokenEndpointUnreachable, CredentialUnusable, ConnectFailed, Timeout, ConnectionClosed,
         TlsUntrusted, TlsNameMismatch, TlsExpired, TlsFailed, StarttlsNotOffered,
-        StarttlsRefused, DataBeforeTls, PlaintextPort, ImplicitTlsPort, ServerTooVerbose,
+        StarttlsRefused, DataBeforeTls, PlaintextPort, ImplicitTlsPort, WrongProtocolPort, ServerTooVerbose,
         GreetingRejected, ProtocolError, MechanismNotOffered, AuthRejected,
         AuthenticatedNotConnected, Throttled, ListFailed, ExamineFailed, ServerTemporaryFailure,
         SmtpAuthDisabled, AuthBlockedByPolicy, SendAsDenied, SendRejected, StatFailed);

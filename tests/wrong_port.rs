@@ -279,3 +279,107 @@ async fn a_ca_file_that_is_a_directory_is_said_once() {
     );
     assert_eq!(run.stderr.matches("directory").count(), 1, "{}", run.stderr);
 }
+
+/// Runs `sub` against another protocol's port of the mock (chosen by `port`) and checks that
+/// the failure names the service that answered and where the wanted one is served: a network
+/// failure (exit 4), not a protocol error (exit 1).
+async fn another_protocols_port(
+    sub: &str,
+    port: impl FnOnce(&xoauth_mock::MockServer) -> std::net::SocketAddr,
+    extra: &[&str],
+    served: &str,
+    wanted: &str,
+    ports: &str,
+) {
+    let mock = Mock::start().await;
+    let port = port(&mock.server).port();
+    let mut extra = extra.to_vec();
+    extra.extend(["--timeout", "10"]);
+    let run = xoauth(
+        &args(&mock, sub, port, &extra),
+        Some(&mock.token(ALICE)),
+        None,
+    )
+    .await;
+    assert_eq!(run.code, 4, "{}", run.all());
+    let r = run.json();
+    let (kind, message, cause, fix) = failure(&r);
+    assert_eq!(kind, "wrong_protocol_port", "{}", run.stdout);
+    assert_eq!(r["failure"]["category"], "network", "{}", run.stdout);
+    assert_eq!(r["failure"]["stage"], "greeting", "{}", run.stdout);
+    assert_eq!(
+        message,
+        format!("this port is served by {served}, not {wanted}: {ports}"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        cause,
+        format!("this port is served by {served}, not {wanted}")
+    );
+    assert!(fix.contains(ports), "{fix}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pop_on_the_imaps_port_says_the_port_is_imaps() {
+    another_protocols_port(
+        "pop",
+        |m| m.imaps_addr(),
+        &[],
+        "IMAP",
+        "POP3",
+        "POP3 is 995 (implicit TLS) or 110 with --starttls",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn imap_on_the_pop3s_port_says_the_port_is_pops() {
+    another_protocols_port(
+        "imap",
+        |m| m.pop3s_addr(),
+        &[],
+        "POP3",
+        "IMAP",
+        "IMAP is 993 (implicit TLS) or 143 with --starttls",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn imap_with_starttls_on_the_smtp_port_says_the_port_is_smtp() {
+    another_protocols_port(
+        "imap",
+        |m| m.smtp_submission_addr(),
+        &["--starttls"],
+        "SMTP",
+        "IMAP",
+        "IMAP is 993 (implicit TLS) or 143 with --starttls",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn smtp_on_the_imap_port_says_the_port_is_imap() {
+    another_protocols_port(
+        "smtp",
+        |m| m.imap_starttls_addr(),
+        &[],
+        "IMAP",
+        "SMTP",
+        "SMTP is 587 with STARTTLS (the default) or 465 with --implicit-tls",
+    )
+    .await;
+    // The human report says the same, with the step that failed.
+    let mock = Mock::start().await;
+    let port = mock.server.imap_starttls_addr().port();
+    let mut v = args(&mock, "smtp", port, &["--timeout", "10"]);
+    v.retain(|a| a != "--json");
+    let run = xoauth(&v, Some(&mock.token(ALICE)), None).await;
+    assert_eq!(run.code, 4, "{}", run.all());
+    assert!(
+        run.all().contains("this port is served by IMAP, not SMTP"),
+        "{}",
+        run.all()
+    );
+}

@@ -94,6 +94,7 @@ pub(super) fn by_kind(e: &Evidence<'_>) -> Explanation {
         ),
         PlaintextPort => tls::plaintext_port(e),
         ImplicitTlsPort => tls::implicit_tls_port(e),
+        WrongProtocolPort => tls::wrong_protocol_port(e),
         DataBeforeTls => one(
             "the server sent data between agreeing to STARTTLS and the TLS handshake; this is \
              how STARTTLS response injection works, so the session was abandoned",

@@ -370,6 +370,7 @@ fn every_kind() -> Vec<FailureKind> {
         StatFailed,
         PlaintextPort,
         ImplicitTlsPort,
+        WrongProtocolPort,
     ];
     for k in &all {
         match k {
@@ -404,7 +405,8 @@ fn every_kind() -> Vec<FailureKind> {
             | SendRejected
             | StatFailed
             | PlaintextPort
-            | ImplicitTlsPort => {}
+            | ImplicitTlsPort
+            | WrongProtocolPort => {}
         }
     }
     all

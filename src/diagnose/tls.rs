@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use super::{Evidence, Explanation, one};
 use crate::outcome::FailureKind;
 use crate::plan::default_port;
+use crate::protocol::wrong_port;
 use crate::service::Protocol;
 use crate::transport::sniff::{self, Spoken};
 use crate::transport::util::rfc3339;
@@ -76,6 +77,24 @@ pub(super) fn implicit_tls_port(e: &Evidence<'_>) -> Explanation {
         "this port speaks TLS from the first byte (implicit TLS), but xoauth was asked for \
          STARTTLS and waited for a plain-text greeting the server never sends",
         Some(fix),
+    )
+}
+
+/// The greeting was another service's: the port belongs to it, not to the protocol checked.
+pub(super) fn wrong_protocol_port(e: &Evidence<'_>) -> Explanation {
+    let checked = e.checked();
+    let what = e
+        .server_reply
+        .first()
+        .and_then(|l| wrong_port::other_service(checked, l))
+        .map_or("another service", Spoken::name);
+    let name = wrong_port::known_as(checked);
+    one(
+        format!("this port is served by {what}, not {name}"),
+        Some(format!(
+            "point the check at the {name} port: {}",
+            wrong_port::where_served(checked)
+        )),
     )
 }
 

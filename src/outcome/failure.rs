@@ -33,6 +33,8 @@ pub enum FailureKind {
     PlaintextPort,
     /// STARTTLS to a port that speaks TLS from the first byte.
     ImplicitTlsPort,
+    /// The greeting is another protocol's (or HTTP): the port belongs to another service.
+    WrongProtocolPort,
     ServerTooVerbose,
     GreetingRejected,
     ProtocolError,
@@ -83,7 +85,7 @@ impl FailureKind {
             TokenEndpointUnreachable => Category::Network,
             ConnectFailed | Timeout | ConnectionClosed | TlsUntrusted | TlsNameMismatch
             | TlsExpired | TlsFailed | StarttlsNotOffered | StarttlsRefused | DataBeforeTls
-            | PlaintextPort | ImplicitTlsPort => Category::Network,
+            | PlaintextPort | ImplicitTlsPort | WrongProtocolPort => Category::Network,
             ServerTooVerbose
             | GreetingRejected
             | ProtocolError

@@ -7,6 +7,7 @@ pub mod record;
 pub mod refusal;
 pub mod results;
 pub mod smtp;
+pub mod wrong_port;
 
 pub use refusal::{refusal, refusal_kind};
 pub use results::{Examined, Folder, Found, Stat, Submission};

@@ -13,7 +13,9 @@ use std::time::Instant;
 
 use super::response::{self, Capabilities, Status, parse_capability, parse_status};
 use crate::outcome::{Failure, FailureKind, Recorder, Stage};
+use crate::protocol::wrong_port::wrong_protocol;
 use crate::protocol::{Facts, Request, tls_summary, transport_failure};
+use crate::service::Protocol;
 use crate::transport::lines::LineConn;
 use crate::transport::{TlsConn, TransportError, Upgrader};
 
@@ -45,6 +47,9 @@ where
         }
         _ => {
             rec.step(Stage::Greeting, t, false, shown.clone());
+            if let Some(f) = wrong_protocol(Protocol::Imap, &greeting, vec![shown.clone()]) {
+                return Err(f);
+            }
             return Err(Failure::new(
                 Stage::Greeting,
                 FailureKind::ProtocolError,

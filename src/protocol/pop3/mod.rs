@@ -25,12 +25,14 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use self::response::{Capa, Status, parse_stat, parse_status, unstuff};
 use super::record::record;
+use super::wrong_port::wrong_protocol;
 use super::{
     Facts, Request, initial_response, pick_mechanism, refusal, tls_summary, transport_failure,
 };
 use crate::outcome::{Failure, FailureKind, Recorder, Stage};
 use crate::protocol::Stat;
 use crate::sasl::{self, Mechanism};
+use crate::service::Protocol;
 use crate::transport::lines::LineConn;
 use crate::transport::tap::Tap;
 use crate::transport::util::escape;
@@ -87,6 +89,9 @@ async fn greeting<S: AsyncRead + AsyncWrite + Unpin>(
         }
         _ => {
             rec.step(Stage::Greeting, t, false, shown.clone());
+            if let Some(f) = wrong_protocol(Protocol::Pop, &line, vec![shown.clone()]) {
+                return Err(f);
+            }
             Err(protocol_error(
                 Stage::Greeting,
                 "the server's greeting is not a POP3 greeting (+OK ...)",

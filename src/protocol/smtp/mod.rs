@@ -27,6 +27,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use self::response::{Extensions, Reply};
 use super::record::{record, record_failure};
+use super::wrong_port::wrong_protocol;
 use super::{
     Facts, Request, initial_response, pick_mechanism, refusal, tls_summary, transport_failure,
 };
@@ -34,6 +35,7 @@ use crate::outcome::{Failure, FailureKind, Recorder, Stage};
 use crate::plan::SendPlan;
 use crate::protocol::Submission;
 use crate::sasl::{self, Mechanism};
+use crate::service::Protocol;
 use crate::transport::lines::LineConn;
 use crate::transport::tap::Tap;
 use crate::transport::{Connection, TlsConn, TransportError, Upgrader};
@@ -139,12 +141,17 @@ async fn banner<S: AsyncRead + AsyncWrite + Unpin>(
     rec: &mut Recorder,
 ) -> Result<(), Failure> {
     let t = Instant::now();
-    let reply = record_failure(
-        rec,
-        Stage::Greeting,
-        t,
-        read_reply(lines, Stage::Greeting).await,
-    )?;
+    let reply = read_reply(lines, Stage::Greeting).await.map_err(|f| {
+        // A reply that is not SMTP may be another service's greeting.
+        let first = f
+            .server_reply
+            .first()
+            .filter(|_| f.kind == FailureKind::ProtocolError);
+        first
+            .and_then(|l| wrong_protocol(Protocol::Smtp, l, f.server_reply.clone()))
+            .unwrap_or(f)
+    });
+    let reply = record_failure(rec, Stage::Greeting, t, reply)?;
     let shown = escape_all(&reply.wire()).join(" ");
     if reply.code == 220 {
         rec.step(Stage::Greeting, t, true, shown);
