@@ -170,6 +170,7 @@ pub async fn run(plan: &Plan) -> Result<Vec<Report>, RunError> {
                 let mut rec = Recorder {
                     started,
                     steps: Vec::new(),
+                    last_end: started,
                 };
                 rec.steps.push(crate::report::Step {
                     stage: Stage::Token,
@@ -317,6 +318,7 @@ async fn run_check(
                 protocol::smtp::check(conn, &upgrader, &req, &client, &mut rec, &mut facts).await
             }
         };
+        protocol::record::close(&mut rec, &result);
         if facts.tls.is_none() {
             facts.tls = upgrader.take_refused();
         }

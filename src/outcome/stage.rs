@@ -59,13 +59,17 @@ pub struct Step {
 pub struct Recorder {
     pub started: Instant,
     pub steps: Vec<Step>,
+    /// When the last step was recorded: where a step recorded after the fact began.
+    pub last_end: Instant,
 }
 
 impl Default for Recorder {
     fn default() -> Self {
+        let now = Instant::now();
         Recorder {
-            started: Instant::now(),
+            started: now,
             steps: Vec::new(),
+            last_end: now,
         }
     }
 }
@@ -78,5 +82,6 @@ impl Recorder {
             elapsed_ms: since.elapsed().as_millis() as u64,
             detail: detail.into(),
         });
+        self.last_end = Instant::now();
     }
 }

@@ -363,3 +363,86 @@ async fn data_before_the_tls_upgrade_completes() {
         assert_eq!(kind(&m), "data_before_tls", "{p:?}: {}", m.stdout);
     }
 }
+
+/// The last step of a failed run is the failure's stage, failed: `steps[]` shows where the
+/// check stopped, whichever path in the driver returned the failure.
+fn assert_last_step_is_the_failure(p: P, m: &Measured) {
+    let r = m.json();
+    let stage = &r["failure"]["stage"];
+    let steps = r["steps"].as_array().expect("steps");
+    let last = steps.last().expect("a step");
+    assert_eq!(&last["stage"], stage, "{p:?}: {}", m.stdout);
+    assert_eq!(last["ok"], false, "{p:?}: {}", m.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_capability_reply_that_never_comes_is_the_last_step() {
+    let runs = each(
+        &ALL,
+        true,
+        |p, mut peer| async move {
+            // IMAP's greeting without a capability code, so the client must ask.
+            let greeting = match p {
+                P::Imap => "* OK hostile ready\r\n",
+                _ => p.greeting(),
+            };
+            if peer.send(greeting).await && peer.line().await.is_some() {
+                peer.hold().await;
+            }
+        },
+        |_| 4,
+    )
+    .await;
+    for (p, m) in runs {
+        assert_eq!(kind(&m), "timeout", "{p:?}: {}", m.stdout);
+        assert_eq!(m.json()["failure"]["stage"], "capability", "{p:?}");
+        assert_last_step_is_the_failure(p, &m);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_oauth_mechanism_offered_is_a_failed_capability_step() {
+    let runs = each(
+        &ALL,
+        true,
+        |p, mut peer| async move {
+            let greeting = match p {
+                P::Imap => "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hostile ready\r\n",
+                _ => p.greeting(),
+            };
+            if !peer.send(greeting).await {
+                return;
+            }
+            while let Some(line) = peer.line().await {
+                let reply = match p {
+                    P::Pop if line.eq_ignore_ascii_case("CAPA") => {
+                        "+OK\r\nSASL PLAIN\r\n.\r\n".into()
+                    }
+                    P::Smtp if line.to_ascii_uppercase().starts_with("EHLO") => {
+                        "250-hostile.example\r\n250 AUTH PLAIN\r\n".into()
+                    }
+                    _ => p.answer(&line),
+                };
+                if !peer.send(reply).await {
+                    return;
+                }
+            }
+        },
+        |_| 1,
+    )
+    .await;
+    for (p, m) in runs {
+        assert_eq!(kind(&m), "mechanism_not_offered", "{p:?}: {}", m.stdout);
+        assert_eq!(m.json()["failure"]["stage"], "capability", "{p:?}");
+        assert_last_step_is_the_failure(p, &m);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_implicit_tls_greeting_that_never_comes_is_the_last_step() {
+    let runs = each(&ALL, true, |_, mut p| async move { p.hold().await }, |_| 4).await;
+    for (p, m) in runs {
+        assert_eq!(m.json()["failure"]["stage"], "greeting", "{p:?}");
+        assert_last_step_is_the_failure(p, &m);
+    }
+}
