@@ -1,10 +1,6 @@
 //! A refused server certificate is shown (subject, issuer, names, validity) and explained with
 //! the CA files the admin gave; verification stays on and the handshake still fails.
 
-use std::sync::Arc;
-
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::net::TcpListener;
 
 use crate::util::*;
@@ -18,33 +14,7 @@ struct PrivateServer {
 }
 
 async fn private_server(names: &[&str], years: (i32, i32)) -> PrivateServer {
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::default();
-    ca.distinguished_name
-        .push(DnType::CommonName, "Contoso Test Issuing CA");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca, ca_key);
-    let leaf_key = KeyPair::generate().unwrap();
-    let mut leaf =
-        CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
-    leaf.distinguished_name
-        .push(DnType::CommonName, "mail.contoso.example");
-    leaf.not_before = rcgen::date_time_ymd(years.0, 1, 1);
-    leaf.not_after = rcgen::date_time_ymd(years.1, 1, 1);
-    let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
-
-    let chain: Vec<CertificateDer<'static>> = vec![leaf_cert.der().clone()];
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(chain, key)
-    .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let (acceptor, ca_pem) = private_ca_acceptor("Contoso Test Issuing CA", names, Some(years));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
@@ -58,7 +28,7 @@ async fn private_server(names: &[&str], years: (i32, i32)) -> PrivateServer {
     });
     let dir = tempfile::tempdir().unwrap();
     let ca_file = dir.path().join("contoso-ca.pem");
-    std::fs::write(&ca_file, ca_cert.pem()).unwrap();
+    std::fs::write(&ca_file, ca_pem).unwrap();
     PrivateServer {
         port,
         ca_file,

@@ -492,3 +492,46 @@ pub fn only_protocols(args: Vec<String>, protocols: &str) -> Vec<String> {
     out.extend(strings(&["--protocols", protocols]));
     out
 }
+
+/// A TLS acceptor whose leaf certificate, for `names` and valid over `years` (1 January to
+/// 1 January), is signed by a private CA named `ca_name`; and that CA as PEM, for --ca-file.
+/// Every test server that must present a chosen certificate builds it here.
+pub fn private_ca_acceptor(
+    ca_name: &str,
+    names: &[&str],
+    years: Option<(i32, i32)>,
+) -> (tokio_rustls::TlsAcceptor, String) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::default();
+    ca.distinguished_name.push(DnType::CommonName, ca_name);
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca, ca_key);
+    let leaf_key = KeyPair::generate().unwrap();
+    let mut leaf =
+        CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
+    if let Some((from, until)) = years {
+        leaf.distinguished_name
+            .push(DnType::CommonName, "mail.contoso.example");
+        leaf.not_before = rcgen::date_time_ymd(from, 1, 1);
+        leaf.not_after = rcgen::date_time_ymd(until, 1, 1);
+    }
+    let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
+    let chain: Vec<CertificateDer<'static>> = vec![leaf_cert.der().clone()];
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(chain, key)
+    .unwrap();
+    (
+        tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config)),
+        ca_cert.pem(),
+    )
+}

@@ -13,8 +13,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -131,7 +129,7 @@ impl Hostile {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let script: Script = Arc::new(move |p| Box::pin(script(p)));
-        let (acceptor, ca_pem) = certificate();
+        let (acceptor, ca_pem) = private_ca_acceptor("Hostile Test CA", &["127.0.0.1"], None);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         tokio::spawn(async move {
@@ -181,34 +179,6 @@ impl Hostile {
         v.extend(strings(extra));
         with_token(v, &[])
     }
-}
-
-/// A private CA and a leaf for 127.0.0.1 it signs: the acceptor and the CA's PEM.
-fn certificate() -> (tokio_rustls::TlsAcceptor, String) {
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::default();
-    ca.distinguished_name
-        .push(DnType::CommonName, "Hostile Test CA");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca, ca_key);
-    let leaf_key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
-    let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
-    let chain: Vec<CertificateDer<'static>> = vec![leaf_cert.der().clone()];
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(chain, key)
-    .unwrap();
-    (
-        tokio_rustls::TlsAcceptor::from(Arc::new(config)),
-        ca_cert.pem(),
-    )
 }
 
 /// What one run against a hostile server measured.
