@@ -322,3 +322,5 @@ impl TokenReport {
         out
     }
 }
+
+pub mod audit;
