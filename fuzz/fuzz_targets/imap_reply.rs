@@ -13,7 +13,11 @@ fuzz_target!(|data: &str| {
         }
     }
     if let Some(caps) = parse_capability(data) {
-        let _ = (caps.auth_mechanisms(), caps.has_auth("XOAUTH2"), caps.is_empty());
+        let _ = (
+            caps.auth_mechanisms(),
+            caps.has_auth("XOAUTH2"),
+            caps.is_empty(),
+        );
     }
     let _ = capabilities_from_code(data);
 });

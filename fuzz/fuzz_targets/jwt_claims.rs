@@ -7,7 +7,12 @@ use xoauth::token::claims::decode;
 
 fuzz_target!(|data: &str| {
     if let Ok(claims) = decode(data) {
-        let _ = (claims.user(), claims.app_id(), claims.is_app_only(), claims.scopes());
+        let _ = (
+            claims.user(),
+            claims.app_id(),
+            claims.is_app_only(),
+            claims.scopes(),
+        );
         let _ = claims.summary(0);
         let _ = claims.summary(i64::MAX);
     }

@@ -17,6 +17,9 @@ fuzz_target!(|input: (&[u8], u16)| {
         let v: serde_json::Value = serde_json::from_slice(&out).expect("normalize writes JSON");
         assert!(v["expires_in"].as_u64().is_some_and(|s| s >= 1));
         assert_eq!(v["interval"].as_u64(), Some(timing.interval.as_secs()));
-        assert!(timing.interval.as_secs() >= 1, "a zero interval would hammer the server");
+        assert!(
+            timing.interval.as_secs() >= 1,
+            "a zero interval would hammer the server"
+        );
     }
 });

@@ -12,5 +12,9 @@ fuzz_target!(|data: &str| {
     }
     assert_eq!(decode(&encode(data)).as_deref(), Ok(data));
     let mock = xoauth_mock::fuzzing::mutf7_encode(data);
-    assert_eq!(decode(&mock).as_deref(), Ok(data), "mock's encoding {mock:?}");
+    assert_eq!(
+        decode(&mock).as_deref(),
+        Ok(data),
+        "mock's encoding {mock:?}"
+    );
 });
