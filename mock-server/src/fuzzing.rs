@@ -56,3 +56,11 @@ pub fn form_get(input: &[u8], name: &str) -> Option<String> {
 pub fn form_encode(pairs: &[(&str, &str)]) -> String {
     crate::idp::params::encode(pairs)
 }
+
+/// A token as the mock's identity platform signs one: `claims` under its RS256 key, for
+/// agreement with a client's claims decoder.
+pub fn sign_claims(claims: &serde_json::Value) -> Option<String> {
+    let key = crate::keys::idp_signing_key().ok()?;
+    let header = serde_json::json!({"typ": "JWT", "alg": "RS256", "kid": key.kid});
+    crate::jwt::sign_rs256(key, &header, claims).ok()
+}
