@@ -25,4 +25,5 @@ mod token_errors;
 mod trial_cli;
 mod trial_token;
 mod usage;
+mod wire_round_trips;
 mod wrong_port;

@@ -50,6 +50,9 @@ mod context;
 mod directory;
 mod dot;
 mod faults;
+/// Hidden: only the `fuzz/` crate uses it.
+#[doc(hidden)]
+pub mod fuzzing;
 mod idp;
 mod ids;
 mod imap;

@@ -27,9 +27,10 @@ use crate::secret::Secret;
 use crate::transport::util::escape;
 
 mod credential;
-mod device_reply;
+// Public so the `fuzz/` crate can feed the lenient reply readers arbitrary provider JSON.
+pub mod device_reply;
 mod loopback;
-mod reply;
+pub mod reply;
 
 pub use credential::Credential;
 // oauth2's basic client with a lenient token reply in place of `BasicTokenResponse`.

@@ -25,7 +25,7 @@ mod faults;
 mod grants;
 pub(crate) mod http;
 pub(crate) mod mint;
-mod params;
+pub(crate) mod params;
 mod pkce;
 pub(crate) mod records;
 pub(crate) mod scopes;

@@ -17,7 +17,7 @@
 
 mod framing;
 mod list;
-mod mutf7;
+pub(crate) mod mutf7;
 mod responses;
 mod search;
 mod session;

@@ -16,7 +16,7 @@
 //! ```
 //! `command` parses a line, `session` decides (no I/O), `lines::drive` owns the socket.
 
-mod command;
+pub(crate) mod command;
 mod responses;
 mod session;
 

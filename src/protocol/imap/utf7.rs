@@ -161,4 +161,22 @@ mod tests {
         // A lone high surrogate.
         assert_eq!(decode("&2D0-"), Err(Utf7Error::BadUtf16));
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Any folder name survives the wire: encode -> decode is the identity.
+        #[test]
+        fn encode_decode_is_identity(name in proptest::prelude::any::<String>()) {
+            proptest::prop_assert_eq!(decode(&encode(&name)), Ok(name));
+        }
+
+        /// Whatever decodes re-encodes to a name that decodes to the same text.
+        #[test]
+        fn decoded_names_re_encode(wire in "[ -~]{0,40}") {
+            if let Ok(text) = decode(&wire) {
+                proptest::prop_assert_eq!(decode(&encode(&text)), Ok(text));
+            }
+        }
+    }
 }
