@@ -20,6 +20,7 @@ mod common;
 #[cfg(test)]
 mod fixtures;
 mod oauth;
+pub mod profile;
 mod setup;
 mod usage;
 
