@@ -11,6 +11,7 @@
 mod cli;
 #[cfg(feature = "demo")]
 mod demo;
+mod profile_args;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -61,6 +62,11 @@ impl Errors {
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
+    // `--profile`'s keys become flags before the parse that counts.
+    let (args, profile) = match profile_args::expand(args.clone()) {
+        Ok(expanded) => (expanded.args, expanded.applied),
+        Err(e) => return fail(e.into(), Errors::from_args(&args)),
+    };
     let errors = Errors::from_args(&args);
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
@@ -70,7 +76,20 @@ fn main() -> ExitCode {
             return ExitStatus::Pass.into();
         }
         Err(e) => {
+            // A value the profile gave: say so, with the key's line.
+            if let Some(message) = profile.as_ref().and_then(|p| profile_args::explain(&e, p)) {
+                return fail(anyhow::anyhow!(message), errors);
+            }
             let _ = e.print();
+            if let Some(p) = &profile {
+                let keys: Vec<&str> = p.keys.iter().map(|(k, _)| k.as_str()).collect();
+                eprintln!(
+                    "xoauth: note: profile `{}` ({}) set: {}",
+                    p.name,
+                    p.path.display(),
+                    keys.join(", ")
+                );
+            }
             if errors.json_silenced {
                 eprintln!(
                     "xoauth: note: no JSON error object on standard output: with --print it \

@@ -201,14 +201,13 @@ impl ConfigFile {
                             safe,
                         });
                     }
-                    let value = convert(value.get_ref(), false).map_err(|what| {
-                        ProfileError::BadValue {
+                    let value =
+                        convert(value.get_ref(), false).map_err(|what| ProfileError::BadValue {
                             profile: name_text.clone(),
                             key: key_text.clone(),
                             at: key_at,
                             what,
-                        }
-                    })?;
+                        })?;
                     entries.push(Entry {
                         key: key_text,
                         value,
@@ -234,7 +233,10 @@ impl ConfigFile {
     }
 }
 
-type Pair<'t, 'i> = (&'t Spanned<toml::de::DeString<'i>>, &'t Spanned<DeValue<'i>>);
+type Pair<'t, 'i> = (
+    &'t Spanned<toml::de::DeString<'i>>,
+    &'t Spanned<DeValue<'i>>,
+);
 
 /// A table's entries in the order they are written (the map itself sorts them by name).
 fn sorted<'t, 'i>(table: &'t DeTable<'i>) -> Vec<Pair<'t, 'i>> {
@@ -307,7 +309,10 @@ mod tests {
     #[test]
     fn an_empty_file_has_no_profiles() {
         assert_eq!(ConfigFile::parse("").unwrap(), ConfigFile::default());
-        assert_eq!(ConfigFile::parse("# nothing yet\n").unwrap().names().len(), 0);
+        assert_eq!(
+            ConfigFile::parse("# nothing yet\n").unwrap().names().len(),
+            0
+        );
     }
 
     #[test]
