@@ -132,7 +132,9 @@ pub struct Common {
 #[command(next_help_heading = "Profiles")]
 pub struct ProfileArgs {
     /// Take the flags of profile NAME from the config file ([profile.NAME]); a flag given on
-    /// the command line wins over the profile's value for it.
+    /// the command line wins over the profile's value for it. A key is a long flag's name
+    /// without the dashes (client-id = "…", no-cache = true); relative paths are relative to
+    /// the config file's directory; secrets only by -file or -env keys.
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
     /// The config file holding the profiles [default: $XOAUTH_CONFIG, else config.toml in

@@ -218,10 +218,12 @@ pub fn expand(args: Vec<OsString>) -> Result<Expanded, ConfigError> {
         keys.push((entry.key.clone(), entry.at));
     }
     let mut args = args;
+    // Right after the command's name: before any `--`, after which a flag is an argument.
     let at = args
         .iter()
+        .skip(1)
         .position(|a| a.as_os_str() == OsStr::new(command))
-        .map_or(args.len(), |i| i + 1);
+        .map_or(args.len(), |i| i + 2);
     args.splice(at..at, flags);
     Ok(Expanded {
         args,
@@ -406,8 +408,7 @@ fn overridden(command: &Command, matches: &ArgMatches, arg: &Arg) -> bool {
     };
     replaced(arg)
         || REQUIRES.iter().any(|(key, needs)| {
-            arg.get_long() == Some(key)
-                && flag_named(command, needs).is_some_and(|needed| replaced(needed))
+            arg.get_long() == Some(key) && flag_named(command, needs).is_some_and(&replaced)
         })
 }
 
