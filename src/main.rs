@@ -82,7 +82,7 @@ fn main() -> ExitCode {
             }
             let _ = e.print();
             if let Some(p) = &profile {
-                let keys: Vec<&str> = p.keys.iter().map(|(k, _)| k.as_str()).collect();
+                let keys: Vec<&str> = p.keys.iter().map(|k| k.key.as_str()).collect();
                 eprintln!(
                     "xoauth: note: profile `{}` ({}) set: {}",
                     p.name,

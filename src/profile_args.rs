@@ -45,8 +45,16 @@ pub struct Expanded {
 pub struct Applied {
     pub name: String,
     pub path: PathBuf,
-    /// The keys that became flags, where each is written.
-    pub keys: Vec<(String, Position)>,
+    /// The keys that became flags.
+    pub keys: Vec<AppliedKey>,
+}
+
+pub struct AppliedKey {
+    /// The long flag's name (`port` for the profile's `imap-port` with `xoauth imap`).
+    pub flag: String,
+    /// As written in the file, where it is written.
+    pub key: String,
+    pub at: Position,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -198,7 +206,10 @@ pub fn expand(args: Vec<OsString>) -> Result<Expanded, ConfigError> {
                 "is a command-line flag only: it cannot be set in a profile".into(),
             ));
         }
-        let Some(arg) = flag_named(sub, &entry.key) else {
+        let Some(flag) = endpoint_flag(command, &entry.key, &profile.entries) else {
+            continue;
+        };
+        let Some(arg) = flag_named(sub, flag) else {
             if others.iter().any(|c| flag_named(c, &entry.key).is_some()) {
                 // Another command's key: this profile serves that command too.
                 continue;
@@ -214,8 +225,12 @@ pub fn expand(args: Vec<OsString>) -> Result<Expanded, ConfigError> {
         if overridden(sub, matches, arg) || unchecked(&entry.key, checked.as_deref()) {
             continue;
         }
-        flags.extend(as_flags(arg, entry, &base).map_err(problem)?);
-        keys.push((entry.key.clone(), entry.at));
+        flags.extend(as_flags(arg, flag, entry, &base).map_err(problem)?);
+        keys.push(AppliedKey {
+            flag: flag.to_string(),
+            key: entry.key.clone(),
+            at: entry.at,
+        });
     }
     let mut args = args;
     // Right after the command's name: before any `--`, after which a flag is an argument.
@@ -229,6 +244,25 @@ pub fn expand(args: Vec<OsString>) -> Result<Expanded, ConfigError> {
         args,
         applied: Some(Applied { name, path, keys }),
     })
+}
+
+/// The flag a key sets for `command`. For `imap`, `pop` and `smtp` the profile's
+/// `imap-host`/`imap-port` (and so on) are the command's `--host`/`--port` and win over a plain
+/// `host`/`port`, as they do for `check`, so a profile written for `check` serves them too.
+/// `None`: a plain key that gives way to such a key.
+fn endpoint_flag<'k>(command: &str, key: &'k str, entries: &[Entry]) -> Option<&'k str> {
+    if !matches!(command, "imap" | "pop" | "smtp") {
+        return Some(key);
+    }
+    match key.strip_prefix(command).and_then(|r| r.strip_prefix('-')) {
+        Some(own @ ("host" | "port")) => Some(own),
+        _ if matches!(key, "host" | "port")
+            && entries.iter().any(|e| e.key == format!("{command}-{key}")) =>
+        {
+            None
+        }
+        _ => Some(key),
+    }
 }
 
 /// XOAUTH_CONFIG, when set and not empty (tests set it empty to reach the default).
@@ -427,8 +461,8 @@ fn excludes(command: &Command, a: &Arg, b: &Arg) -> bool {
 
 /// The flags that say what `entry` says: a switch when true, `--key=value` per value (one per
 /// list item for a repeatable flag, or joined with the flag's delimiter).
-fn as_flags(arg: &Arg, entry: &Entry, base: &Path) -> Result<Vec<OsString>, String> {
-    let long = format!("--{}", entry.key);
+fn as_flags(arg: &Arg, flag: &str, entry: &Entry, base: &Path) -> Result<Vec<OsString>, String> {
+    let long = format!("--{flag}");
     let path = arg.get_value_parser().type_id() == TypeId::of::<PathBuf>();
     let text = |v: &Value| -> Result<String, String> {
         match v {
@@ -491,7 +525,7 @@ pub fn explain(error: &clap::Error, applied: &Applied) -> Option<String> {
         return None;
     };
     let long = arg.strip_prefix("--")?.split([' ', '=', '<']).next()?;
-    let (key, at) = applied.keys.iter().find(|(k, _)| k == long)?;
+    let AppliedKey { key, at, .. } = applied.keys.iter().find(|k| k.flag == long)?;
     let rendered = error.render().to_string();
     let rendered = rendered.strip_prefix("error: ").unwrap_or(&rendered);
     let first = rendered.split("\n\n").next().unwrap_or(rendered);

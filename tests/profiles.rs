@@ -109,6 +109,24 @@ async fn a_profile_is_a_whole_smoke_test() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_profile_written_for_check_serves_pop_and_smtp() {
+    // The smoke profile has host and pop-port/smtp-port, no port: for `xoauth pop` its
+    // pop-port is --port, and the other protocols' keys are left out.
+    let mock = Mock::start().await;
+    let config = Config::new(&mock, &smoke_profile(&mock, "mock"));
+    for command in ["pop", "smtp"] {
+        let run = xoauth(
+            &config.args(command, "mock", &["--json"]),
+            Some(&mock.token(ALICE)),
+            None,
+        )
+        .await;
+        assert_eq!(run.code, 0, "{command}: {}", run.all());
+        assert_eq!(run.json()["protocol"], command);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn imap_takes_a_profile_with_its_own_keys() {
     let mock = Mock::start().await;
     let addr = mock.server.imaps_addr();
