@@ -67,6 +67,9 @@ fn main() -> ExitCode {
         Ok(expanded) => (expanded.args, expanded.applied),
         Err(e) => return fail(e.into(), Errors::from_args(&args)),
     };
+    if let Some(p) = &profile {
+        let _ = PROFILE_NOTE.set(p.note());
+    }
     let errors = Errors::from_args(&args);
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
@@ -81,14 +84,8 @@ fn main() -> ExitCode {
                 return fail(anyhow::anyhow!(message), errors);
             }
             let _ = e.print();
-            if let Some(p) = &profile {
-                let keys: Vec<&str> = p.keys.iter().map(|k| k.key.as_str()).collect();
-                eprintln!(
-                    "xoauth: note: profile `{}` ({}) set: {}",
-                    p.name,
-                    p.path.display(),
-                    keys.join(", ")
-                );
+            if let Some(note) = PROFILE_NOTE.get() {
+                eprintln!("xoauth: note: {}", escape_text(note));
             }
             if errors.json_silenced {
                 eprintln!(
@@ -311,11 +308,17 @@ async fn single(
     }
 }
 
+/// Which flags a profile added, for an error about flags the user did not type.
+static PROFILE_NOTE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 /// A usage or configuration error: one line on stderr (escaped: it may quote a flag's value or
 /// a file's contents), the JSON error object on stdout with `--json`, exit code 2.
 fn fail(e: anyhow::Error, errors: Errors) -> ExitCode {
     let message = format!("{e:#}");
     eprintln!("xoauth: error: {}", escape_text(&message));
+    if let Some(note) = PROFILE_NOTE.get() {
+        eprintln!("xoauth: note: {}", escape_text(note));
+    }
     if errors.json {
         println!("{}", usage_json(&message));
     }

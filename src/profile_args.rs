@@ -49,6 +49,23 @@ pub struct Applied {
     pub keys: Vec<AppliedKey>,
 }
 
+impl Applied {
+    /// What the profile added, for an error that names a flag the user did not type.
+    pub fn note(&self) -> String {
+        let keys: Vec<&str> = self.keys.iter().map(|k| k.key.as_str()).collect();
+        let keys = if keys.is_empty() {
+            "nothing (the command line sets all its keys)".to_string()
+        } else {
+            keys.join(", ")
+        };
+        format!(
+            "profile `{}` from {} set: {keys}",
+            self.name,
+            self.path.display()
+        )
+    }
+}
+
 pub struct AppliedKey {
     /// The long flag's name (`port` for the profile's `imap-port` with `xoauth imap`).
     pub flag: String,

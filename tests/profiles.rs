@@ -304,6 +304,19 @@ async fn a_value_of_the_wrong_type_names_the_key_and_line() {
     assert!(m.contains("`timeout`"), "{m}");
     assert!(m.contains("profile `prod`"), "{m}");
 
+    // The plan's own errors name flags; the note says the profile set them.
+    let mock = Mock::start().await;
+    let text = "[profile.prod]\nclient-id = \"abc\"\nflow = \"device-code\"\n";
+    let config = Config::new(&mock, text);
+    let run = xoauth(&config.args("check", "prod", &["--json"]), None, None).await;
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.contains("note: profile `prod` from ")
+            && run.stderr.contains("set: client-id, flow"),
+        "{}",
+        run.stderr
+    );
+
     let text = "[profile.prod]\nstarttls = \"yes\"\n";
     let m = message(&refused(text, "prod").await);
     assert!(m.contains("line 2") && m.contains("switch"), "{m}");
