@@ -118,10 +118,30 @@ pub struct Common {
     pub oauth: OAuthArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub profile: ProfileArgs,
     /// Not supported: caught here so that the refusal does not repeat it (clap's own error
     /// would, and a stray argument is often a pasted secret).
     #[arg(hide = true, value_name = "ARG")]
     pub stray: Vec<String>,
+}
+
+/// A named set of flags from the config file (`src/profile_args.rs` turns it into flags before
+/// the final parse; the plan never sees these two).
+#[derive(Args, Debug)]
+#[command(next_help_heading = "Profiles")]
+pub struct ProfileArgs {
+    /// Take the flags of profile NAME from the config file ([profile.NAME]); a flag given on
+    /// the command line wins over the profile's value for it. A key is a long flag's name
+    /// without the dashes (client-id = "…", no-cache = true); relative paths are relative to
+    /// the config file's directory; secrets only by -file or -env keys.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// The config file holding the profiles [default: $XOAUTH_CONFIG, else config.toml in
+    /// the platform's config directory: $XDG_CONFIG_HOME/xoauth or ~/.config/xoauth on Linux,
+    /// ~/Library/Application Support/xoauth on macOS, %APPDATA%\xoauth on Windows].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// Obtaining the token from an identity provider instead of being given one.

@@ -26,8 +26,9 @@
 //! | 8 | [`report`] | report rows and their rendering (human, JSON); only renders | 0–7 |
 //! | 9 | [`run`] | the only module that knows every layer: plan in, reports out | 0–8 |
 //!
-//! The binary (`main.rs`, `cli.rs` with the clap definitions, `demo.rs` behind the `demo`
-//! feature) sits above all of them and sees the library only through its public API.
+//! The binary (`main.rs`, `cli.rs` with the clap definitions, `profile_args.rs` that turns a
+//! config file's profile into flags, `demo.rs` behind the `demo` feature) sits above all of
+//! them and sees the library only through its public API.
 //!
 //! Rules: the library never uses clap or anyhow (errors are typed per layer); a failed check is
 //! a report, `Err` means "could not run"; every secret lives in [`secret::Secret`] and is

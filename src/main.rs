@@ -11,6 +11,7 @@
 mod cli;
 #[cfg(feature = "demo")]
 mod demo;
+mod profile_args;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -61,6 +62,14 @@ impl Errors {
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
+    // `--profile`'s keys become flags before the parse that counts.
+    let (args, profile) = match profile_args::expand(args.clone()) {
+        Ok(expanded) => (expanded.args, expanded.applied),
+        Err(e) => return fail(e.into(), Errors::from_args(&args)),
+    };
+    if let Some(p) = &profile {
+        let _ = PROFILE_NOTE.set(p.note());
+    }
     let errors = Errors::from_args(&args);
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
@@ -70,7 +79,14 @@ fn main() -> ExitCode {
             return ExitStatus::Pass.into();
         }
         Err(e) => {
+            // A value the profile gave: say so, with the key's line.
+            if let Some(message) = profile.as_ref().and_then(|p| profile_args::explain(&e, p)) {
+                return fail(anyhow::anyhow!(message), errors);
+            }
             let _ = e.print();
+            if let Some(note) = PROFILE_NOTE.get() {
+                eprintln!("xoauth: note: {}", escape_text(note));
+            }
             if errors.json_silenced {
                 eprintln!(
                     "xoauth: note: no JSON error object on standard output: with --print it \
@@ -292,11 +308,17 @@ async fn single(
     }
 }
 
+/// Which flags a profile added, for an error about flags the user did not type.
+static PROFILE_NOTE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 /// A usage or configuration error: one line on stderr (escaped: it may quote a flag's value or
 /// a file's contents), the JSON error object on stdout with `--json`, exit code 2.
 fn fail(e: anyhow::Error, errors: Errors) -> ExitCode {
     let message = format!("{e:#}");
     eprintln!("xoauth: error: {}", escape_text(&message));
+    if let Some(note) = PROFILE_NOTE.get() {
+        eprintln!("xoauth: note: {}", escape_text(note));
+    }
     if errors.json {
         println!("{}", usage_json(&message));
     }

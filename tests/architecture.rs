@@ -28,7 +28,7 @@ const LAYERS: &[&[&str]] = &[
 ];
 
 /// The files of the binary, not the library.
-const BINARY: &[&str] = &["main.rs", "cli.rs", "demo.rs"];
+const BINARY: &[&str] = &["main.rs", "cli.rs", "demo.rs", "profile_args.rs"];
 
 fn rank(module: &str) -> Option<usize> {
     LAYERS.iter().position(|layer| layer.contains(&module))

@@ -16,6 +16,7 @@ mod json_golden;
 mod oauth;
 mod output_contract;
 mod pop;
+mod profiles;
 mod readme_flags;
 mod readme_mock;
 mod redaction;

@@ -188,13 +188,27 @@ pub fn private_keyring_service() -> String {
     format!("xoauth-test-{}-{n}", std::process::id())
 }
 
+/// An empty home for every xoauth the tests start: HOME, XDG_CONFIG_HOME and APPDATA point
+/// into it and XOAUTH_CONFIG at a file that does not exist there, so that no run reads the
+/// developer's own config file (and its profiles) unless a test sets these itself.
+pub fn private_home() -> PathBuf {
+    let home = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("xoauth-test-home");
+    std::fs::create_dir_all(&home).expect("the tests' home directory");
+    home
+}
+
 fn command(args: &[String], env: &[(&str, &str)]) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(assert_cmd::cargo::cargo_bin("xoauth"));
+    let home = private_home();
     cmd.args(args)
         .env_remove("XOAUTH_TEST_TOKEN")
         .env_remove("DISPLAY")
         .env_remove("WAYLAND_DISPLAY")
         .env("XOAUTH_KEYRING_SERVICE", private_keyring_service())
+        .env("HOME", &home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("APPDATA", home.join("appdata"))
+        .env("XOAUTH_CONFIG", home.join("no-config.toml"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -453,6 +467,28 @@ fn every_xoauth_gets_a_private_keyring_service() {
         assert_ne!(s, xoauth::token::cache::SERVICE);
     }
     assert_eq!(service(&[("XOAUTH_KEYRING_SERVICE", "mine")]), "mine");
+}
+
+/// No xoauth a test starts can read the developer's config file: each points every place
+/// the file is looked for into the tests' empty home, and a test's own choice still wins.
+#[test]
+fn every_xoauth_gets_a_private_config() {
+    let env_of = |env: &[(&str, &str)], name: &str| {
+        let cmd = command(&[], env);
+        cmd.as_std()
+            .get_envs()
+            .find(|(k, _)| *k == name)
+            .and_then(|(_, v)| v)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| panic!("{name} is set"))
+    };
+    let home = private_home();
+    for name in ["HOME", "XDG_CONFIG_HOME", "APPDATA", "XOAUTH_CONFIG"] {
+        let value = env_of(&[], name);
+        assert!(value.starts_with(&home), "{name}={}", value.display());
+    }
+    assert!(!env_of(&[], "XOAUTH_CONFIG").exists());
+    assert_eq!(env_of(&[("HOME", "/x")], "HOME"), PathBuf::from("/x"));
 }
 
 #[test]

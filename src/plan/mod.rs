@@ -4,6 +4,8 @@
 //! The raw flags ([`args`]) become a plan here, not in the binary: `common` holds the token
 //! and identity rules, `oauth` the flow choice, `checks` the per-command endpoints and the test
 //! message, `setup` the setup script's request; [`UsageError`] says why flags cannot run.
+//! [`profile`] parses a config file's profiles (the binary reads the file and turns the chosen
+//! profile into flags).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -20,6 +22,7 @@ mod common;
 #[cfg(test)]
 mod fixtures;
 mod oauth;
+pub mod profile;
 mod setup;
 mod usage;
 
