@@ -2,7 +2,7 @@
 //! order of likelihood where the evidence cannot tell causes apart.
 
 use super::{
-    Evidence, Explanation, aadsts, exchange_smtp_not_on_465, one, rejected,
+    Evidence, Explanation, aadsts, exchange_smtp_not_on_465, fixes, one, rejected,
     smtp_implicit_tls_at_exchange, tls,
 };
 use crate::outcome::FailureKind;
@@ -177,9 +177,8 @@ pub(super) fn by_kind(e: &Evidence<'_>) -> Explanation {
                     e.mailbox
                 ),
                 Some(format!(
-                    "send as the authenticated mailbox, or grant it: Add-RecipientPermission \
-                     -Identity {from_arg} -Trustee {} -AccessRights SendAs",
-                    quote(e.mailbox)
+                    "send as the authenticated mailbox, or grant it: {}",
+                    fixes::send_as(&from_arg, e.mailbox)
                 )),
             );
             if named.is_some_and(|a| !is_valid(Kind::Address, a)) {
@@ -266,9 +265,8 @@ fn not_connected(e: &Evidence<'_>, proto: &str, shared: bool) -> Explanation {
     let needs_grant = shared || app_only;
     let fix = if needs_grant {
         format!(
-            "Add-MailboxPermission -Identity {mbx} -User {} -AccessRights FullAccess; check \
-             {check}",
-            grantee(e)
+            "{}; check {check}",
+            fixes::full_access(e.mailbox, &grantee(e))
         )
     } else {
         format!(
@@ -360,10 +358,7 @@ fn token_rejected(e: &Evidence<'_>) -> Explanation {
 fn smtp_auth_disabled(e: &Evidence<'_>) -> Explanation {
     let text = e.server_reply.join(" ");
     let tenant = text.contains("for the Tenant");
-    let mailbox_fix = format!(
-        "Set-CASMailbox -Identity {} -SmtpClientAuthenticationDisabled $false",
-        quote(e.mailbox)
-    );
+    let mailbox_fix = fixes::enable(e.mailbox, Protocol::Smtp);
     if tenant {
         one(
             "SMTP AUTH is disabled for the whole tenant (the default for tenants created after \

@@ -16,6 +16,7 @@
 
 mod aadsts;
 mod facts;
+mod fixes;
 mod kinds;
 mod rejected;
 pub mod tls;

@@ -6,6 +6,7 @@
 //! expire, a token for outlook.office.com is not a Graph token, alice's token opening alice's
 //! mailbox is no user= mix-up. What remains is said, with what ruled the rest out.
 
+use super::fixes;
 use super::kinds::no_such_mailbox;
 use super::token::{EXCHANGE_AUDIENCES, is_microsoft};
 use super::{Evidence, Explanation};
@@ -277,12 +278,11 @@ fn exchange(e: &Evidence<'_>, proto: &str) -> Explanation {
     ));
     let (candidates, out) = sift(candidates, e);
     let token_side_ruled_out = e.claims.is_some() && out.len() >= 3;
-    let check_mailbox = format!("Get-CASMailbox -Identity {mbx} | Format-List {switch}");
+    let check_mailbox = fixes::show_switches(e.mailbox, switch);
     let fix = if let Some(u) = shared_user {
         format!(
-            "Add-MailboxPermission -Identity {mbx} -User {} -AccessRights FullAccess; if it \
-             has that already: {check_mailbox}",
-            quote(u)
+            "{}; if it has that already: {check_mailbox}",
+            fixes::full_access(e.mailbox, &quote(u))
         )
     } else if token_side_ruled_out {
         format!(
