@@ -15,6 +15,7 @@
 //! `kinds` (with `tls` for the wrong port or a refused certificate), the AADSTS codes in `aadsts`.
 
 mod aadsts;
+pub mod combination;
 mod facts;
 mod fixes;
 mod kinds;
