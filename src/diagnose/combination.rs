@@ -304,6 +304,18 @@ impl<'a> Grid<'a> {
         names(ps.iter().copied().filter(|p| self.passed(*p)))
     }
 
+    /// "IMAP, POP and SMTP all", "IMAP and POP both": the protocols that were refused.
+    fn refused_names(&self) -> String {
+        let refused: Vec<Protocol> = self
+            .cells
+            .iter()
+            .filter(|(_, _, s)| matches!(s, Said::Refused(_)))
+            .map(|(p, _, _)| *p)
+            .collect();
+        let all = if refused.len() == 2 { "both" } else { "all" };
+        format!("{} {all}", names(refused.into_iter()))
+    }
+
     fn reply(&self, p: Protocol) -> &'a [String] {
         self.cells
             .iter()
@@ -367,29 +379,27 @@ fn app_arg(g: &Grid<'_>) -> String {
 }
 
 fn smtp_auth_off(g: &Grid<'_>) -> Explanation {
-    let inner = smtp_auth_disabled(g.mailbox, g.reply(Smtp));
-    Explanation {
-        cause: format!(
-            "{}; only SMTP is refused, because {} (5.7.139)",
-            proven(g, &[Imap, Pop]),
-            inner.cause
-        ),
-        candidates: Vec::new(),
-        fix: inner.fix,
-        evidence: Vec::new(),
-    }
+    smtp_alone(
+        g,
+        "only SMTP is refused (535 5.7.139), because",
+        smtp_auth_disabled(g.mailbox, g.reply(Smtp)),
+    )
 }
 
 fn smtp_blocked_by_policy(g: &Grid<'_>) -> Explanation {
-    let inner = auth_blocked(g.reply(Smtp));
+    smtp_alone(
+        g,
+        "only SMTP AUTH is blocked, by a tenant policy:",
+        auth_blocked(g.reply(Smtp)),
+    )
+}
+
+/// SMTP's own refusal, which its cell explains exactly, put after what IMAP or POP proved.
+fn smtp_alone(g: &Grid<'_>, only: &str, cell: Explanation) -> Explanation {
     Explanation {
-        cause: format!(
-            "{}; only SMTP AUTH is blocked, by a tenant policy: {}",
-            proven(g, &[Imap, Pop]),
-            inner.cause
-        ),
+        cause: format!("{}; {only} {}", proven(g, &[Imap, Pop]), cell.cause),
         candidates: Vec::new(),
-        fix: inner.fix,
+        fix: cell.fix,
         evidence: Vec::new(),
     }
 }
@@ -616,10 +626,7 @@ fn app_refused_everywhere(g: &Grid<'_>) -> Explanation {
         );
     }
     let grant = fixes::full_access(g.mailbox, sp);
-    let exists = format!(
-        "Get-Mailbox -Identity {} must find the mailbox",
-        quote(g.mailbox)
-    );
+    let exists = fixes::must_exist(g.mailbox);
     let fix = if registered {
         format!("{grant}; {exists}")
     } else {
@@ -630,7 +637,8 @@ fn app_refused_everywhere(g: &Grid<'_>) -> Explanation {
     };
     Explanation {
         cause: format!(
-            "every protocol refused the app for {}{}: one grant covers all of them",
+            "{} refused the app for {}{}: one grant covers all of them",
+            g.refused_names(),
             g.mailbox,
             if registered {
                 ", and IMAP let it authenticate first, so its service principal is registered \
@@ -650,8 +658,9 @@ fn shared_refused_everywhere(g: &Grid<'_>) -> Explanation {
     let user = g.user();
     Explanation {
         cause: format!(
-            "every protocol refused {user}'s token for {}: opening another's mailbox needs \
-             FullAccess for each of them, so one grant covers all",
+            "{} refused {user}'s token for {}: opening another's mailbox needs FullAccess \
+             for each of them, so one grant covers all",
+            g.refused_names(),
             g.mailbox
         ),
         candidates: vec![
@@ -663,9 +672,9 @@ fn shared_refused_everywhere(g: &Grid<'_>) -> Explanation {
             ),
         ],
         fix: Some(format!(
-            "{}; Get-Mailbox -Identity {} must find the mailbox",
+            "{}; {}",
             fixes::full_access(g.mailbox, &quote(user)),
-            quote(g.mailbox)
+            fixes::must_exist(g.mailbox)
         )),
         evidence: Vec::new(),
     }

@@ -167,10 +167,7 @@ fn app_only_refused(e: &Evidence<'_>, c: &Claims, proto: &str) -> Explanation {
     let register = fixes::register_service_principal(&app_arg, &oid_arg);
     let grant = fixes::full_access(e.mailbox, &oid_arg);
     // A grant on a misspelled address fails too, and says why: the last step is the check.
-    let exists = format!(
-        "Get-Mailbox -Identity {} must find the mailbox",
-        quote(e.mailbox)
-    );
+    let exists = fixes::must_exist(e.mailbox);
     let fix = if not_connected {
         format!("{grant}; if that exists already: {register}; {exists}")
     } else {

@@ -17,6 +17,14 @@ pub(super) fn full_access(mailbox: &str, grantee_arg: &str) -> String {
     )
 }
 
+/// The last step of a grant: a misspelled address fails it too, and this says why.
+pub(super) fn must_exist(mailbox: &str) -> String {
+    format!(
+        "Get-Mailbox -Identity {} must find the mailbox",
+        quote(mailbox)
+    )
+}
+
 /// Switches `protocol` back on for one mailbox (SMTP's switch is inverted).
 pub(super) fn enable(mailbox: &str, protocol: Protocol) -> String {
     format!(

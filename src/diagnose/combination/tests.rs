@@ -273,6 +273,10 @@ fn app_refused_by_every_protocol_is_one_grant() {
     )
     .unwrap();
     assert_eq!(name, "app_refused_everywhere");
+    assert!(
+        ex.cause
+            .starts_with("IMAP, POP and SMTP all refused the app for sales@")
+    );
     assert!(fix(&ex).starts_with(
         "Add-MailboxPermission -Identity 'sales@contoso.example' -User <service principal \
          object id> -AccessRights FullAccess"
@@ -294,6 +298,10 @@ fn shared_mailbox_refused_by_every_protocol_is_one_grant() {
     let (nc, p) = (not_connected(), pop_rejected());
     let (name, ex) = run(By::Shared, &[(Imap, Some(&nc)), (Pop, Some(&p))]).unwrap();
     assert_eq!(name, "shared_mailbox_refused_everywhere");
+    assert!(
+        ex.cause
+            .starts_with("IMAP and POP both refused alice@contoso.example's token")
+    );
     assert!(fix(&ex).starts_with(
         "Add-MailboxPermission -Identity 'sales@contoso.example' -User \
          'alice@contoso.example' -AccessRights FullAccess"
