@@ -3,6 +3,7 @@
 //! app-only token Exchange refused despite its role, an own mailbox Exchange will not open, and
 //! the server's own throttling words.
 
+use super::fixes;
 use super::kinds::{no_such_mailbox, throttled};
 use super::{
     Evidence, Explanation, Finding, exchange_smtp_not_on_465, one, rejected,
@@ -50,6 +51,7 @@ pub(super) fn from_facts(e: &Evidence<'_>) -> Option<Explanation> {
             }
             let own = c.user().is_some_and(|u| u.eq_ignore_ascii_case(e.mailbox));
             let pop = e.protocol == Some(Protocol::Pop);
+            let protocol = if pop { Protocol::Pop } else { Protocol::Imap };
             if own && (e.kind == AuthenticatedNotConnected || pop) {
                 let switch = if pop { "PopEnabled" } else { "ImapEnabled" };
                 return Some(Explanation {
@@ -66,10 +68,7 @@ pub(super) fn from_facts(e: &Evidence<'_>) -> Option<Explanation> {
                         "too many connections in a short time (Exchange throttles chatty clients)"
                             .into(),
                     ],
-                    fix: Some(format!(
-                        "Set-CASMailbox -Identity {} -{switch} $true",
-                        quote(e.mailbox)
-                    )),
+                    fix: Some(fixes::enable(e.mailbox, protocol)),
                     evidence: Vec::new(),
                 });
             }
@@ -165,18 +164,10 @@ fn app_only_refused(e: &Evidence<'_>, c: &Claims, proto: &str) -> Explanation {
         candidates.push(no_such_mailbox(e.mailbox));
     }
     candidates.push(format!("{proto} is disabled for the mailbox {}", e.mailbox));
-    let register = format!(
-        "New-ServicePrincipal -AppId {app_arg} -ObjectId {oid_arg} (if Get-ServicePrincipal -Identity {app_arg} shows another ObjectId, Remove-ServicePrincipal it first)"
-    );
-    let grant = format!(
-        "Add-MailboxPermission -Identity {} -User {oid_arg} -AccessRights FullAccess",
-        quote(e.mailbox)
-    );
+    let register = fixes::register_service_principal(&app_arg, &oid_arg);
+    let grant = fixes::full_access(e.mailbox, &oid_arg);
     // A grant on a misspelled address fails too, and says why: the last step is the check.
-    let exists = format!(
-        "Get-Mailbox -Identity {} must find the mailbox",
-        quote(e.mailbox)
-    );
+    let exists = fixes::must_exist(e.mailbox);
     let fix = if not_connected {
         format!("{grant}; if that exists already: {register}; {exists}")
     } else {

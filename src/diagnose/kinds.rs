@@ -2,7 +2,7 @@
 //! order of likelihood where the evidence cannot tell causes apart.
 
 use super::{
-    Evidence, Explanation, aadsts, exchange_smtp_not_on_465, one, rejected,
+    Evidence, Explanation, aadsts, exchange_smtp_not_on_465, fixes, one, rejected,
     smtp_implicit_tls_at_exchange, tls,
 };
 use crate::outcome::FailureKind;
@@ -158,38 +158,9 @@ pub(super) fn by_kind(e: &Evidence<'_>) -> Explanation {
                 quote(e.mailbox)
             )),
         ),
-        SmtpAuthDisabled => smtp_auth_disabled(e),
-        AuthBlockedByPolicy => auth_blocked(e),
-        SendAsDenied => {
-            // Exchange names the address: "<mailbox> not allowed to send as <from>;".
-            let text = e.server_reply.join(" ");
-            // The address comes from the server: quoted like any value, placeholder left bare.
-            let named = text
-                .split("send as ")
-                .nth(1)
-                .and_then(|rest| rest.split([';', ' ']).next())
-                .filter(|a| a.contains('@'));
-            let from = named.unwrap_or("<from address>");
-            let from_arg = named.map_or_else(|| from.to_string(), quote);
-            let mut ex = one(
-                format!(
-                    "{} may not send as {from} (no SendAs permission)",
-                    e.mailbox
-                ),
-                Some(format!(
-                    "send as the authenticated mailbox, or grant it: Add-RecipientPermission \
-                     -Identity {from_arg} -Trustee {} -AccessRights SendAs",
-                    quote(e.mailbox)
-                )),
-            );
-            if named.is_some_and(|a| !is_valid(Kind::Address, a)) {
-                ex.candidates.push(format!(
-                    "the sender address the server named, {from:?}, is unusual; check it before \
-                     granting anything"
-                ));
-            }
-            ex
-        }
+        SmtpAuthDisabled => smtp_auth_disabled(e.mailbox, e.server_reply),
+        AuthBlockedByPolicy => auth_blocked(e.server_reply),
+        SendAsDenied => send_as_denied(e.mailbox, e.server_reply),
         SendRejected => one(
             "the server accepted the token but refused the test message",
             Some("read the server's reply above; it names the reason".into()),
@@ -266,9 +237,8 @@ fn not_connected(e: &Evidence<'_>, proto: &str, shared: bool) -> Explanation {
     let needs_grant = shared || app_only;
     let fix = if needs_grant {
         format!(
-            "Add-MailboxPermission -Identity {mbx} -User {} -AccessRights FullAccess; check \
-             {check}",
-            grantee(e)
+            "{}; check {check}",
+            fixes::full_access(e.mailbox, &grantee(e))
         )
     } else {
         format!(
@@ -357,13 +327,39 @@ fn token_rejected(e: &Evidence<'_>) -> Explanation {
     one(cause, Some(fix))
 }
 
-fn smtp_auth_disabled(e: &Evidence<'_>) -> Explanation {
-    let text = e.server_reply.join(" ");
-    let tenant = text.contains("for the Tenant");
-    let mailbox_fix = format!(
-        "Set-CASMailbox -Identity {} -SmtpClientAuthenticationDisabled $false",
-        quote(e.mailbox)
+/// Exchange refused the test message's sender: the authenticated mailbox may not send as the
+/// address the server names.
+pub(super) fn send_as_denied(mailbox: &str, reply: &[String]) -> Explanation {
+    // Exchange names the address: "<mailbox> not allowed to send as <from>;".
+    let text = reply.join(" ");
+    // The address comes from the server: quoted like any value, placeholder left bare.
+    let named = text
+        .split("send as ")
+        .nth(1)
+        .and_then(|rest| rest.split([';', ' ']).next())
+        .filter(|a| a.contains('@'));
+    let from = named.unwrap_or("<from address>");
+    let from_arg = named.map_or_else(|| from.to_string(), quote);
+    let mut ex = one(
+        format!("{} may not send as {from} (no SendAs permission)", mailbox),
+        Some(format!(
+            "send as the authenticated mailbox, or grant it: {}",
+            fixes::send_as(&from_arg, mailbox)
+        )),
     );
+    if named.is_some_and(|a| !is_valid(Kind::Address, a)) {
+        ex.candidates.push(format!(
+            "the sender address the server named, {from:?}, is unusual; check it before \
+             granting anything"
+        ));
+    }
+    ex
+}
+
+pub(super) fn smtp_auth_disabled(mailbox: &str, reply: &[String]) -> Explanation {
+    let text = reply.join(" ");
+    let tenant = text.contains("for the Tenant");
+    let mailbox_fix = fixes::enable(mailbox, Protocol::Smtp);
     if tenant {
         one(
             "SMTP AUTH is disabled for the whole tenant (the default for tenants created after \
@@ -375,14 +371,14 @@ fn smtp_auth_disabled(e: &Evidence<'_>) -> Explanation {
         )
     } else {
         one(
-            format!("SMTP AUTH is disabled for the mailbox {}", e.mailbox),
+            format!("SMTP AUTH is disabled for the mailbox {}", mailbox),
             Some(mailbox_fix),
         )
     }
 }
 
-fn auth_blocked(e: &Evidence<'_>) -> Explanation {
-    let text = e.server_reply.join(" ");
+pub(super) fn auth_blocked(reply: &[String]) -> Explanation {
+    let text = reply.join(" ");
     if text.contains("security defaults") {
         one(
             "Security Defaults are on for the tenant, and they block SMTP AUTH",

@@ -15,7 +15,9 @@
 //! `kinds` (with `tls` for the wrong port or a refused certificate), the AADSTS codes in `aadsts`.
 
 mod aadsts;
+pub mod combination;
 mod facts;
+mod fixes;
 mod kinds;
 mod rejected;
 pub mod tls;

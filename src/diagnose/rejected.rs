@@ -6,6 +6,7 @@
 //! expire, a token for outlook.office.com is not a Graph token, alice's token opening alice's
 //! mailbox is no user= mix-up. What remains is said, with what ruled the rest out.
 
+use super::fixes;
 use super::kinds::no_such_mailbox;
 use super::token::{EXCHANGE_AUDIENCES, is_microsoft};
 use super::{Evidence, Explanation};
@@ -118,6 +119,24 @@ pub(super) fn not_a_jwt(e: &Evidence<'_>, note: &str) -> Explanation {
     }
 }
 
+/// The token-side causes a refusal by a server other than Exchange leaves open, most likely
+/// first, whether it came with an error challenge or bare (Exchange sends no challenge).
+fn token_side(e: &Evidence<'_>) -> Vec<(About, String)> {
+    vec![
+        (About::Expiry, "the token has expired".into()),
+        (
+            About::UserMismatch,
+            format!("user={} is not the user the token was issued to", e.mailbox),
+        ),
+        (
+            About::Other,
+            "the token was issued for another audience or by an issuer this server does not \
+             trust"
+                .into(),
+        ),
+    ]
+}
+
 pub(super) fn auth_rejected(e: &Evidence<'_>, proto: &str) -> Explanation {
     if let Some(c) = e.challenge {
         let status = c.status().unwrap_or("unknown");
@@ -125,22 +144,7 @@ pub(super) fn auth_rejected(e: &Evidence<'_>, proto: &str) -> Explanation {
             .scope()
             .map(|s| format!(", scope {s:?}"))
             .unwrap_or_default();
-        let (candidates, out) = sift(
-            vec![
-                (About::Expiry, "the token has expired".into()),
-                (
-                    About::UserMismatch,
-                    format!("user={} is not the user the token was issued to", e.mailbox),
-                ),
-                (
-                    About::Other,
-                    "the token was issued for another audience or by an issuer this server does \
-                     not trust"
-                        .into(),
-                ),
-            ],
-            e,
-        );
+        let (candidates, out) = sift(token_side(e), e);
         return Explanation {
             cause: format!(
                 "the server rejected the token; its error challenge says status \
@@ -157,23 +161,9 @@ pub(super) fn auth_rejected(e: &Evidence<'_>, proto: &str) -> Explanation {
         };
     }
     if !e.exchange_online {
-        let (candidates, out) = sift(
-            vec![
-                (About::Expiry, "the token has expired".into()),
-                (
-                    About::UserMismatch,
-                    format!("user={} is not the user the token was issued to", e.mailbox),
-                ),
-                (
-                    About::Other,
-                    "the token was issued for another audience or by an issuer this server does \
-                     not trust"
-                        .into(),
-                ),
-                (About::Other, format!("the account may not use {proto}")),
-            ],
-            e,
-        );
+        let mut candidates = token_side(e);
+        candidates.push((About::Other, format!("the account may not use {proto}")));
+        let (candidates, out) = sift(candidates, e);
         return Explanation {
             cause: format!(
                 "the server rejected the token without giving a reason{}",
@@ -288,12 +278,11 @@ fn exchange(e: &Evidence<'_>, proto: &str) -> Explanation {
     ));
     let (candidates, out) = sift(candidates, e);
     let token_side_ruled_out = e.claims.is_some() && out.len() >= 3;
-    let check_mailbox = format!("Get-CASMailbox -Identity {mbx} | Format-List {switch}");
+    let check_mailbox = fixes::show_switches(e.mailbox, switch);
     let fix = if let Some(u) = shared_user {
         format!(
-            "Add-MailboxPermission -Identity {mbx} -User {} -AccessRights FullAccess; if it \
-             has that already: {check_mailbox}",
-            quote(u)
+            "{}; if it has that already: {check_mailbox}",
+            fixes::full_access(e.mailbox, &quote(u))
         )
     } else if token_side_ruled_out {
         format!(

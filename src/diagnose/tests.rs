@@ -335,7 +335,7 @@ fn a_challenge_is_quoted_in_the_cause() {
 }
 
 /// Every failure kind. The match makes a new kind a compile error here until it is listed.
-fn every_kind() -> Vec<FailureKind> {
+pub(super) fn every_kind() -> Vec<FailureKind> {
     use FailureKind::*;
     let all = vec![
         TokenUnusable,
@@ -529,6 +529,40 @@ fn ps_literal(s: &str) -> Option<(String, &str)> {
     None
 }
 
+/// Asserts that every value a PowerShell command in `text` names is one quoted literal and one
+/// of `values` (a `<placeholder>` is left bare, so that pasting it unchanged fails); returns
+/// how many values it checked.
+pub(super) fn quoted_literals(text: &str, values: &[&str], what: &str) -> usize {
+    let mut checked = 0;
+    for param in [
+        "-Identity ",
+        "-User ",
+        "-AppId ",
+        "-App ",
+        "-ObjectId ",
+        "-Trustee ",
+    ] {
+        for (at, _) in text.match_indices(param) {
+            let arg = &text[at + param.len()..];
+            if arg.starts_with('<') {
+                continue; // a placeholder, which fails if pasted unchanged
+            }
+            let (value, rest) = ps_literal(arg)
+                .unwrap_or_else(|| panic!("{what}: {param}is not quoted in {text:?}"));
+            assert!(
+                values.contains(&value.as_str()),
+                "{what}: {param}reads as {value:?} in {text:?}"
+            );
+            assert!(
+                rest.is_empty() || rest.starts_with([' ', ';', ')', ',']),
+                "{what}: {rest:?} follows the literal in {text:?}"
+            );
+            checked += 1;
+        }
+    }
+    checked
+}
+
 #[test]
 fn every_value_in_a_printed_command_is_one_quoted_literal() {
     // Values from the command line, the token and the server, each built to escape a
@@ -550,27 +584,7 @@ fn every_value_in_a_printed_command_is_one_quoted_literal() {
         "66666666-7777-8888-9999-000000000000",
     ];
     let mut checked = 0;
-    let mut check = |text: &str, what: &str| {
-        for param in ["-Identity ", "-User ", "-AppId ", "-ObjectId ", "-Trustee "] {
-            for (at, _) in text.match_indices(param) {
-                let arg = &text[at + param.len()..];
-                if arg.starts_with('<') {
-                    continue; // a placeholder, which fails if pasted unchanged
-                }
-                let (value, rest) = ps_literal(arg)
-                    .unwrap_or_else(|| panic!("{what}: {param}is not quoted in {text:?}"));
-                assert!(
-                    values.contains(&value.as_str()),
-                    "{what}: {param}reads as {value:?} in {text:?}"
-                );
-                assert!(
-                    rest.is_empty() || rest.starts_with([' ', ';', ')', ',']),
-                    "{what}: {rest:?} follows the literal in {text:?}"
-                );
-                checked += 1;
-            }
-        }
-    };
+    let mut check = |text: &str, what: &str| checked += quoted_literals(text, &values, what);
     walk(mailbox, user, &delegated, &app, |e| {
         let ex = explain(e);
         check(ex.fix.as_deref().unwrap_or(""), "fix");

@@ -7,6 +7,7 @@
 //! Only tokens issued by the Microsoft identity platform are judged: other issuers use other
 //! audiences and scopes.
 
+use super::fixes;
 use crate::outcome::Finding;
 use crate::powershell::quote;
 use crate::service::{EXCHANGE_DELEGATED_RESOURCE, Protocol};
@@ -89,11 +90,7 @@ pub fn findings(
             out.push(Finding {
                 blocking: true,
                 message: format!("the app-only token has no {role} role (it has: {has})"),
-                fix: Some(format!(
-                    "Entra admin center → App registrations → {app} → API permissions → Add a \
-                     permission → Office 365 Exchange Online → Application permissions → {role}, \
-                     then Grant admin consent"
-                )),
+                fix: Some(fixes::add_app_role(app, role)),
             });
         }
     } else {
@@ -112,19 +109,10 @@ pub fn findings(
                         scopes.join(" ")
                     }
                 ),
-                fix: Some(format!(
-                    "request {EXCHANGE_DELEGATED_RESOURCE}{scope} and make sure the app has that \
-                     delegated permission with consent"
-                )),
+                fix: Some(fixes::request_scope(scope)),
             });
         }
-        let grant = |owner: &str| {
-            format!(
-                "Add-MailboxPermission -Identity {} -User {} -AccessRights FullAccess",
-                quote(mailbox),
-                quote(owner)
-            )
-        };
+        let grant = |owner: &str| fixes::full_access(mailbox, &quote(owner));
         match c.user() {
             // The token is someone else's than --user says: a mix-up far more often than not.
             Some(owner) if !user.is_empty() && !owner.eq_ignore_ascii_case(user) => {
