@@ -6,11 +6,14 @@
 //!
 //! Output contract: with `--json`, standard output holds one JSON document whatever happens
 //! (a report, or `{"error":{"kind":"usage","message":…},"exit_code":2}`); with
-//! `token --print`, it holds the token or nothing, and every message goes to standard error.
+//! `token --print`, it holds the token or nothing, and every message goes to standard error;
+//! with `check --nagios`, it holds one plugin status line, an error included (`XOAUTH UNKNOWN`,
+//! exit 3 as the plugin guidelines want).
 
 mod cli;
 #[cfg(feature = "demo")]
 mod demo;
+mod outputs;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -19,6 +22,7 @@ use clap::Parser as _;
 use xoauth::outcome::ExitStatus;
 use xoauth::plan::{Plan, UsageError};
 use xoauth::report::Combined;
+use xoauth::report::audit::Audit;
 
 use xoauth::transport::util::escape_text;
 
@@ -32,6 +36,9 @@ struct Errors {
     json: bool,
     /// `--json` was asked for but `--print` holds standard output.
     json_silenced: bool,
+    /// `--nagios`: an error is the plugin's UNKNOWN line on standard output, exit 3 (it wins
+    /// over `--json`, refused with it, as `--print` does: the plugin's reader parses the line).
+    nagios: bool,
 }
 
 impl Errors {
@@ -53,8 +60,9 @@ impl Errors {
             })
         };
         Errors {
-            json: has("--json") && !has("--print"),
+            json: has("--json") && !has("--print") && !has("--nagios"),
             json_silenced: has("--json") && has("--print"),
+            nagios: has("--nagios"),
         }
     }
 }
@@ -71,6 +79,11 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             let _ = e.print();
+            if errors.nagios {
+                let text = e.render().to_string();
+                let text = text.strip_prefix("error: ").unwrap_or(&text);
+                return outputs::nagios_unknown(text.split("\n\n").next().unwrap_or(text).trim());
+            }
             if errors.json_silenced {
                 eprintln!(
                     "xoauth: note: no JSON error object on standard output: with --print it \
@@ -110,19 +123,38 @@ fn main() -> ExitCode {
             }
             Command::Check(args) => {
                 let output = args.common.output.clone();
+                let audit_outputs = args.audit_outputs.clone();
                 let plan = match args.into_raw().build() {
                     Ok(plan) => plan,
                     Err(e) => return fail(e.into()),
                 };
+                if let Err(e) = outputs::preflight(&audit_outputs) {
+                    return fail(e);
+                }
+                let started_at = xoauth::token::now().max(0) as u64;
+                let clock = std::time::Instant::now();
                 match xoauth::run::run(&plan).await {
                     Ok(reports) => {
+                        // A single check is a one-row audit for the audit's outputs.
+                        let elapsed_ms = clock.elapsed().as_millis() as u64;
+                        let audit = Audit::from_reports(started_at, elapsed_ms, reports.clone());
+                        let written = outputs::write_audit_outputs(&audit, &audit_outputs);
+                        if audit_outputs.nagios {
+                            return match written {
+                                Ok(()) => outputs::nagios_exit(&audit),
+                                Err(e) => fail(e),
+                            };
+                        }
                         let combined = Combined::new(reports);
                         if output.json {
                             println!("{}", combined.to_json());
                         } else {
                             print!("{}", combined.render_human());
                         }
-                        ExitCode::from(combined.exit_code)
+                        match written {
+                            Ok(()) => ExitCode::from(combined.exit_code),
+                            Err(e) => fail(e),
+                        }
                     }
                     Err(e) => fail(e.into()),
                 }
@@ -293,10 +325,14 @@ async fn single(
 }
 
 /// A usage or configuration error: one line on stderr (escaped: it may quote a flag's value or
-/// a file's contents), the JSON error object on stdout with `--json`, exit code 2.
+/// a file's contents), the JSON error object on stdout with `--json`, exit code 2; with
+/// `--nagios`, the plugin's UNKNOWN line on stdout instead, exit code 3.
 fn fail(e: anyhow::Error, errors: Errors) -> ExitCode {
     let message = format!("{e:#}");
     eprintln!("xoauth: error: {}", escape_text(&message));
+    if errors.nagios {
+        return outputs::nagios_unknown(&message);
+    }
     if errors.json {
         println!("{}", usage_json(&message));
     }

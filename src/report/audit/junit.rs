@@ -160,7 +160,11 @@ fn testcase(out: &mut String, m: &MailboxAudit, cell: &Cell) {
 /// "3 attempts, waited 1000 ms, 2000 ms" for a throttled cell; `None` when it ran once.
 pub(super) fn retries(cell: &Cell) -> Option<String> {
     (cell.attempts > 1).then(|| {
-        let waits: Vec<String> = cell.backoff_ms.iter().map(|ms| format!("{ms} ms")).collect();
+        let waits: Vec<String> = cell
+            .backoff_ms
+            .iter()
+            .map(|ms| format!("{ms} ms"))
+            .collect();
         if waits.is_empty() {
             format!("{} attempts", cell.attempts)
         } else {

@@ -13,9 +13,9 @@ pub mod html;
 pub mod junit;
 pub mod nagios;
 pub mod prometheus;
-mod text;
 #[cfg(test)]
 mod tests;
+mod text;
 
 /// The whole audit, as run.
 #[derive(Debug, Clone, Serialize)]

@@ -80,10 +80,7 @@ pub fn status(audit: &Audit, now: i64) -> (String, State) {
     let mut text = if s.cells == 0 {
         "no mailbox was checked".to_string()
     } else if s.failed == 0 {
-        format!(
-            "all {} checks passed ({} mailboxes)",
-            s.cells, s.mailboxes
-        )
+        format!("all {} checks passed ({} mailboxes)", s.cells, s.mailboxes)
     } else {
         let kinds: Vec<String> = s.by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
         format!(
@@ -120,10 +117,7 @@ pub fn status(audit: &Audit, now: i64) -> (String, State) {
     // Kind names are snake_case words and the rest is numbers: nothing from a server reaches
     // the line, so it cannot carry a `|` or a line break.
     debug_assert!(!text.contains('|') && !text.contains('\n'));
-    (
-        format!("XOAUTH {} - {text} | {perf}", state.label()),
-        state,
-    )
+    (format!("XOAUTH {} - {text} | {perf}", state.label()), state)
 }
 
 /// The line for a run that could not check anything (usage, unreadable list, unwritable

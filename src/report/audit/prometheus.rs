@@ -24,9 +24,8 @@ pub fn render(audit: &Audit) -> String {
             let _ = writeln!(out, "{name}{labels} {value}");
         }
     };
-    let cell_labels = |mailbox: &str, protocol: &str| {
-        labels(&[("mailbox", mailbox), ("protocol", protocol)])
-    };
+    let cell_labels =
+        |mailbox: &str, protocol: &str| labels(&[("mailbox", mailbox), ("protocol", protocol)]);
 
     let mut success = Vec::new();
     let mut duration = Vec::new();
@@ -42,7 +41,11 @@ pub fn render(audit: &Audit) -> String {
         if let Some(f) = &cell.report.failure {
             let kind = kind_name(f.kind);
             failure.push((
-                labels(&[("mailbox", &m.mailbox), ("protocol", protocol), ("kind", &kind)]),
+                labels(&[
+                    ("mailbox", &m.mailbox),
+                    ("protocol", protocol),
+                    ("kind", &kind),
+                ]),
                 "1".to_string(),
             ));
         }
@@ -71,14 +74,8 @@ pub fn render(audit: &Audit) -> String {
         "xoauth_audit_cells",
         "Mailbox and protocol checks in the last audit, by outcome.",
         vec![
-            (
-                labels(&[("outcome", "pass")]),
-                summary.passed.to_string(),
-            ),
-            (
-                labels(&[("outcome", "fail")]),
-                summary.failed.to_string(),
-            ),
+            (labels(&[("outcome", "pass")]), summary.passed.to_string()),
+            (labels(&[("outcome", "fail")]), summary.failed.to_string()),
         ],
     );
     family(
@@ -113,7 +110,10 @@ pub fn render(audit: &Audit) -> String {
     family(
         "xoauth_audit_duration_seconds",
         "How long the last audit took, end to end.",
-        vec![(String::new(), format!("{:.3}", audit.elapsed_ms as f64 / 1000.0))],
+        vec![(
+            String::new(),
+            format!("{:.3}", audit.elapsed_ms as f64 / 1000.0),
+        )],
     );
     family(
         "xoauth_audit_last_run_timestamp_seconds",

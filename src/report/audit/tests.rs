@@ -16,8 +16,7 @@ use crate::transport::Security;
 
 /// Server text as hostile as it gets: markup, CDATA end, NUL, BEL, ESC, a bidi override,
 /// a noncharacter, non-ASCII.
-const HOSTILE: &str =
-    "5.7.3 </pre><script>alert(1)</script> ]]> & \"q\" 'a' \u{0}\u{7}\u{1b}[2J \u{202e}evil \u{fffe} Zoë 日本語";
+const HOSTILE: &str = "5.7.3 </pre><script>alert(1)</script> ]]> & \"q\" 'a' \u{0}\u{7}\u{1b}[2J \u{202e}evil \u{fffe} Zoë 日本語";
 const SIGNATURE: &str = "c2VjcmV0LXNpZ25hdHVyZS1kbzQyLWxlYWs";
 const EXP: i64 = 1_796_000_000;
 
@@ -245,7 +244,10 @@ fn junit_parses_as_xml_and_its_counts_are_the_summary() {
     let root = doc.root_element();
     assert_eq!(root.tag_name().name(), "testsuites");
     assert_eq!(root.attribute("tests"), Some(s.cells.to_string().as_str()));
-    assert_eq!(root.attribute("failures"), Some(s.failed.to_string().as_str()));
+    assert_eq!(
+        root.attribute("failures"),
+        Some(s.failed.to_string().as_str())
+    );
 
     let cases: Vec<_> = doc
         .descendants()
@@ -287,7 +289,10 @@ fn junit_parses_as_xml_and_its_counts_are_the_summary() {
         }
     }
     let names: Vec<&str> = cases.iter().filter_map(|c| c.attribute("name")).collect();
-    assert!(names.contains(&"zoë&<b>\"]]>\\x1b@contoso.example"), "{names:?}");
+    assert!(
+        names.contains(&"zoë&<b>\"]]>\\x1b@contoso.example"),
+        "{names:?}"
+    );
 
     // Hostile text arrives as text: the markup is characters, the controls are shown.
     let text: String = failures.iter().filter_map(|f| f.text()).collect();
@@ -310,19 +315,29 @@ fn html_parses_without_errors_and_its_grid_is_the_summary() {
     let s = a.summary();
     let page = html::render(&a);
     let doc = Html::parse_document(&page);
-    assert!(doc.errors.is_empty(), "HTML5 parse errors: {:?}", doc.errors);
+    assert!(
+        doc.errors.is_empty(),
+        "HTML5 parse errors: {:?}",
+        doc.errors
+    );
     let sel = |css: &str| Selector::parse(css).unwrap();
     let count = |css: &str| doc.select(&sel(css)).count();
 
     assert_eq!(count("table.grid td.cell.pass"), s.passed);
     assert_eq!(count("table.grid td.cell.fail"), s.failed);
     assert_eq!(count("table.grid tbody tr"), s.mailboxes);
-    assert_eq!(count("table.grid thead th[scope=col]"), 1 + a.protocols.len());
+    assert_eq!(
+        count("table.grid thead th[scope=col]"),
+        1 + a.protocols.len()
+    );
     assert_eq!(count("table.grid tbody th[scope=row]"), s.mailboxes);
     // Not colour alone: every cell says PASS or FAIL in words.
     for td in doc.select(&sel("table.grid td.cell")) {
         let text: String = td.text().collect();
-        assert!(text.starts_with("PASS") || text.starts_with("FAIL"), "{text}");
+        assert!(
+            text.starts_with("PASS") || text.starts_with("FAIL"),
+            "{text}"
+        );
     }
     // Every FAIL links to its details, which exist.
     for link in doc.select(&sel("table.grid td.fail a")) {
@@ -390,9 +405,9 @@ type Sample = (String, Vec<(String, String)>, f64);
 fn parse_exposition(text: &str) -> Result<Vec<Sample>, String> {
     let name_ok = |n: &str| {
         !n.is_empty()
-            && n.chars()
-                .enumerate()
-                .all(|(i, c)| c.is_ascii_alphabetic() || c == '_' || c == ':' || (i > 0 && c.is_ascii_digit()))
+            && n.chars().enumerate().all(|(i, c)| {
+                c.is_ascii_alphabetic() || c == '_' || c == ':' || (i > 0 && c.is_ascii_digit())
+            })
     };
     let mut typed: BTreeMap<String, String> = BTreeMap::new();
     let mut helped = std::collections::BTreeSet::new();
@@ -400,7 +415,9 @@ fn parse_exposition(text: &str) -> Result<Vec<Sample>, String> {
     for (no, line) in text.lines().enumerate() {
         let err = |m: &str| format!("line {}: {m}: {line:?}", no + 1);
         if let Some(rest) = line.strip_prefix("# HELP ") {
-            let (name, help) = rest.split_once(' ').ok_or_else(|| err("HELP without text"))?;
+            let (name, help) = rest
+                .split_once(' ')
+                .ok_or_else(|| err("HELP without text"))?;
             if !name_ok(name) || !helped.insert(name.to_string()) {
                 return Err(err("bad or repeated HELP"));
             }
@@ -413,7 +430,9 @@ fn parse_exposition(text: &str) -> Result<Vec<Sample>, String> {
             continue;
         }
         if let Some(rest) = line.strip_prefix("# TYPE ") {
-            let (name, kind) = rest.split_once(' ').ok_or_else(|| err("TYPE without type"))?;
+            let (name, kind) = rest
+                .split_once(' ')
+                .ok_or_else(|| err("TYPE without type"))?;
             if !["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind) {
                 return Err(err("unknown type"));
             }
@@ -437,12 +456,17 @@ fn parse_exposition(text: &str) -> Result<Vec<Sample>, String> {
         if let Some(inner) = rest.strip_prefix('{') {
             let mut chars = inner.char_indices().peekable();
             loop {
-                let start = chars.peek().map(|(i, _)| *i).ok_or_else(|| err("open labels"))?;
+                let start = chars
+                    .peek()
+                    .map(|(i, _)| *i)
+                    .ok_or_else(|| err("open labels"))?;
                 if inner[start..].starts_with('}') {
                     rest = &inner[start + 1..];
                     break;
                 }
-                let eq = inner[start..].find("=\"").ok_or_else(|| err("label without ="))?;
+                let eq = inner[start..]
+                    .find("=\"")
+                    .ok_or_else(|| err("label without ="))?;
                 let label = &inner[start..start + eq];
                 if !name_ok(label) || label.contains(':') {
                     return Err(err("bad label name"));
@@ -503,7 +527,10 @@ fn prometheus_parses_and_its_counts_are_the_summary() {
     let samples = parse_exposition(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
     let of = |name: &str| -> Vec<&Sample> { samples.iter().filter(|s| s.0 == name).collect() };
     let label = |s: &Sample, k: &str| -> String {
-        s.1.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default()
+        s.1.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
     };
 
     let success = of("xoauth_check_success");
@@ -554,7 +581,12 @@ fn prometheus_passes_promtool_when_installed() {
         eprintln!("note: promtool is not installed; `promtool check metrics` skipped");
         return;
     };
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
@@ -587,7 +619,10 @@ fn nagios_line_and_state_follow_the_plugin_guidelines() {
     let (line, state) = nagios::status(&a, now);
     nagios_line_ok(&line);
     assert_eq!((state, state.code()), (nagios::State::Critical, 2));
-    assert!(line.starts_with("XOAUTH CRITICAL - 6 of 12 checks failed ("), "{line}");
+    assert!(
+        line.starts_with("XOAUTH CRITICAL - 6 of 12 checks failed ("),
+        "{line}"
+    );
     assert_eq!(perf(&line, "cells").as_deref(), Some("12"));
     assert_eq!(perf(&line, "passed").as_deref(), Some("6"));
     assert_eq!(perf(&line, "failed").as_deref(), Some("6"));
@@ -608,7 +643,9 @@ fn nagios_line_and_state_follow_the_plugin_guidelines() {
 
     // Only throttled: WARNING, as is a skipped line of the list.
     let mut throttled = audit();
-    throttled.mailboxes.retain(|m| m.mailbox.starts_with("carol"));
+    throttled
+        .mailboxes
+        .retain(|m| m.mailbox.starts_with("carol"));
     throttled.mailboxes[0].cells.remove(1);
     throttled.skipped.clear();
     let (line, state) = nagios::status(&throttled, now);
@@ -654,7 +691,13 @@ fn one_check_is_a_one_row_audit() {
         report(
             Protocol::Smtp,
             "ann@contoso.example",
-            Some(failure(FailureKind::AuthRejected, Stage::Auth, "no", "c", "f")),
+            Some(failure(
+                FailureKind::AuthRejected,
+                Stage::Auth,
+                "no",
+                "c",
+                "f",
+            )),
             20,
         ),
     ];
