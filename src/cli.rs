@@ -38,7 +38,8 @@ pub enum Command {
     /// Authenticate to an SMTP submission server; with --send, submit a test message.
     Smtp(SmtpArgs),
     /// Run IMAP, POP and SMTP for one identity and print one combined report.
-    Check(CheckArgs),
+    // Boxed: its flags (the audit outputs among them) make it far larger than the others.
+    Check(Box<CheckArgs>),
     /// Obtain a token (or read a given one) and show its decoded claims and expiry.
     Token(TokenCmdArgs),
     /// The token cache in the OS keyring.

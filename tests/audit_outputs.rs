@@ -125,7 +125,7 @@ async fn nagios_prints_one_status_line_with_the_plugin_exit_code() {
     assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
     assert!(
         run.stdout.starts_with(
-            "XOAUTH OK - all 3 checks passed (1 mailboxes) | 'cells'=3;;;0 'passed'=3;;;0;3 \
+            "XOAUTH OK - all 3 checks passed (1 mailbox) | 'cells'=3;;;0 'passed'=3;;;0;3 \
              'failed'=0;;0;0;3 'duration'="
         ),
         "{}",

@@ -84,15 +84,20 @@ pub fn status(audit: &Audit, now: i64) -> (String, State) {
     } else {
         let kinds: Vec<String> = s.by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
         format!(
-            "{} of {} checks failed ({}) across {} mailboxes",
+            "{} of {} checks failed ({}) across {}",
             s.failed,
             s.cells,
             kinds.join(", "),
-            s.mailboxes
+            mailboxes(s.mailboxes)
         )
     };
     if s.skipped_lines > 0 {
-        let _ = write!(text, "; {} list lines skipped", s.skipped_lines);
+        let lines = if s.skipped_lines == 1 {
+            "line"
+        } else {
+            "lines"
+        };
+        let _ = write!(text, "; {} list {lines} skipped", s.skipped_lines);
     }
     match expires_in {
         Some(left) if left <= 0 => text.push_str("; the token has expired"),
@@ -118,6 +123,14 @@ pub fn status(audit: &Audit, now: i64) -> (String, State) {
     // the line, so it cannot carry a `|` or a line break.
     debug_assert!(!text.contains('|') && !text.contains('\n'));
     (format!("XOAUTH {} - {text} | {perf}", state.label()), state)
+}
+
+fn mailboxes(n: usize) -> String {
+    if n == 1 {
+        "1 mailbox".to_string()
+    } else {
+        format!("{n} mailboxes")
+    }
 }
 
 /// The line for a run that could not check anything (usage, unreadable list, unwritable

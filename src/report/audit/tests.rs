@@ -708,3 +708,56 @@ fn one_check_is_a_one_row_audit() {
     assert_eq!(a.user, None);
     assert_eq!(a.token_expires_at(), Some(EXP));
 }
+
+/// The size: 1,000 mailboxes × 3 protocols, mixed outcomes; every output still parses
+/// and agrees (and renders in well under a second; the times are printed).
+#[test]
+fn a_thousand_mailboxes_render_parse_and_agree() {
+    let base = audit();
+    let mut big = base.clone();
+    big.mailboxes = (0..1000)
+        .map(|i| {
+            let mut m = base.mailboxes[i % base.mailboxes.len()].clone();
+            m.mailbox = format!("{i}-{}", m.mailbox);
+            m
+        })
+        .collect();
+    let s = big.summary();
+    assert_eq!((s.cells, s.passed, s.failed), (3000, 1500, 1500));
+    let clock = std::time::Instant::now();
+    let (xml, page, prom) = (
+        junit::render(&big),
+        html::render(&big),
+        prometheus::render(&big),
+    );
+    eprintln!(
+        "1000 mailboxes: rendered in {:?}; JUnit {} KiB, HTML {} KiB, Prometheus {} KiB",
+        clock.elapsed(),
+        xml.len() / 1024,
+        page.len() / 1024,
+        prom.len() / 1024
+    );
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let cases = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .count();
+    let failures = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("failure"))
+        .count();
+    assert_eq!((cases, failures), (s.cells, s.failed));
+    let html = scraper::Html::parse_document(&page);
+    assert!(html.errors.is_empty(), "{:?}", html.errors.first());
+    let fail = scraper::Selector::parse("table.grid td.cell.fail").unwrap();
+    assert_eq!(html.select(&fail).count(), s.failed);
+    let samples = parse_exposition(&prom).unwrap();
+    let ok: f64 = samples
+        .iter()
+        .filter(|x| x.0 == "xoauth_check_success")
+        .map(|x| x.2)
+        .sum();
+    assert_eq!(ok as usize, s.passed);
+    let (line, _) = nagios::status(&big, EXP - 3600);
+    assert!(line.contains("1500 of 3000 checks failed"), "{line}");
+}
