@@ -80,7 +80,7 @@ pub fn status(audit: &Audit, now: i64) -> (String, State) {
     let mut text = if s.cells == 0 {
         "no mailbox was checked".to_string()
     } else if s.failed == 0 {
-        format!("all {} checks passed ({} mailboxes)", s.cells, s.mailboxes)
+        format!("all {} checks passed ({})", s.cells, mailboxes(s.mailboxes))
     } else {
         let kinds: Vec<String> = s.by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
         format!(
