@@ -56,14 +56,15 @@ pub fn render(audit: &Audit) -> String {
          <title>xoauth mailbox audit, {date}</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n"
     );
     let _ = writeln!(out, "<header>\n<h1>OAuth mailbox audit</h1>");
-    let who = match &audit.user {
-        Some(user) => format!("delegated token of {}", markup(user)),
-        None => "app-only token".to_string(),
+    let who = match (&audit.user, &audit.token) {
+        (Some(user), _) => format!("with a delegated token of {}", markup(user)),
+        (None, Some(_)) => "with an app-only token".to_string(),
+        (None, None) => "without a token (none could be had)".to_string(),
     };
     let _ = writeln!(
         out,
         "<p>Run <time datetime=\"{date}\">{date}</time> (UTC), took {:.1} s, {} at a time, \
-         with an {who}.</p>",
+         {who}.</p>",
         audit.elapsed_ms as f64 / 1000.0,
         audit.concurrency
     );

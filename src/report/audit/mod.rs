@@ -124,8 +124,13 @@ impl Audit {
         let token = reports.iter().rev().find_map(|r| r.token.clone());
         let first = reports.first();
         let mailbox = first.map(|r| r.mailbox.clone()).unwrap_or_default();
+        // The report's `user` is the mailbox for an app-only token, which has no user.
+        let app_only = token
+            .as_ref()
+            .and_then(|t| t.claims.as_ref())
+            .is_some_and(|c| c.is_app_only());
         let user = first
-            .filter(|r| !r.user.is_empty() && r.user != r.mailbox)
+            .filter(|r| !app_only && !r.user.is_empty())
             .map(|r| r.user.clone());
         let cells = reports
             .into_iter()

@@ -707,6 +707,19 @@ fn one_check_is_a_one_row_audit() {
     assert_eq!(a.protocols, vec![Protocol::Imap, Protocol::Smtp]);
     assert_eq!(a.user, None);
     assert_eq!(a.token_expires_at(), Some(EXP));
+    assert!(html::render(&a).contains("with an app-only token"));
+
+    // A delegated token checking its user's own mailbox: the user is named.
+    let mut delegated = report(Protocol::Imap, "ann@contoso.example", None, 10);
+    let token = delegated.token.as_mut().unwrap();
+    let claims = token.claims.as_mut().unwrap();
+    claims.idtyp = None;
+    claims.roles.clear();
+    claims.scp = Some("IMAP.AccessAsUser.All".into());
+    claims.upn = Some("ann@contoso.example".into());
+    let a = Audit::from_reports(100, 30, vec![delegated]);
+    assert_eq!(a.user.as_deref(), Some("ann@contoso.example"));
+    assert!(html::render(&a).contains("with a delegated token of ann@contoso.example"));
 }
 
 /// The size: 1,000 mailboxes × 3 protocols, mixed outcomes; every output still parses
