@@ -146,10 +146,11 @@ fn main() -> ExitCode {
                             };
                         }
                         let combined = Combined::new(reports);
-                        if output.json {
-                            println!("{}", combined.to_json());
-                        } else {
+                        if !output.json {
                             print!("{}", combined.render_human());
+                        } else if written.is_ok() {
+                            // Otherwise the one document on stdout is the error's.
+                            println!("{}", combined.to_json());
                         }
                         match written {
                             Ok(()) => ExitCode::from(combined.exit_code),
