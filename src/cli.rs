@@ -38,7 +38,8 @@ pub enum Command {
     /// Authenticate to an SMTP submission server; with --send, submit a test message.
     Smtp(SmtpArgs),
     /// Run IMAP, POP and SMTP for one identity and print one combined report.
-    Check(CheckArgs),
+    // Boxed: its flags (the audit outputs among them) make it far larger than the others.
+    Check(Box<CheckArgs>),
     /// Obtain a token (or read a given one) and show its decoded claims and expiry.
     Token(TokenCmdArgs),
     /// The token cache in the OS keyring.
@@ -387,6 +388,36 @@ pub struct CheckArgs {
     pub send: SendArgs,
     #[command(flatten)]
     pub common: Common,
+    #[command(flatten)]
+    pub audit_outputs: AuditOutputArgs,
+}
+
+/// Where a `check` is also reported, for CI and monitoring. Each renders the same result (a
+/// single check is a one-row audit), so their counts agree; each file is written whole or not
+/// at all (a temporary file in the same directory, renamed), and every path is tried for
+/// writing before anything is checked.
+#[derive(Args, Debug, Clone, Default)]
+pub struct AuditOutputArgs {
+    /// Also write JUnit XML for CI: a test suite per protocol, a test case per mailbox.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Also write one self-contained HTML page (no scripts, no external files): the mailbox ×
+    /// protocol grid, each failure's cause and fix, the token's claims, the run's date.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Also write a Prometheus text-format file for node_exporter's textfile collector
+    /// (xoauth_check_success{mailbox,protocol}, durations, token expiry, last run).
+    #[arg(long, value_name = "FILE")]
+    pub prometheus: Option<PathBuf>,
+    /// Nagios/Icinga plugin mode: standard output is one status line with performance data,
+    /// and the exit code is the plugin's. OK (0): every check passed. WARNING (1): the only
+    /// failures are throttling or the server's temporary failure, a line of the mailbox list
+    /// is not an address, or the token expires within 10 minutes. CRITICAL (2): any other
+    /// failure, including a token that could not be obtained or was refused. UNKNOWN (3):
+    /// nothing was checked (bad flags, unreadable input, an output file that cannot be
+    /// written).
+    #[arg(long, conflicts_with = "json")]
+    pub nagios: bool,
 }
 
 #[derive(Args, Debug)]

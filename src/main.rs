@@ -6,11 +6,14 @@
 //!
 //! Output contract: with `--json`, standard output holds one JSON document whatever happens
 //! (a report, or `{"error":{"kind":"usage","message":…},"exit_code":2}`); with
-//! `token --print`, it holds the token or nothing, and every message goes to standard error.
+//! `token --print`, it holds the token or nothing, and every message goes to standard error;
+//! with `check --nagios`, it holds one plugin status line, an error included (`XOAUTH UNKNOWN`,
+//! exit 3 as the plugin guidelines want).
 
 mod cli;
 #[cfg(feature = "demo")]
 mod demo;
+mod outputs;
 mod profile_args;
 
 use std::ffi::OsString;
@@ -20,6 +23,7 @@ use clap::Parser as _;
 use xoauth::outcome::ExitStatus;
 use xoauth::plan::{Plan, UsageError};
 use xoauth::report::Combined;
+use xoauth::report::audit::Audit;
 
 use xoauth::transport::util::escape_text;
 
@@ -33,6 +37,9 @@ struct Errors {
     json: bool,
     /// `--json` was asked for but `--print` holds standard output.
     json_silenced: bool,
+    /// `--nagios`: an error is the plugin's UNKNOWN line on standard output, exit 3 (it wins
+    /// over `--json`, refused with it, as `--print` does: the plugin's reader parses the line).
+    nagios: bool,
 }
 
 impl Errors {
@@ -54,8 +61,9 @@ impl Errors {
             })
         };
         Errors {
-            json: has("--json") && !has("--print"),
+            json: has("--json") && !has("--print") && !has("--nagios"),
             json_silenced: has("--json") && has("--print"),
+            nagios: has("--nagios"),
         }
     }
 }
@@ -86,6 +94,11 @@ fn main() -> ExitCode {
             let _ = e.print();
             if let Some(note) = PROFILE_NOTE.get() {
                 eprintln!("xoauth: note: {}", escape_text(note));
+            }
+            if errors.nagios {
+                let text = e.render().to_string();
+                let text = text.strip_prefix("error: ").unwrap_or(&text);
+                return outputs::nagios_unknown(text.split("\n\n").next().unwrap_or(text).trim());
             }
             if errors.json_silenced {
                 eprintln!(
@@ -126,19 +139,39 @@ fn main() -> ExitCode {
             }
             Command::Check(args) => {
                 let output = args.common.output.clone();
+                let audit_outputs = args.audit_outputs.clone();
                 let plan = match args.into_raw().build() {
                     Ok(plan) => plan,
                     Err(e) => return fail(e.into()),
                 };
+                if let Err(e) = outputs::preflight(&audit_outputs) {
+                    return fail(e);
+                }
+                let started_at = xoauth::token::now().max(0) as u64;
+                let clock = std::time::Instant::now();
                 match xoauth::run::run(&plan).await {
                     Ok(reports) => {
-                        let combined = Combined::new(reports);
-                        if output.json {
-                            println!("{}", combined.to_json());
-                        } else {
-                            print!("{}", combined.render_human());
+                        // A single check is a one-row audit for the audit's outputs.
+                        let elapsed_ms = clock.elapsed().as_millis() as u64;
+                        let audit = Audit::from_reports(started_at, elapsed_ms, reports.clone());
+                        let written = outputs::write_audit_outputs(&audit, &audit_outputs);
+                        if audit_outputs.nagios {
+                            return match written {
+                                Ok(()) => outputs::nagios_exit(&audit),
+                                Err(e) => fail(e),
+                            };
                         }
-                        ExitCode::from(combined.exit_code)
+                        let combined = Combined::new(reports);
+                        if !output.json {
+                            print!("{}", combined.render_human());
+                        } else if written.is_ok() {
+                            // Otherwise the one document on stdout is the error's.
+                            println!("{}", combined.to_json());
+                        }
+                        match written {
+                            Ok(()) => ExitCode::from(combined.exit_code),
+                            Err(e) => fail(e),
+                        }
                     }
                     Err(e) => fail(e.into()),
                 }
@@ -312,12 +345,16 @@ async fn single(
 static PROFILE_NOTE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 /// A usage or configuration error: one line on stderr (escaped: it may quote a flag's value or
-/// a file's contents), the JSON error object on stdout with `--json`, exit code 2.
+/// a file's contents), the JSON error object on stdout with `--json`, exit code 2; with
+/// `--nagios`, the plugin's UNKNOWN line on stdout instead, exit code 3.
 fn fail(e: anyhow::Error, errors: Errors) -> ExitCode {
     let message = format!("{e:#}");
     eprintln!("xoauth: error: {}", escape_text(&message));
     if let Some(note) = PROFILE_NOTE.get() {
         eprintln!("xoauth: note: {}", escape_text(note));
+    }
+    if errors.nagios {
+        return outputs::nagios_unknown(&message);
     }
     if errors.json {
         println!("{}", usage_json(&message));

@@ -4,6 +4,7 @@ mod schema;
 mod util;
 
 mod architecture;
+mod audit_outputs;
 
 mod cache;
 mod certificates;

@@ -241,7 +241,8 @@ pub async fn xoauth_env(args: &[String], env: &[(&str, &str)], stdin: Option<&st
 }
 
 /// Whether a run with `args` promises one JSON document on stdout: `--json`, and neither
-/// `--print` (refused with it, stdout stays empty) nor help.
+/// `--print` (refused with it, stdout stays empty), `--nagios` (refused with it, stdout holds
+/// the plugin's UNKNOWN line) nor help.
 fn promises_json(args: &[String]) -> bool {
     let flags: Vec<&str> = args
         .iter()
@@ -251,7 +252,7 @@ fn promises_json(args: &[String]) -> bool {
     flags.contains(&"--json")
         && !flags
             .iter()
-            .any(|a| matches!(*a, "--print" | "--help" | "-h" | "help"))
+            .any(|a| matches!(*a, "--print" | "--nagios" | "--help" | "-h" | "help"))
 }
 
 /// Every run with `--json` must print exactly one document that docs/report.schema.json

@@ -9,6 +9,14 @@ use serde::Serialize;
 use super::{ExitStatus, Explanation, FailureKind, Outcome, Report, TokenInfo};
 use crate::service::Protocol;
 
+pub mod html;
+pub mod junit;
+pub mod nagios;
+pub mod prometheus;
+#[cfg(test)]
+mod tests;
+mod text;
+
 /// The whole audit, as run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Audit {
@@ -100,9 +108,73 @@ impl Cell {
     pub fn passed(&self) -> bool {
         self.report.outcome == Outcome::Pass
     }
+
+    /// The last attempt's time, in seconds: what JUnit, Prometheus and the page report (the
+    /// back-offs before it are listed apart, so a throttled cell does not read as a slow one).
+    pub fn seconds(&self) -> f64 {
+        self.report.elapsed_ms as f64 / 1000.0
+    }
 }
 
 impl Audit {
+    /// A single `check` (one identity, its protocols) as a one-row audit, so the audit outputs
+    /// (JUnit, HTML, Prometheus, Nagios) serve a single check too.
+    pub fn from_reports(started_at: u64, elapsed_ms: u64, reports: Vec<Report>) -> Audit {
+        let protocols = reports.iter().map(|r| r.protocol).collect();
+        let token = reports.iter().rev().find_map(|r| r.token.clone());
+        let first = reports.first();
+        let mailbox = first.map(|r| r.mailbox.clone()).unwrap_or_default();
+        // The report's `user` is the mailbox for an app-only token, which has no user.
+        let app_only = token
+            .as_ref()
+            .and_then(|t| t.claims.as_ref())
+            .is_some_and(|c| c.is_app_only());
+        let user = first
+            .filter(|r| !app_only && !r.user.is_empty())
+            .map(|r| r.user.clone());
+        let cells = reports
+            .into_iter()
+            .map(|report| Cell {
+                protocol: report.protocol,
+                attempts: 1,
+                backoff_ms: Vec::new(),
+                report,
+            })
+            .collect();
+        Audit {
+            started_at,
+            elapsed_ms,
+            user,
+            token,
+            protocols,
+            concurrency: 1,
+            mailboxes: vec![MailboxAudit {
+                mailbox,
+                line: 1,
+                cells,
+                combined: None,
+            }],
+            skipped: Vec::new(),
+            duplicates: Vec::new(),
+        }
+    }
+
+    /// When the token expires, seconds since the epoch: from the report's `expires_at` (the
+    /// token response's or the cache's), else the `exp` claim.
+    pub fn token_expires_at(&self) -> Option<i64> {
+        let token = self.token.as_ref()?;
+        token
+            .expires_at
+            .as_deref()
+            .and_then(text::parse_rfc3339)
+            .or(token.claims.as_ref().and_then(|c| c.exp))
+    }
+
+    /// When the audit finished, seconds since the epoch.
+    pub fn finished_at(&self) -> u64 {
+        self.started_at + self.elapsed_ms / 1000
+    }
+
     /// Every cell, row by row.
     pub fn cells(&self) -> impl Iterator<Item = (&MailboxAudit, &Cell)> {
         self.mailboxes
