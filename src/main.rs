@@ -11,6 +11,7 @@
 mod cli;
 #[cfg(feature = "demo")]
 mod demo;
+mod progress;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -110,6 +111,16 @@ fn main() -> ExitCode {
             }
             Command::Check(args) => {
                 let output = args.common.output.clone();
+                if let Some(path) = args.mailboxes.clone() {
+                    return match read_list(&path) {
+                        Ok(list) => {
+                            let mut raw = args.into_raw();
+                            raw.mailboxes = Some(list);
+                            audit(raw, &output, errors).await
+                        }
+                        Err(e) => fail(e),
+                    };
+                }
                 let plan = match args.into_raw().build() {
                     Ok(plan) => plan,
                     Err(e) => return fail(e.into()),
@@ -261,6 +272,66 @@ async fn cache(cmd: cli::CacheCmd, errors: Errors) -> ExitCode {
         Ok(Ok(())) => ExitStatus::Pass.into(),
         Ok(Err(e)) => fail(anyhow::anyhow!("the {backend} keyring failed: {e}")),
         Err(e) => fail(anyhow::anyhow!("the keyring task failed: {e}")),
+    }
+}
+
+/// The most a mailbox list may hold: far more than any tenant's mailboxes as CSV.
+const MAX_LIST_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Reads `--mailboxes FILE` (`-`: standard input); the plan decodes and parses it.
+fn read_list(path: &std::path::Path) -> anyhow::Result<xoauth::plan::args::RawMailboxList> {
+    use std::io::Read as _;
+    let name = path.display().to_string();
+    let mut bytes = Vec::new();
+    let read = if name == "-" {
+        std::io::stdin()
+            .lock()
+            .take(MAX_LIST_BYTES + 1)
+            .read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(path).and_then(|f| f.take(MAX_LIST_BYTES + 1).read_to_end(&mut bytes))
+    };
+    let what = if name == "-" {
+        "standard input".to_string()
+    } else {
+        name.clone()
+    };
+    if let Err(e) = read {
+        anyhow::bail!("--mailboxes {what}: cannot read it: {e}");
+    }
+    if bytes.len() as u64 > MAX_LIST_BYTES {
+        anyhow::bail!(
+            "--mailboxes {what}: more than {} MiB; split the list",
+            MAX_LIST_BYTES / 1024 / 1024
+        );
+    }
+    Ok(xoauth::plan::args::RawMailboxList { name, bytes })
+}
+
+/// `xoauth check --mailboxes`: the audit, its summary (or JSON lines), and a progress bar on
+/// a terminal.
+async fn audit(raw: xoauth::plan::args::RawCheck, output: &cli::OutputArgs, errors: Errors) -> ExitCode {
+    let plan = match raw.build_audit() {
+        Ok(plan) => plan,
+        Err(e) => return fail(e.into(), errors),
+    };
+    let total = plan.list.mailboxes.len() * plan.plan.checks.len();
+    let bar = std::sync::Arc::new(progress::Bar::new(total as u64, !output.json));
+    let tick = bar.clone();
+    let on_cell: std::sync::Arc<xoauth::run::audit::OnCell> =
+        std::sync::Arc::new(move |_mailbox: &str, _passed: bool| tick.inc());
+    let result = xoauth::run::audit::audit(&plan, on_cell).await;
+    bar.finish();
+    match result {
+        Ok(audit) => {
+            if output.json {
+                print!("{}", audit.to_json_lines());
+            } else {
+                print!("{}", audit.render_human());
+            }
+            ExitCode::from(audit.summary().exit_code)
+        }
+        Err(e) => fail(e.into(), errors),
     }
 }
 

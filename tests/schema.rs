@@ -8,13 +8,15 @@ use std::sync::OnceLock;
 use serde_json::{Value, json};
 
 /// The document kinds of the schema (its `$defs` that are whole documents).
-pub const DOCUMENTS: [&str; 6] = [
+pub const DOCUMENTS: [&str; 8] = [
     "report",
     "combined",
     "token_report",
     "usage_error",
     "cache_list",
     "demo",
+    "audit_cell",
+    "audit_summary",
 ];
 
 pub fn schema() -> &'static Value {
@@ -57,6 +59,10 @@ pub fn kind_of(doc: &Value) -> &'static str {
         "usage_error"
     } else if has("checks") {
         "combined"
+    } else if has("report") {
+        "audit_cell"
+    } else if has("summary") {
+        "audit_summary"
     } else if has("protocol") {
         "report"
     } else if has("backend") {

@@ -324,3 +324,5 @@ impl TokenReport {
 }
 
 pub mod audit;
+pub mod audit_json;
+pub mod audit_text;

@@ -1,0 +1,164 @@
+//! The human summary of a bulk audit: counts per outcome, the grid (for lists short enough to
+//! read), then the failing cells grouped by cause and fix, so a thousand mailboxes missing one
+//! permission read as one cause, one fix and a count; then the list's skipped and repeated
+//! lines. Every text from a server, a token or the list goes through `escape_text`.
+
+use std::fmt::Write as _;
+
+use super::audit::{Audit, Cell};
+use crate::transport::util::escape_text as show;
+
+/// Lists longer than this print no grid (the groups say what failed; `--json` has every cell).
+pub const GRID_MAX_ROWS: usize = 200;
+/// Addresses named per group before "and N more".
+pub const GROUP_NAMES: usize = 5;
+
+impl Audit {
+    pub fn render_human(&self) -> String {
+        let mut out = String::new();
+        let s = self.summary();
+        let protocols: Vec<&str> = self.protocols.iter().map(|p| p.name()).collect();
+        let who = match &self.user {
+            Some(u) => format!("as {}", show(u)),
+            None => "app-only (each mailbox as itself)".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "Audit of {} mailbox(es) × {} = {} check(s), {who}, {} at once, {:.1} s",
+            s.mailboxes,
+            protocols.join(", "),
+            s.cells,
+            self.concurrency,
+            self.elapsed_ms as f64 / 1000.0
+        );
+        if let Some(t) = &self.token {
+            let _ = writeln!(out, "Token: {}", t.summary());
+        }
+        let _ = write!(out, "Result: {} passed, {} failed", s.passed, s.failed);
+        if !s.by_kind.is_empty() {
+            let kinds: Vec<String> = s.by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            let _ = write!(out, " ({})", kinds.join(", "));
+        }
+        out.push('\n');
+
+        if self.mailboxes.len() <= GRID_MAX_ROWS {
+            let width = self
+                .mailboxes
+                .iter()
+                .map(|m| show(&m.mailbox).chars().count())
+                .max()
+                .unwrap_or(0)
+                .max("MAILBOX".len());
+            let _ = write!(out, "\n  {:width$}", "MAILBOX");
+            for p in &protocols {
+                let _ = write!(out, "  {:<12}", p.to_uppercase());
+            }
+            out.push('\n');
+            for m in &self.mailboxes {
+                let _ = write!(out, "  {:width$}", show(&m.mailbox));
+                for c in &m.cells {
+                    let _ = write!(out, "  {:<12}", mark(c));
+                }
+                out.push('\n');
+            }
+        } else {
+            let _ = writeln!(
+                out,
+                "\n(no grid for {} mailboxes; --json has every cell)",
+                self.mailboxes.len()
+            );
+        }
+
+        let groups = self.groups();
+        if !groups.is_empty() {
+            out.push_str("\nFailures by cause:\n");
+        }
+        for g in &groups {
+            let kind = super::audit::kind_name(g.kind);
+            let _ = writeln!(
+                out,
+                "  ✗ {} check(s) [{kind}]: {}",
+                g.cells.len(),
+                show(g.cause)
+            );
+            if let Some(fix) = g.fix {
+                let mut lines = fix.lines();
+                if let Some(first) = lines.next() {
+                    let _ = writeln!(out, "    fix: {}", show(first));
+                }
+                for line in lines {
+                    let _ = writeln!(out, "         {}", show(line));
+                }
+            }
+            let named: Vec<String> = g
+                .cells
+                .iter()
+                .take(GROUP_NAMES)
+                .map(|(m, p)| format!("{} ({})", show(m), p.name()))
+                .collect();
+            let more = g.cells.len().saturating_sub(GROUP_NAMES);
+            let _ = write!(out, "    {}", named.join(", "));
+            if more > 0 {
+                let _ = write!(out, " and {more} more");
+            }
+            out.push('\n');
+        }
+
+        if !self.skipped.is_empty() {
+            out.push_str("\nLines skipped (not an address, not checked):\n");
+            for l in &self.skipped {
+                let _ = writeln!(
+                    out,
+                    "  line {}: \"{}\": {}",
+                    l.line,
+                    show(&l.text),
+                    show(&l.reason)
+                );
+            }
+        }
+        if !self.duplicates.is_empty() {
+            out.push_str("\nListed more than once (checked once):\n");
+            for d in &self.duplicates {
+                let lines: Vec<String> = d.lines.iter().map(usize::to_string).collect();
+                let _ = writeln!(
+                    out,
+                    "  {} on lines {}",
+                    show(&d.mailbox),
+                    lines.join(", ")
+                );
+            }
+        }
+
+        let _ = writeln!(
+            out,
+            "\n{}: {} of {} check(s) passed{} (exit {})",
+            if s.failed == 0 && s.skipped_lines == 0 {
+                "PASS"
+            } else {
+                "FAIL"
+            },
+            s.passed,
+            s.cells,
+            if s.skipped_lines > 0 {
+                format!(", {} line(s) of the list skipped", s.skipped_lines)
+            } else {
+                String::new()
+            },
+            s.exit_code.code()
+        );
+        out
+    }
+}
+
+/// A grid cell: `pass`, or `FAIL` and the kind's short name, and the tries when retried.
+fn mark(c: &Cell) -> String {
+    let base = match &c.report.failure {
+        None => "pass".to_string(),
+        Some(_) => "FAIL".to_string(),
+    };
+    if c.attempts > 1 {
+        format!("{base} ({} tries)", c.attempts)
+    } else {
+        base
+    }
+}
