@@ -5,6 +5,8 @@ mod util;
 
 mod architecture;
 
+mod audit;
+
 mod cache;
 mod certificates;
 mod check;

@@ -5,13 +5,62 @@
 
 use std::fmt::Write as _;
 
+use super::FailureKind;
 use super::audit::{Audit, Cell};
+use crate::service::Protocol;
 use crate::transport::util::escape_text as show;
 
 /// Lists longer than this print no grid (the groups say what failed; `--json` has every cell).
 pub const GRID_MAX_ROWS: usize = 200;
 /// Addresses named per group before "and N more".
 pub const GROUP_NAMES: usize = 5;
+/// What stands for each mailbox in a cause or fix that many mailboxes share.
+pub const MAILBOX_PLACEHOLDER: &str = "<mailbox>";
+
+/// Failing cells whose cause and fix are the same but for the mailbox they name: the fix is a
+/// template with [`MAILBOX_PLACEHOLDER`] where each mailbox goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CauseGroup<'a> {
+    pub kind: FailureKind,
+    pub cause: String,
+    pub fix: Option<String>,
+    pub cells: Vec<(&'a str, Protocol)>,
+}
+
+impl Audit {
+    /// [`Audit::groups`], with each cell's own mailbox taken out of its cause and fix first, so
+    /// that "SMTP AUTH is disabled for the mailbox a@…" and "… b@…" are one group with one fix
+    /// to run for each. A group of one cell keeps its text as it was.
+    pub fn cause_groups(&self) -> Vec<CauseGroup<'_>> {
+        let mut groups: Vec<CauseGroup<'_>> = Vec::new();
+        for g in self.groups() {
+            for &(mailbox, protocol) in &g.cells {
+                let general = |text: &str| text.replace(mailbox, MAILBOX_PLACEHOLDER);
+                let (cause, fix) = (general(g.cause), g.fix.map(general));
+                match groups
+                    .iter_mut()
+                    .find(|x| x.kind == g.kind && x.cause == cause && x.fix == fix)
+                {
+                    Some(x) => x.cells.push((mailbox, protocol)),
+                    None => groups.push(CauseGroup {
+                        kind: g.kind,
+                        cause,
+                        fix,
+                        cells: vec![(mailbox, protocol)],
+                    }),
+                }
+            }
+        }
+        for x in &mut groups {
+            if let [(mailbox, _)] = x.cells[..] {
+                x.cause = x.cause.replace(MAILBOX_PLACEHOLDER, mailbox);
+                x.fix = x.fix.as_ref().map(|f| f.replace(MAILBOX_PLACEHOLDER, mailbox));
+            }
+        }
+        groups.sort_by_key(|g| std::cmp::Reverse(g.cells.len()));
+        groups
+    }
+}
 
 impl Audit {
     pub fn render_human(&self) -> String {
@@ -69,7 +118,7 @@ impl Audit {
             );
         }
 
-        let groups = self.groups();
+        let groups = self.cause_groups();
         if !groups.is_empty() {
             out.push_str("\nFailures by cause:\n");
         }
@@ -79,9 +128,9 @@ impl Audit {
                 out,
                 "  ✗ {} check(s) [{kind}]: {}",
                 g.cells.len(),
-                show(g.cause)
+                show(&g.cause)
             );
-            if let Some(fix) = g.fix {
+            if let Some(fix) = &g.fix {
                 let mut lines = fix.lines();
                 if let Some(first) = lines.next() {
                     let _ = writeln!(out, "    fix: {}", show(first));
@@ -97,7 +146,12 @@ impl Audit {
                 .map(|(m, p)| format!("{} ({})", show(m), p.name()))
                 .collect();
             let more = g.cells.len().saturating_sub(GROUP_NAMES);
-            let _ = write!(out, "    {}", named.join(", "));
+            let label = if g.cells.len() > 1 && g.fix.as_ref().is_some_and(|f| f.contains(MAILBOX_PLACEHOLDER)) {
+                "for each of: "
+            } else {
+                ""
+            };
+            let _ = write!(out, "    {label}{}", named.join(", "));
             if more > 0 {
                 let _ = write!(out, " and {more} more");
             }
