@@ -310,7 +310,11 @@ fn read_list(path: &std::path::Path) -> anyhow::Result<xoauth::plan::args::RawMa
 
 /// `xoauth check --mailboxes`: the audit, its summary (or JSON lines), and a progress bar on
 /// a terminal.
-async fn audit(raw: xoauth::plan::args::RawCheck, output: &cli::OutputArgs, errors: Errors) -> ExitCode {
+async fn audit(
+    raw: xoauth::plan::args::RawCheck,
+    output: &cli::OutputArgs,
+    errors: Errors,
+) -> ExitCode {
     let plan = match raw.build_audit() {
         Ok(plan) => plan,
         Err(e) => return fail(e.into(), errors),

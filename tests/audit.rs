@@ -96,10 +96,24 @@ const LIST: &str = "# mailboxes the daemon should open\n\
 fn expected_app_only_grid() -> Vec<(String, String, String)> {
     let rows: [(&str, [&str; 3]); 5] = [
         (SALES, ["pass", "pass", "pass"]),
-        (ALICE, ["authenticated_not_connected", "auth_rejected", "auth_rejected"]),
+        (
+            ALICE,
+            [
+                "authenticated_not_connected",
+                "auth_rejected",
+                "auth_rejected",
+            ],
+        ),
         (CAROL, ["pass", "auth_rejected", "pass"]),
         (BOB, ["pass", "pass", "smtp_auth_disabled"]),
-        (PAYROLL, ["authenticated_not_connected", "auth_rejected", "auth_rejected"]),
+        (
+            PAYROLL,
+            [
+                "authenticated_not_connected",
+                "auth_rejected",
+                "auth_rejected",
+            ],
+        ),
     ];
     rows.iter()
         .flat_map(|(m, kinds)| {
@@ -142,7 +156,10 @@ async fn app_only_audit_runs_every_mailbox_and_protocol_with_one_token() {
         (s["mailboxes"].as_u64(), s["cells"].as_u64()),
         (Some(5), Some(15))
     );
-    assert_eq!((s["passed"].as_u64(), s["failed"].as_u64()), (Some(7), Some(8)));
+    assert_eq!(
+        (s["passed"].as_u64(), s["failed"].as_u64()),
+        (Some(7), Some(8))
+    );
     assert_eq!(s["by_kind"]["auth_rejected"], 5);
     assert_eq!(s["by_kind"]["authenticated_not_connected"], 2);
     assert_eq!(s["by_kind"]["smtp_auth_disabled"], 1);
@@ -197,7 +214,10 @@ async fn the_human_summary_and_the_json_lines_agree() {
         .filter(|l| !l.contains("("))
         .collect();
     assert_eq!(rows.len(), 5, "{out}");
-    assert!(rows[0].contains(SALES) && !rows[0].contains("FAIL"), "{out}");
+    assert!(
+        rows[0].contains(SALES) && !rows[0].contains("FAIL"),
+        "{out}"
+    );
     // Three mailboxes' POP failures share one cause and one fix: one group, a fix template
     // and the mailboxes it is for.
     assert!(out.contains("✗ 3 check(s) [auth_rejected]"), "{out}");
@@ -229,7 +249,11 @@ async fn the_human_summary_and_the_json_lines_agree() {
 async fn a_delegated_user_audits_the_shared_mailboxes_it_may_open() {
     let mock = Mock::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let list = write(&dir, "shared.txt", &format!("{SALES}\n{PAYROLL}\n{ALICE}\n"));
+    let list = write(
+        &dir,
+        "shared.txt",
+        &format!("{SALES}\n{PAYROLL}\n{ALICE}\n"),
+    );
     let mut args = only(mock.check_args(false), &["imap", "pop"]);
     args.extend(strings(&["--mailboxes", list.to_str().unwrap(), "--json"]));
     let args = with_token(args, &[]);
@@ -337,11 +361,7 @@ async fn a_given_token_that_has_expired_is_not_tried_on_the_remaining_cells() {
     }
     // Nothing was sent to a server with it.
     assert!(
-        !mock
-            .server
-            .command_log()
-            .iter()
-            .any(|c| c.contains("AUTH")),
+        !mock.server.command_log().iter().any(|c| c.contains("AUTH")),
         "{:?}",
         mock.server.command_log()
     );
@@ -376,10 +396,7 @@ async fn bad_lists_and_flags_are_usage_errors() {
             app_only(&mock, &only_bad, &[]),
             "2 line(s) are not addresses, the first on line 1",
         ),
-        (
-            app_only(&mock, &good, &["--mailbox", SALES]),
-            "--mailbox",
-        ),
+        (app_only(&mock, &good, &["--mailbox", SALES]), "--mailbox"),
         (
             app_only(&mock, &good, &["--concurrency", "0"]),
             "--concurrency 0: give a number of mailboxes checked at once from 1 to 256",
@@ -398,7 +415,11 @@ async fn bad_lists_and_flags_are_usage_errors() {
         ),
         (
             mock.oauth(
-                [check_args(&mock), strings(&["--mailbox", SALES, "--concurrency", "4"])].concat(),
+                [
+                    check_args(&mock),
+                    strings(&["--mailbox", SALES, "--concurrency", "4"]),
+                ]
+                .concat(),
                 DAEMON,
                 &["--client-secret-env", "S"],
             ),
@@ -413,7 +434,11 @@ async fn bad_lists_and_flags_are_usage_errors() {
             }
             let run = xoauth_env(&args, &env, None).await;
             assert_eq!(run.code, 2, "{args:?}\n{}", run.all());
-            assert!(run.stderr.contains(expected), "{args:?}: {expected}\n{}", run.stderr);
+            assert!(
+                run.stderr.contains(expected),
+                "{args:?}: {expected}\n{}",
+                run.stderr
+            );
             assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
         }
     }
@@ -435,7 +460,12 @@ async fn bad_lists_and_flags_are_usage_errors() {
 async fn the_token_command_needs_no_user_for_client_credentials() {
     let mock = Mock::start().await;
     let args = mock.oauth(
-        strings(&["token", "--json", "--ca-file", mock.ca_file.to_str().unwrap()]),
+        strings(&[
+            "token",
+            "--json",
+            "--ca-file",
+            mock.ca_file.to_str().unwrap(),
+        ]),
         DAEMON,
         &["--client-secret-env", "S"],
     );
@@ -444,5 +474,8 @@ async fn the_token_command_needs_no_user_for_client_credentials() {
     let r = run.json();
     assert_eq!(r["token"]["origin"], "client-credentials");
     assert_eq!(r["token"]["claims"]["appid"], DAEMON);
-    assert_eq!(mock.server.token_requests()[0].grant_type, "client_credentials");
+    assert_eq!(
+        mock.server.token_requests()[0].grant_type,
+        "client_credentials"
+    );
 }

@@ -277,9 +277,8 @@ fn check_json_lines(args: &[String], run: &Run) {
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert!(lines.len() >= 2, "{args:?}: no JSON lines:\n{}", run.all());
     for (i, line) in lines.iter().enumerate() {
-        let doc: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| {
-            panic!("{args:?}: line {} is not JSON ({e}):\n{line}", i + 1)
-        });
+        let doc: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("{args:?}: line {} is not JSON ({e}):\n{line}", i + 1));
         let kind = if i + 1 == lines.len() {
             "audit_summary"
         } else {

@@ -125,8 +125,7 @@ pub fn parse(text: &str) -> Result<MailboxList, ListError> {
     let mut list = MailboxList::default();
     let mut seen: Vec<(String, usize)> = Vec::new();
     let mut add = |list: &mut MailboxList, line: usize, raw: &str, value: &str| match check_address(
-        "the line",
-        value,
+        "the line", value,
     ) {
         Ok(address) => {
             let key = address.to_ascii_lowercase();
@@ -350,14 +349,18 @@ mod tests {
             list.skipped[0].reason,
             "does not look like an e-mail address"
         );
-        assert!(list.skipped[1].reason.contains("it is a list"), "{:?}", list.skipped[1]);
+        assert!(
+            list.skipped[1].reason.contains("it is a list"),
+            "{:?}",
+            list.skipped[1]
+        );
         assert!(list.skipped[2].reason.contains("bare address"));
     }
 
     #[test]
     fn duplicates_are_checked_once_and_reported_with_every_line() {
-        let list = parse("a@x.example\nb@x.example\nA@X.example\nb@x.example\na@x.example\n")
-            .unwrap();
+        let list =
+            parse("a@x.example\nb@x.example\nA@X.example\nb@x.example\na@x.example\n").unwrap();
         assert_eq!(addresses(&list), [("a@x.example", 1), ("b@x.example", 2)]);
         assert_eq!(
             list.duplicates,
@@ -442,7 +445,10 @@ mod tests {
                 found: "\"DisplayName\", \"Alias\"".into()
             }
         );
-        assert!(e.to_string().contains("found \"DisplayName\", \"Alias\""), "{e}");
+        assert!(
+            e.to_string().contains("found \"DisplayName\", \"Alias\""),
+            "{e}"
+        );
     }
 
     #[test]
@@ -451,7 +457,14 @@ mod tests {
         assert_eq!(parse("# only\n\n   \n"), Err(ListError::Empty));
         let e = parse("alice\nbob\n").unwrap_err();
         assert!(
-            matches!(e, ListError::NoValidAddress { count: 2, line: 1, .. }),
+            matches!(
+                e,
+                ListError::NoValidAddress {
+                    count: 2,
+                    line: 1,
+                    ..
+                }
+            ),
             "{e:?}"
         );
         // A header and nothing else.

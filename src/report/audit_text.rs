@@ -54,7 +54,10 @@ impl Audit {
         for x in &mut groups {
             if let [(mailbox, _)] = x.cells[..] {
                 x.cause = x.cause.replace(MAILBOX_PLACEHOLDER, mailbox);
-                x.fix = x.fix.as_ref().map(|f| f.replace(MAILBOX_PLACEHOLDER, mailbox));
+                x.fix = x
+                    .fix
+                    .as_ref()
+                    .map(|f| f.replace(MAILBOX_PLACEHOLDER, mailbox));
             }
         }
         groups.sort_by_key(|g| std::cmp::Reverse(g.cells.len()));
@@ -146,7 +149,11 @@ impl Audit {
                 .map(|(m, p)| format!("{} ({})", show(m), p.name()))
                 .collect();
             let more = g.cells.len().saturating_sub(GROUP_NAMES);
-            let label = if g.cells.len() > 1 && g.fix.as_ref().is_some_and(|f| f.contains(MAILBOX_PLACEHOLDER)) {
+            let label = if g.cells.len() > 1
+                && g.fix
+                    .as_ref()
+                    .is_some_and(|f| f.contains(MAILBOX_PLACEHOLDER))
+            {
                 "for each of: "
             } else {
                 ""
@@ -174,12 +181,7 @@ impl Audit {
             out.push_str("\nListed more than once (checked once):\n");
             for d in &self.duplicates {
                 let lines: Vec<String> = d.lines.iter().map(usize::to_string).collect();
-                let _ = writeln!(
-                    out,
-                    "  {} on lines {}",
-                    show(&d.mailbox),
-                    lines.join(", ")
-                );
+                let _ = writeln!(out, "  {} on lines {}", show(&d.mailbox), lines.join(", "));
             }
         }
 

@@ -163,7 +163,9 @@ async fn cell(shared: &Shared, check: &Check, mailbox: &str) -> Report {
             check,
             mailbox,
             &failure,
-            Instant::now().checked_sub(elapsed).unwrap_or_else(Instant::now),
+            Instant::now()
+                .checked_sub(elapsed)
+                .unwrap_or_else(Instant::now),
             elapsed,
         ),
     }
@@ -212,7 +214,8 @@ async fn token(shared: &Shared) -> Result<Arc<Obtained>, (Failure, Duration)> {
             Err(e) => {
                 keeper.renew_failed = Some(Instant::now());
                 if exp <= now {
-                    let failure = Failure::new(Stage::Token, FailureKind::TokenUnusable, e.to_string());
+                    let failure =
+                        Failure::new(Stage::Token, FailureKind::TokenUnusable, e.to_string());
                     return Err((failure, t.elapsed()));
                 }
             }
@@ -323,7 +326,9 @@ mod tests {
             Some(Duration::from_millis(299_961))
         );
         assert_eq!(
-            suggested_backoff(&reply("-ERR Request is throttled. suggested backoff time: 1500 ms")),
+            suggested_backoff(&reply(
+                "-ERR Request is throttled. suggested backoff time: 1500 ms"
+            )),
             Some(Duration::from_millis(1500))
         );
         assert_eq!(
@@ -348,7 +353,8 @@ mod tests {
             backoff_for(FailureKind::Throttled, &exchange),
             Some(MAX_BACKOFF)
         );
-        let short = vec!["A1 BAD Request is throttled. Suggested Backoff Time: 250 milliseconds".into()];
+        let short =
+            vec!["A1 BAD Request is throttled. Suggested Backoff Time: 250 milliseconds".into()];
         assert_eq!(
             backoff_for(FailureKind::Throttled, &short),
             Some(Duration::from_millis(250))

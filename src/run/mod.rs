@@ -167,14 +167,7 @@ pub async fn run(plan: &Plan) -> Result<Vec<Report>, RunError> {
     for check in &plan.checks {
         let report = match &token {
             Ok(obtained) => {
-                run_check(
-                    plan,
-                    check,
-                    plan.authzid(),
-                    obtained,
-                    trust.config.clone(),
-                )
-                .await
+                run_check(plan, check, plan.authzid(), obtained, trust.config.clone()).await
             }
             Err((failure, elapsed)) => {
                 token_failed(plan, check, plan.authzid(), failure, started, *elapsed)
