@@ -27,7 +27,8 @@
 //! | 9 | [`run`] | the only module that knows every layer: plan in, reports out | 0–8 |
 //!
 //! The binary (`main.rs`, `cli.rs` with the clap definitions, `demo.rs` behind the `demo`
-//! feature) sits above all of them and sees the library only through its public API.
+//! feature, `progress.rs` with the audit's progress bar) sits above all of them and sees the
+//! library only through its public API.
 //!
 //! Rules: the library never uses clap or anyhow (errors are typed per layer); a failed check is
 //! a report, `Err` means "could not run"; every secret lives in [`secret::Secret`] and is

@@ -3,8 +3,8 @@
 //! adds it; the fix is to move the shared type down, not to loosen the table.
 //!
 //! Test code (items marked `#[cfg(test)]`, and `tests.rs` files) is left out: a test may
-//! reach for fixtures from anywhere. The binary's files (`main.rs`, `cli.rs`, `demo.rs`) sit
-//! above everything and see the library only through `xoauth::`.
+//! reach for fixtures from anywhere. The binary's files (`main.rs`, `cli.rs`, `demo.rs`,
+//! `progress.rs`) sit above everything and see the library only through `xoauth::`.
 //!
 //! The mock (`mock-server/src`) has no layer table, only the rule that its modules form no
 //! import cycle; the same reader checks it.
@@ -28,7 +28,7 @@ const LAYERS: &[&[&str]] = &[
 ];
 
 /// The files of the binary, not the library.
-const BINARY: &[&str] = &["main.rs", "cli.rs", "demo.rs"];
+const BINARY: &[&str] = &["main.rs", "cli.rs", "demo.rs", "progress.rs"];
 
 fn rank(module: &str) -> Option<usize> {
     LAYERS.iter().position(|layer| layer.contains(&module))
