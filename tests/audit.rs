@@ -479,3 +479,27 @@ async fn the_token_command_needs_no_user_for_client_credentials() {
         "client_credentials"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_that_cannot_be_had_fails_every_cell_once_with_one_cause() {
+    let mock = tenant().await;
+    let dir = tempfile::tempdir().unwrap();
+    let list = write(&dir, "list.txt", &format!("{SALES}\n{BOB}\n{CAROL}\n"));
+    let env = [("S", "not-the-secret")];
+    let run = xoauth_env(&app_only(&mock, &list, &["--json"]), &env, None).await;
+    assert_eq!(run.code, 3, "{}", run.all());
+    let (cells, summary) = lines(&run);
+    assert_eq!(cells.len(), 9);
+    assert!(cells.iter().all(|c| c["kind"] == "token_rejected"), "{}", run.stdout);
+    assert_eq!(summary["token"], serde_json::Value::Null);
+    // Asked once, not once per cell; no server was contacted.
+    assert_eq!(mock.server.token_requests().len(), 1);
+    assert!(mock.server.command_log().is_empty());
+    let human = xoauth_env(&app_only(&mock, &list, &[]), &env, None).await;
+    assert!(
+        human.stdout.contains("✗ 9 check(s) [token_rejected]"),
+        "{}",
+        human.stdout
+    );
+    assert!(!human.all().contains("not-the-secret"), "{}", human.all());
+}
