@@ -490,7 +490,11 @@ async fn a_token_that_cannot_be_had_fails_every_cell_once_with_one_cause() {
     assert_eq!(run.code, 3, "{}", run.all());
     let (cells, summary) = lines(&run);
     assert_eq!(cells.len(), 9);
-    assert!(cells.iter().all(|c| c["kind"] == "token_rejected"), "{}", run.stdout);
+    assert!(
+        cells.iter().all(|c| c["kind"] == "token_rejected"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(summary["token"], serde_json::Value::Null);
     // Asked once, not once per cell; no server was contacted.
     assert_eq!(mock.server.token_requests().len(), 1);
@@ -502,4 +506,31 @@ async fn a_token_that_cannot_be_had_fails_every_cell_once_with_one_cause() {
         human.stdout
     );
     assert!(!human.all().contains("not-the-secret"), "{}", human.all());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_throttled_cell_is_tried_again_after_a_back_off_and_reports_its_tries() {
+    // SMTP's throttling reply (432 4.3.2 ... sender thread limit exceeded) suggests no wait:
+    // 2 s each, three tries in all.
+    let mock = Mock::with(|c| c.faults.throttle = vec![xoauth_mock::MailService::Smtp]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let list = write(&dir, "list.txt", &format!("{SALES}\n"));
+    let mut args = only(check_args(&mock), &["smtp"]);
+    args.extend(strings(&["--mailboxes", list.to_str().unwrap(), "--json"]));
+    let args = mock.oauth(args, DAEMON, &["--client-secret-env", "S"]);
+    let started = std::time::Instant::now();
+    let run = xoauth_env(&args, &[("S", DAEMON_SECRET)], None).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    let (cells, _) = lines(&run);
+    assert_eq!(cells[0]["kind"], "throttled", "{:#}", cells[0]);
+    assert_eq!(cells[0]["attempts"], 3);
+    assert_eq!(cells[0]["backoff_ms"], serde_json::json!([2000, 2000]));
+    assert!(started.elapsed() >= std::time::Duration::from_secs(4));
+    let auths = mock
+        .server
+        .command_log()
+        .iter()
+        .filter(|c| c.starts_with("SMTP AUTH"))
+        .count();
+    assert_eq!(auths, 3, "{:?}", mock.server.command_log());
 }
