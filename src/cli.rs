@@ -384,6 +384,18 @@ pub struct CheckArgs {
     /// IMAP: EXAMINE (read-only) one folder for its message count [default folder: INBOX].
     #[arg(long, value_name = "FOLDER", num_args = 0..=1, default_missing_value = "INBOX")]
     pub examine: Option<String>,
+    /// Audit every mailbox in FILE ("-": standard input) with one token: one address per line
+    /// (# comments), or CSV with a header naming the address column (PrimarySmtpAddress,
+    /// EmailAddress, Email, Mail, Address, SMTP or UserPrincipalName). App-only: each mailbox
+    /// is opened as itself; with --user: the user opens each (shared) mailbox.
+    #[arg(long, value_name = "FILE", conflicts_with = "mailbox")]
+    pub mailboxes: Option<PathBuf>,
+    /// With --mailboxes: how many mailboxes are checked at once, 1 to 256 [default: 8]. Each
+    /// mailbox has one connection at a time (its protocols run one after another), within
+    /// Exchange Online's per-mailbox limits (3 SMTP, about 15-20 IMAP/POP connections); no
+    /// per-app limit is documented, so the default keeps one app's load on the tenant small.
+    #[arg(long, value_name = "N", requires = "mailboxes")]
+    pub concurrency: Option<usize>,
     #[command(flatten)]
     pub send: SendArgs,
     #[command(flatten)]
@@ -641,6 +653,9 @@ impl CheckArgs {
             examine: self.examine,
             send: self.send.into_raw(),
             common: self.common.into_raw(),
+            // Read by the binary (`main.rs`), which owns the I/O.
+            mailboxes: None,
+            concurrency: self.concurrency,
         }
     }
 }

@@ -27,8 +27,9 @@
 //! | 9 | [`run`] | the only module that knows every layer: plan in, reports out | 0–8 |
 //!
 //! The binary (`main.rs`, `cli.rs` with the clap definitions, `profile_args.rs` that turns a
-//! config file's profile into flags, `demo.rs` behind the `demo` feature) sits above all of
-//! them and sees the library only through its public API.
+//! config file's profile into flags, `outputs.rs` that writes the audit's files atomically,
+//! `progress.rs` with the audit's progress bar, `demo.rs` behind the `demo` feature) sits above
+//! all of them and sees the library only through its public API.
 //!
 //! Rules: the library never uses clap or anyhow (errors are typed per layer); a failed check is
 //! a report, `Err` means "could not run"; every secret lives in [`secret::Secret`] and is

@@ -15,6 +15,7 @@ mod cli;
 mod demo;
 mod outputs;
 mod profile_args;
+mod progress;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -140,6 +141,16 @@ fn main() -> ExitCode {
             Command::Check(args) => {
                 let output = args.common.output.clone();
                 let audit_outputs = args.audit_outputs.clone();
+                if let Some(path) = args.mailboxes.clone() {
+                    return match read_list(&path) {
+                        Ok(list) => {
+                            let mut raw = args.into_raw();
+                            raw.mailboxes = Some(list);
+                            audit(raw, &output, &audit_outputs, errors).await
+                        }
+                        Err(e) => fail(e),
+                    };
+                }
                 let plan = match args.into_raw().build() {
                     Ok(plan) => plan,
                     Err(e) => return fail(e.into()),
@@ -310,6 +321,89 @@ async fn cache(cmd: cli::CacheCmd, errors: Errors) -> ExitCode {
         Ok(Ok(())) => ExitStatus::Pass.into(),
         Ok(Err(e)) => fail(anyhow::anyhow!("the {backend} keyring failed: {e}")),
         Err(e) => fail(anyhow::anyhow!("the keyring task failed: {e}")),
+    }
+}
+
+/// The most a mailbox list may hold: far more than any tenant's mailboxes as CSV.
+const MAX_LIST_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Reads `--mailboxes FILE` (`-`: standard input); the plan decodes and parses it.
+fn read_list(path: &std::path::Path) -> anyhow::Result<xoauth::plan::args::RawMailboxList> {
+    use std::io::Read as _;
+    let name = path.display().to_string();
+    let mut bytes = Vec::new();
+    let read = if name == "-" {
+        std::io::stdin()
+            .lock()
+            .take(MAX_LIST_BYTES + 1)
+            .read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(path).and_then(|f| f.take(MAX_LIST_BYTES + 1).read_to_end(&mut bytes))
+    };
+    let what = if name == "-" {
+        "standard input".to_string()
+    } else {
+        name.clone()
+    };
+    if let Err(e) = read {
+        anyhow::bail!("--mailboxes {what}: cannot read it: {e}");
+    }
+    if bytes.len() as u64 > MAX_LIST_BYTES {
+        anyhow::bail!(
+            "--mailboxes {what}: more than {} MiB; split the list",
+            MAX_LIST_BYTES / 1024 / 1024
+        );
+    }
+    Ok(xoauth::plan::args::RawMailboxList { name, bytes })
+}
+
+/// `xoauth check --mailboxes`: the audit, its summary (or JSON lines), and a progress bar on
+/// a terminal.
+async fn audit(
+    raw: xoauth::plan::args::RawCheck,
+    output: &cli::OutputArgs,
+    files: &cli::AuditOutputArgs,
+    errors: Errors,
+) -> ExitCode {
+    let plan = match raw.build_audit() {
+        Ok(plan) => plan,
+        Err(e) => return fail(e.into(), errors),
+    };
+    // An output that cannot be written stops the run before the first check, not after an
+    // hour of them.
+    if let Err(e) = outputs::preflight(files) {
+        return fail(e, errors);
+    }
+    let total = plan.list.mailboxes.len() * plan.plan.checks.len();
+    let bar = std::sync::Arc::new(progress::Bar::new(
+        total as u64,
+        !output.json && !files.nagios,
+    ));
+    let tick = bar.clone();
+    let on_cell: std::sync::Arc<xoauth::run::audit::OnCell> =
+        std::sync::Arc::new(move |_mailbox: &str, _passed: bool| tick.inc());
+    let result = xoauth::run::audit::audit(&plan, on_cell).await;
+    bar.finish();
+    let audit = match result {
+        Ok(audit) => audit,
+        Err(e) => return fail(e.into(), errors),
+    };
+    let written = outputs::write_audit_outputs(&audit, files);
+    if files.nagios {
+        return match written {
+            Ok(()) => outputs::nagios_exit(&audit),
+            Err(e) => fail(e, errors),
+        };
+    }
+    if !output.json {
+        print!("{}", audit.render_human());
+    } else if written.is_ok() {
+        // Otherwise the one document on stdout is the error's.
+        print!("{}", audit.to_json_lines());
+    }
+    match written {
+        Ok(()) => ExitCode::from(audit.summary().exit_code),
+        Err(e) => fail(e, errors),
     }
 }
 

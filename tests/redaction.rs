@@ -461,3 +461,50 @@ async fn refresh_runs_and_the_cache_listing_show_no_secret() {
     }
     home.assert_clean(&[]);
 }
+
+/// A bulk audit prints every cell's report (with -v, each transcript): no token, SASL string or
+/// client secret in any of it, human or JSON lines, app-only or with a given token.
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_runs_show_no_secret() {
+    let mock = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("list.txt");
+    std::fs::write(
+        &list,
+        "sales@contoso.example\npayroll@contoso.example\nnot an address\n",
+    )
+    .unwrap();
+    let audit = |extra: &[&str]| {
+        let mut args = mock.check_args(false);
+        args.extend(strings(&["--mailboxes", list.to_str().unwrap(), "-v"]));
+        args.extend(strings(extra));
+        args
+    };
+    let alice = mock.token(ALICE);
+    for json in [&[][..], &["--json"][..]] {
+        for token in [alice.as_str(), BAD_TOKEN] {
+            let run = xoauth(&with_token(audit(json), &[]), Some(token), None).await;
+            assert!(matches!(run.code, 1..=3), "{}", run.all());
+            assert!(
+                run.all().contains("payroll@contoso.example"),
+                "{}",
+                run.all()
+            );
+            if !json.is_empty() {
+                assert!(run.all().contains("<redacted>"), "{}", run.all());
+            }
+            assert_clean(&run, token, "sales@contoso.example");
+            assert_clean(&run, token, "payroll@contoso.example");
+            assert!(!contains_jwt(&run.all()), "{}", run.all());
+        }
+        // App-only, from the client secret.
+        let mut args = audit(json);
+        let i = args.iter().position(|a| a == "--user").unwrap();
+        args.drain(i..i + 2);
+        let args = mock.oauth(args, DAEMON, &["--client-secret-env", "S"]);
+        let run = xoauth_env(&args, &[("S", DAEMON_SECRET)], None).await;
+        assert!(matches!(run.code, 1 | 2), "{}", run.all());
+        assert!(!run.all().contains(DAEMON_SECRET), "{}", run.all());
+        assert!(!contains_jwt(&run.all()), "{}", run.all());
+    }
+}

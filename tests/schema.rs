@@ -8,13 +8,15 @@ use std::sync::OnceLock;
 use serde_json::{Value, json};
 
 /// The document kinds of the schema (its `$defs` that are whole documents).
-pub const DOCUMENTS: [&str; 6] = [
+pub const DOCUMENTS: [&str; 8] = [
     "report",
     "combined",
     "token_report",
     "usage_error",
     "cache_list",
     "demo",
+    "audit_cell",
+    "audit_summary",
 ];
 
 pub fn schema() -> &'static Value {
@@ -57,6 +59,10 @@ pub fn kind_of(doc: &Value) -> &'static str {
         "usage_error"
     } else if has("checks") {
         "combined"
+    } else if has("report") {
+        "audit_cell"
+    } else if has("summary") {
+        "audit_summary"
     } else if has("protocol") {
         "report"
     } else if has("backend") {
@@ -518,4 +524,77 @@ fn a_cache_list_entry_names_its_credential_by_fingerprint() {
             "the schema accepts the credential {bad}"
         );
     }
+}
+
+/// An audit's JSON lines, built by the library with every optional part filled (a retried
+/// cell, a pass, skipped and repeated lines): each line is the document the schema names.
+#[test]
+fn every_line_of_an_audit_is_in_the_schema() {
+    use xoauth::report::audit::*;
+    let failed = full_report();
+    let mut passed = full_report();
+    passed.outcome = xoauth::report::Outcome::Pass;
+    passed.exit_code = xoauth::outcome::ExitStatus::Pass;
+    passed.failure = None;
+    let audit = Audit {
+        started_at: 1_800_000_000,
+        elapsed_ms: 1234,
+        user: None,
+        token: failed.token.clone(),
+        protocols: vec![xoauth::service::Protocol::Imap],
+        concurrency: 8,
+        mailboxes: vec![
+            MailboxAudit {
+                mailbox: "a@x.example".into(),
+                line: 1,
+                cells: vec![Cell {
+                    protocol: xoauth::service::Protocol::Imap,
+                    attempts: 3,
+                    backoff_ms: vec![2000, 2000],
+                    report: failed,
+                }],
+                combined: None,
+            },
+            MailboxAudit {
+                mailbox: "b@x.example".into(),
+                line: 3,
+                cells: vec![Cell {
+                    protocol: xoauth::service::Protocol::Imap,
+                    attempts: 1,
+                    backoff_ms: vec![],
+                    report: passed,
+                }],
+                combined: None,
+            },
+        ],
+        skipped: vec![SkippedLine {
+            line: 2,
+            text: "alice".into(),
+            reason: "does not look like an e-mail address".into(),
+        }],
+        duplicates: vec![Duplicate {
+            mailbox: "a@x.example".into(),
+            lines: vec![1, 4],
+        }],
+    };
+    let lines: Vec<Value> = audit
+        .to_json_lines()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_valid_as("audit_cell", &lines[0], "failed cell");
+    assert_eq!(lines[0]["backoff_ms"], json!([2000, 2000]));
+    assert_eq!(lines[0]["kind"], "auth_rejected");
+    assert_valid_as("audit_cell", &lines[1], "passed cell");
+    assert_valid_as("audit_summary", &lines[2], "summary");
+    assert_eq!(lines[2]["exit_code"], 2);
+    assert_eq!(lines[2]["summary"]["by_kind"], json!({"auth_rejected": 1}));
+    // Strict: a cell that says it passed cannot carry a failure kind.
+    let mut bad = lines[1].clone();
+    bad["kind"] = json!("auth_rejected");
+    assert!(!errors_as("audit_cell", &bad).is_empty());
+    let mut bad = lines[2].clone();
+    bad["summary"]["by_kind"] = json!({"no_such_kind": 1});
+    assert!(!errors_as("audit_summary", &bad).is_empty());
 }

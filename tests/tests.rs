@@ -6,6 +6,8 @@ mod util;
 mod architecture;
 mod audit_outputs;
 
+mod audit;
+
 mod cache;
 mod certificates;
 mod check;

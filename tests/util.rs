@@ -261,6 +261,9 @@ fn check_json_contract(args: &[String], run: &Run) {
     if !promises_json(args) {
         return;
     }
+    if args.iter().any(|a| a == "--mailboxes") {
+        return check_json_lines(args, run);
+    }
     let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
         panic!(
             "{args:?} with --json: stdout is not one JSON document ({e}):\n{}\n{}",
@@ -274,6 +277,36 @@ fn check_json_contract(args: &[String], run: &Run) {
             Some(run.code.into()),
             "{args:?}: the document's exit_code is not the process's"
         );
+    }
+}
+
+/// An audit with `--json` prints JSON lines (a cell per line, the summary last), each of which
+/// the schema must accept, and the summary's exit code is the process's; or, when it could not
+/// run, the one usage-error document.
+fn check_json_lines(args: &[String], run: &Run) {
+    if let Ok(doc) = serde_json::from_str::<serde_json::Value>(&run.stdout) {
+        crate::schema::assert_valid_as("usage_error", &doc, &format!("{args:?}"));
+        assert_eq!(doc["exit_code"].as_i64(), Some(run.code.into()), "{args:?}");
+        return;
+    }
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(lines.len() >= 2, "{args:?}: no JSON lines:\n{}", run.all());
+    for (i, line) in lines.iter().enumerate() {
+        let doc: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("{args:?}: line {} is not JSON ({e}):\n{line}", i + 1));
+        let kind = if i + 1 == lines.len() {
+            "audit_summary"
+        } else {
+            "audit_cell"
+        };
+        crate::schema::assert_valid_as(kind, &doc, &format!("{args:?} line {}", i + 1));
+        if kind == "audit_summary" {
+            assert_eq!(
+                doc["exit_code"].as_i64(),
+                Some(run.code.into()),
+                "{args:?}: the summary's exit_code is not the process's"
+            );
+        }
     }
 }
 

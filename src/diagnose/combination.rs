@@ -31,16 +31,18 @@ pub struct CellFacts<'a> {
 }
 
 /// What the cells mean together for `mailbox`, opened by `user`'s delegated token (or, with
-/// `app_only`, by the app `client_id`); `None` when they agree, say nothing about permissions,
+/// `app_only`, by the app `client_id` whose service principal is `service_principal`); `None` when they agree, say nothing about permissions,
 /// or disagree in a way no row explains (then each cell's own explanation stands).
 pub fn explain(
     mailbox: &str,
     user: Option<&str>,
     client_id: Option<&str>,
+    service_principal: Option<&str>,
     app_only: bool,
     cells: &[CellFacts<'_>],
 ) -> Option<Explanation> {
-    let g = Grid::new(mailbox, user, client_id, app_only, cells);
+    let mut g = Grid::new(mailbox, user, client_id, app_only, cells);
+    g.service_principal = service_principal;
     let rule = matching(&g)?;
     let mut ex = (rule.says)(&g);
     ex.evidence = g.evidence();
@@ -190,6 +192,13 @@ const EXCHANGE_REFUSALS: &[&str] = &[
     "5.7.3 Authentication unsuccessful",
 ];
 
+/// Whether a cell's failure is one the mailbox's combined explanation speaks for (a refusal
+/// read through Exchange's permission model), so a report may say the combination instead of
+/// the cell; a network, TLS or token failure in the same row keeps its own text.
+pub fn explains(failure: &Failure) -> bool {
+    matches!(said(Some(failure)), Said::Refused(_))
+}
+
 fn said(failure: Option<&Failure>) -> Said {
     let Some(f) = failure else {
         return Said::Passed;
@@ -214,6 +223,9 @@ struct Grid<'a> {
     mailbox: &'a str,
     user: Option<&'a str>,
     client_id: Option<&'a str>,
+    /// An app-only token's `oid`: the Enterprise Application's object id, which Exchange's
+    /// permissions name.
+    service_principal: Option<&'a str>,
     who: Who,
     /// The first cell of each protocol, in the order given.
     cells: Vec<(Protocol, Option<&'a Failure>, Said)>,
@@ -243,6 +255,7 @@ impl<'a> Grid<'a> {
             mailbox,
             user,
             client_id,
+            service_principal: None,
             who,
             cells,
         }
@@ -604,7 +617,9 @@ fn app_refused_everywhere(g: &Grid<'_>) -> Explanation {
     // IMAP lets the app authenticate before it checks the mailbox: "not connected" proves the
     // service principal is registered, so FullAccess is what is missing.
     let registered = g.kind(Imap) == Some(AuthenticatedNotConnected);
-    let sp = "<service principal object id>";
+    let sp = g
+        .service_principal
+        .map_or_else(|| "<service principal object id>".to_string(), quote);
     let mut candidates = vec![format!(
         "the app's service principal has no FullAccess on {}",
         g.mailbox
@@ -625,14 +640,14 @@ fn app_refused_everywhere(g: &Grid<'_>) -> Explanation {
                 .into(),
         );
     }
-    let grant = fixes::full_access(g.mailbox, sp);
+    let grant = fixes::full_access(g.mailbox, &sp);
     let exists = fixes::must_exist(g.mailbox);
     let fix = if registered {
         format!("{grant}; {exists}")
     } else {
         format!(
             "{grant}; if every mailbox fails like this: {}; {exists}",
-            fixes::register_service_principal(&app_arg(g), "<Enterprise Application object id>")
+            fixes::register_service_principal(&app_arg(g), &sp)
         )
     };
     Explanation {

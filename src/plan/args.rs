@@ -182,6 +182,25 @@ pub struct RawCheck {
     pub examine: Option<String>,
     pub send: RawSend,
     pub common: RawCommon,
+    /// `--mailboxes FILE`: the list as read by the binary (the plan does no I/O).
+    pub mailboxes: Option<RawMailboxList>,
+    /// `--concurrency N`: mailboxes checked at once in an audit.
+    pub concurrency: Option<usize>,
+}
+
+/// A mailbox list as read: where from (for messages) and its bytes, undecoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawMailboxList {
+    /// The file's name as given, or `-`.
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+impl RawMailboxList {
+    /// Whether the list was read from standard input (`--mailboxes -`).
+    pub fn from_stdin(&self) -> bool {
+        self.name == "-"
+    }
 }
 
 impl Default for RawCheck {
@@ -200,6 +219,8 @@ impl Default for RawCheck {
             examine: None,
             send: RawSend::default(),
             common: RawCommon::default(),
+            mailboxes: None,
+            concurrency: None,
         }
     }
 }

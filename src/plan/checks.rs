@@ -106,7 +106,17 @@ impl RawSmtp {
 }
 
 impl RawCheck {
+    /// The plan of one check of every protocol (`--mailboxes` builds an
+    /// [`AuditPlan`](super::audit::AuditPlan) instead).
     pub fn build(self) -> Result<Plan, UsageError> {
+        if self.concurrency.is_some() {
+            return Err(UsageError::ConcurrencyWithoutMailboxes);
+        }
+        self.build_for(false)
+    }
+
+    /// `listed`: the mailboxes come from `--mailboxes`, none is named here.
+    pub(super) fn build_for(self, listed: bool) -> Result<Plan, UsageError> {
         let provider = self.common.provider;
         let mut protocols = Vec::new();
         for p in &self.protocols {
@@ -119,7 +129,11 @@ impl RawCheck {
             return Err(PlanError::NoProtocols.into());
         }
         self.refuse_flags_for_unchecked(&protocols)?;
-        let mut plan = self.common.plan(&protocols, true)?;
+        let mut plan = if listed {
+            self.common.plan_listed(&protocols)?
+        } else {
+            self.common.plan(&protocols, true)?
+        };
         let send = if protocols.contains(&Protocol::Smtp) {
             self.send.plan(plan.authzid())?
         } else if self.send.send {

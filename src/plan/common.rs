@@ -41,6 +41,24 @@ impl RawCommon {
         protocols: &[Protocol],
         opens_mailbox: bool,
     ) -> Result<Plan, UsageError> {
+        self.plan_for(protocols, opens_mailbox, false)
+    }
+
+    /// The plan of a bulk audit: the mailboxes come from the list (`--mailboxes`), so neither
+    /// an app-only nor a given token needs `--user` or `--mailbox`.
+    pub(super) fn plan_listed(self, protocols: &[Protocol]) -> Result<Plan, UsageError> {
+        if let Some(mailbox) = self.mailbox {
+            return Err(UsageError::MailboxesWithMailbox(mailbox));
+        }
+        self.plan_for(protocols, true, true)
+    }
+
+    fn plan_for(
+        self,
+        protocols: &[Protocol],
+        opens_mailbox: bool,
+        listed: bool,
+    ) -> Result<Plan, UsageError> {
         if self.stray_arguments > 0 {
             return Err(UsageError::StrayArgument);
         }
@@ -67,14 +85,18 @@ impl RawCommon {
         // enough, and the pre-flight says when a delegated token's user is not the mailbox.
         let app_only = matches!(&token, TokenPlan::OAuth(o) if o.flow == Flow::ClientCredentials);
         let given = matches!(token, TokenPlan::Given(_));
-        let needs_none = app_only || (given && (!opens_mailbox || mailbox.is_some()));
+        let has_mailbox = mailbox.is_some() || listed;
+        let needs_none = app_only || (given && (!opens_mailbox || has_mailbox));
         if user.is_none() {
             if !needs_none {
                 return Err(UsageError::UserRequired);
             }
-            if opens_mailbox && mailbox.is_none() {
+            if opens_mailbox && !has_mailbox {
                 return Err(UsageError::MailboxRequired);
             }
+        }
+        if let (true, true, Some(user)) = (app_only, listed, &user) {
+            return Err(UsageError::UserWithAppOnlyList(user.clone()));
         }
         // An app-only token acts as no user: with --mailbox, a different --user would be
         // silently dropped while the report still said "as" them.

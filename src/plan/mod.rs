@@ -17,10 +17,12 @@ pub use crate::token::input::{ClientCredential, Flow, OAuthPlan, SecretSource, T
 use crate::transport::{Limits, Security};
 
 pub mod args;
+pub mod audit;
 mod checks;
 mod common;
 #[cfg(test)]
 mod fixtures;
+pub mod mailboxes;
 mod oauth;
 pub mod profile;
 mod setup;

@@ -79,6 +79,37 @@ pub enum UsageError {
     )]
     UserWithAppOnly { user: String, mailbox: String },
     #[error(
+        "an app-only token (--flow client-credentials) acts as no user, so --user {0} would be \
+         ignored: drop --user; with --mailboxes each listed mailbox is opened as itself"
+    )]
+    UserWithAppOnlyList(String),
+    #[error(
+        "--mailbox {0} and --mailboxes do not go together: --mailboxes FILE checks every mailbox \
+         the file lists; put {0} in the file, or drop --mailboxes to check it alone"
+    )]
+    MailboxesWithMailbox(String),
+    #[error("--mailboxes {name}: {error}")]
+    MailboxList {
+        name: String,
+        error: super::mailboxes::ListError,
+    },
+    #[error(
+        "--mailboxes - reads the list from standard input, which then cannot carry the access \
+         token too: give the token with --access-token-env VAR or --access-token-file FILE"
+    )]
+    ListAndTokenOnStdin,
+    #[error(
+        "--send does not go with --mailboxes: an audit checks that each mailbox opens and sends \
+         no message from any of them; send from one mailbox with --mailbox ADDR --send"
+    )]
+    SendWithMailboxes,
+    #[error(
+        "--concurrency goes with --mailboxes only: a single check opens one connection at a time"
+    )]
+    ConcurrencyWithoutMailboxes,
+    #[error("--concurrency {0}: give a number of mailboxes checked at once from 1 to {max}", max = super::audit::MAX_CONCURRENCY)]
+    BadConcurrency(usize),
+    #[error(
         "an app-only token has no user: give the mailbox to open with --mailbox ADDR (or --user ADDR)"
     )]
     MailboxRequired,

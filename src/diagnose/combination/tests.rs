@@ -83,7 +83,7 @@ fn run(by: By, cells: &[(Protocol, Option<&Failure>)]) -> Option<(&'static str, 
         .collect();
     let g = Grid::new(MBX, user, Some(APP), app_only, &facts);
     let name = matching(&g).map(|r| r.name);
-    let ex = explain(MBX, user, Some(APP), app_only, &facts);
+    let ex = explain(MBX, user, Some(APP), None, app_only, &facts);
     assert_eq!(name.is_some(), ex.is_some());
     name.zip(ex)
 }
@@ -408,7 +408,7 @@ fn every_combination_of_cells_keeps_the_rows_contract_and_quotes_every_value() {
                         let (u, app_only) = by.args(mailbox, user);
                         runs += 1;
                         let g = Grid::new(mailbox, u, client_id, app_only, &facts);
-                        let ex = explain(mailbox, u, client_id, app_only, &facts);
+                        let ex = explain(mailbox, u, client_id, client_id, app_only, &facts);
                         let Some(rule) = matching(&g) else {
                             assert!(ex.is_none());
                             continue;

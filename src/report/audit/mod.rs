@@ -10,6 +10,8 @@ use super::{ExitStatus, Explanation, FailureKind, Outcome, Report, TokenInfo};
 use crate::service::Protocol;
 
 pub mod html;
+mod human;
+mod json;
 pub mod junit;
 pub mod nagios;
 pub mod prometheus;

@@ -17,6 +17,8 @@ use crate::transport::tap::{Tap, Transcript};
 use crate::transport::tls::{self, CaFileError};
 use crate::transport::{self, Connection, Security, Upgrader};
 
+pub mod audit;
+
 /// Why a plan could not run at all (as opposed to a check that ran and failed): exit code 2.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -27,12 +29,12 @@ pub enum RunError {
 }
 
 /// The trust settings of a plan, loaded once.
-struct Trust {
+pub(crate) struct Trust {
     roots: Vec<rustls_pki_types::CertificateDer<'static>>,
     config: Arc<rustls::ClientConfig>,
 }
 
-fn trust(plan: &Plan) -> Result<Trust, RunError> {
+pub(crate) fn trust(plan: &Plan) -> Result<Trust, RunError> {
     let mut roots = plan.extra_roots.clone();
     for path in &plan.ca_files {
         roots.extend(tls::load_ca_file(path)?);
@@ -75,7 +77,7 @@ async fn obtain_with(
 
 /// Obtains the token; a failure comes with the time it took, from `started` (reading standard
 /// input, waiting for a sign-in), so the report does not say "0 ms" after a long wait.
-async fn obtain_timed(
+pub(crate) async fn obtain_timed(
     plan: &Plan,
     trust: &Trust,
     on_device_code: Option<&crate::token::DeviceCodeHook<'_>>,
@@ -164,29 +166,11 @@ pub async fn run(plan: &Plan) -> Result<Vec<Report>, RunError> {
     let mut reports = Vec::with_capacity(plan.checks.len());
     for check in &plan.checks {
         let report = match &token {
-            Ok(obtained) => run_check(plan, check, obtained, trust.config.clone()).await,
+            Ok(obtained) => {
+                run_check(plan, check, plan.authzid(), obtained, trust.config.clone()).await
+            }
             Err((failure, elapsed)) => {
-                // The check's time is the token's: nothing else ran.
-                let mut rec = Recorder {
-                    started,
-                    steps: Vec::new(),
-                    last_end: started,
-                };
-                rec.steps.push(crate::report::Step {
-                    stage: Stage::Token,
-                    ok: false,
-                    elapsed_ms: elapsed.as_millis() as u64,
-                    detail: failure.message.clone(),
-                });
-                finish(
-                    plan,
-                    check,
-                    rec,
-                    Facts::default(),
-                    None,
-                    Err(failure.clone()),
-                    None,
-                )
+                token_failed(plan, check, plan.authzid(), failure, started, *elapsed)
             }
         };
         reports.push(report);
@@ -194,9 +178,48 @@ pub async fn run(plan: &Plan) -> Result<Vec<Report>, RunError> {
     Ok(reports)
 }
 
+/// The report of a check that never ran because there was no token: its time is the token's.
+fn token_failed(
+    plan: &Plan,
+    check: &Check,
+    mailbox: &str,
+    failure: &Failure,
+    started: Instant,
+    elapsed: Duration,
+) -> Report {
+    let mut rec = Recorder {
+        started,
+        steps: Vec::new(),
+        last_end: started,
+    };
+    rec.steps.push(crate::report::Step {
+        stage: Stage::Token,
+        ok: false,
+        elapsed_ms: elapsed.as_millis() as u64,
+        detail: failure.message.clone(),
+    });
+    finish(
+        plan,
+        check,
+        mailbox,
+        rec,
+        Facts::default(),
+        None,
+        Err(failure.clone()),
+        None,
+    )
+}
+
+/// Who a report names for `mailbox`: the user, else (app-only) the mailbox the app opens.
+fn who<'a>(plan: &'a Plan, mailbox: &'a str) -> &'a str {
+    plan.user.as_deref().unwrap_or(mailbox)
+}
+
+/// One check of `mailbox` (the `user=` of XOAUTH2: the plan's own, or an audit's cell).
 async fn run_check(
     plan: &Plan,
     check: &Check,
+    mailbox: &str,
     obtained: &Obtained,
     config: Arc<rustls::ClientConfig>,
 ) -> Report {
@@ -212,7 +235,7 @@ async fn run_check(
                 c,
                 // No --user (an app-only run): there is no user to hold the token against.
                 plan.user.as_deref().unwrap_or_default(),
-                plan.authzid(),
+                mailbox,
                 crate::token::now(),
             )
         })
@@ -295,7 +318,7 @@ async fn run_check(
             }
         };
         let req = Request {
-            authzid: plan.authzid(),
+            authzid: mailbox,
             token,
             mechanism: plan.mechanism,
             host: &endpoint.host,
@@ -329,7 +352,16 @@ async fn run_check(
         Ok(result) => result,
         Err(_) => Err(past_deadline(&rec, &transcript, deadline)),
     };
-    finish(plan, check, rec, facts, address, result, Some(&transcript))
+    finish(
+        plan,
+        check,
+        mailbox,
+        rec,
+        facts,
+        address,
+        result,
+        Some(&transcript),
+    )
 }
 
 /// The failure of a check stopped by its overall deadline: where it was and how far the
@@ -370,9 +402,11 @@ fn speaks_like_exchange(transcript: &Transcript) -> bool {
 }
 
 /// Turns what a check gathered into its report, with the failure explained.
+#[allow(clippy::too_many_arguments)]
 fn finish(
     plan: &Plan,
     check: &Check,
+    mailbox: &str,
     rec: Recorder,
     mut facts: Facts,
     address: Option<SocketAddr>,
@@ -406,8 +440,8 @@ fn finish(
         f.explain(diagnose::explain(&Evidence {
             kind: f.kind,
             protocol: Some(protocol),
-            user: plan.who(),
-            mailbox: plan.authzid(),
+            user: who(plan, mailbox),
+            mailbox,
             server_reply: &f.server_reply,
             challenge: f.challenge.as_deref(),
             claims: facts.token.as_ref().and_then(|t| t.claims.as_ref()),
@@ -451,8 +485,8 @@ fn finish(
             security: endpoint.security,
             address: address.map(|a| a.to_string()),
         },
-        user: plan.who().to_string(),
-        mailbox: plan.authzid().to_string(),
+        user: who(plan, mailbox).to_string(),
+        mailbox: mailbox.to_string(),
         mechanism: facts.mechanism,
         token: facts.token,
         preflight: facts.preflight,
