@@ -12,10 +12,11 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::faults::{FaultsConfig, Principals};
+use crate::generate::GenerateConfig;
 use crate::{clock, ids, keys};
 
 /// The whole scenario. TOML tables: `[server]`, `[tenant]`, `[idp]`, `[[mailbox]]`, `[[app]]`,
-/// `[faults]`.
+/// `[faults]`, `[generate]`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -38,6 +39,10 @@ pub struct Config {
     /// the default injects none.
     #[serde(default)]
     pub faults: FaultsConfig,
+    /// `[generate]`: N more shared mailboxes with a fixed mix of outcomes (see
+    /// `generate.rs`); the default adds none.
+    #[serde(default)]
+    pub generate: GenerateConfig,
 }
 
 /// `[server]`. Every field is optional; the defaults behave like Exchange Online.
@@ -221,6 +226,12 @@ pub struct MailboxConfig {
     /// overrides it either way.
     #[serde(default)]
     pub smtp_auth_disabled: Option<bool>,
+    /// SMTP AUTH into this mailbox by a principal other than its owner (a delegate or an
+    /// app) needs that principal in `send_as` as well as in `full_access`, else
+    /// `535 5.7.3`: Exchange's SendAs (or, for apps, `SMTP.SendAsApp` scoped to the mailbox)
+    /// check. Off by default: FullAccess is then enough, as for IMAP and POP.
+    #[serde(default)]
+    pub smtp_send_as_required: bool,
 }
 
 fn yes() -> bool {
@@ -304,6 +315,10 @@ impl Config {
     /// Checks the cross-references and names. `MockServer::start` calls this too,
     /// so configs edited in code are checked as well.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.generate.mailboxes > 0 {
+            // The generated mailboxes are checked like configured ones.
+            return self.clone().with_generated()?.validate();
+        }
         let invalid = |msg: String| Err(ConfigError::Invalid(msg));
         let host = &self.server.hostname;
         if host.is_empty()

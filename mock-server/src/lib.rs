@@ -50,6 +50,7 @@ mod context;
 mod directory;
 mod dot;
 mod faults;
+pub mod generate;
 mod idp;
 mod ids;
 mod imap;
@@ -64,6 +65,7 @@ mod scenario;
 mod smtp;
 mod store;
 mod stream;
+mod throttle;
 mod tls;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -179,6 +181,7 @@ impl MockServer {
 
     /// Same, with explicit addresses (port 0 = ephemeral) — used by the binary.
     pub async fn start_on(config: Config, addrs: Addrs) -> Result<MockServer, MockError> {
+        let config = config.with_generated()?;
         config.validate()?;
         keys::idp_signing_key()?;
         let tls = tls::generate(&config.server.hostname)?;
