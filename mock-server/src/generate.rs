@@ -135,6 +135,44 @@ impl Config {
     }
 }
 
+/// The app `[generate]` grants access to: `generate.app`, else the first app with
+/// `exchange_service_principal` (none if there is no such app).
+pub fn generate_app(config: &Config) -> Result<Option<String>, ConfigError> {
+    match &config.generate.app {
+        Some(id) => match (config.apps.iter()).find(|a| a.client_id.eq_ignore_ascii_case(id)) {
+            Some(app) => Ok(Some(app.client_id.clone())),
+            None => Err(ConfigError::Invalid(format!(
+                "generate.app {id:?} is not an [[app]] client_id"
+            ))),
+        },
+        None => Ok((config.apps.iter())
+            .find(|a| a.exchange_service_principal)
+            .map(|a| a.client_id.clone())),
+    }
+}
+
+/// The user `[generate]` grants access to: `generate.delegate`, else `[idp] default_user`,
+/// else the first user mailbox (none if there is no user mailbox).
+pub fn generate_delegate(config: &Config) -> Result<Option<String>, ConfigError> {
+    let is_user = |a: &str| {
+        (config.mailboxes.iter())
+            .any(|m| m.kind == MailboxKind::User && m.address.eq_ignore_ascii_case(a))
+    };
+    match &config.generate.delegate {
+        Some(user) if is_user(user) => Ok(Some(user.clone())),
+        Some(user) => Err(ConfigError::Invalid(format!(
+            "generate.delegate {user:?} is not a [[mailbox]] of kind \"user\""
+        ))),
+        None => Ok((config.idp.default_user.clone())
+            .filter(|u| is_user(u))
+            .or_else(|| {
+                (config.mailboxes.iter())
+                    .find(|m| m.kind == MailboxKind::User)
+                    .map(|m| m.address.clone())
+            })),
+    }
+}
+
 /// The mailboxes `[generate]` describes for `config` (empty when `mailboxes = 0`).
 fn generated_mailboxes(config: &Config) -> Result<Vec<MailboxConfig>, ConfigError> {
     let spec = &config.generate;
@@ -148,40 +186,8 @@ fn generated_mailboxes(config: &Config) -> Result<Vec<MailboxConfig>, ConfigErro
             spec.mailboxes
         ));
     }
-    let app = match &spec.app {
-        Some(id) => match config
-            .apps
-            .iter()
-            .find(|a| a.client_id.eq_ignore_ascii_case(id))
-        {
-            Some(app) => Some(app.client_id.clone()),
-            None => return invalid(format!("generate.app {id:?} is not an [[app]] client_id")),
-        },
-        None => config
-            .apps
-            .iter()
-            .find(|a| a.exchange_service_principal)
-            .map(|a| a.client_id.clone()),
-    };
-    let is_user = |a: &str| {
-        (config.mailboxes.iter())
-            .any(|m| m.kind == MailboxKind::User && m.address.eq_ignore_ascii_case(a))
-    };
-    let delegate = match &spec.delegate {
-        Some(user) if is_user(user) => Some(user.clone()),
-        Some(user) => {
-            return invalid(format!(
-                "generate.delegate {user:?} is not a [[mailbox]] of kind \"user\""
-            ));
-        }
-        None => (config.idp.default_user.clone())
-            .filter(|u| is_user(u))
-            .or_else(|| {
-                (config.mailboxes.iter())
-                    .find(|m| m.kind == MailboxKind::User)
-                    .map(|m| m.address.clone())
-            }),
-    };
+    let app = generate_app(config)?;
+    let delegate = generate_delegate(config)?;
     if app.is_none() && delegate.is_none() {
         return invalid(
             "generate: nobody to grant access to (no [[app]] with exchange_service_principal \
