@@ -73,6 +73,10 @@ pub struct ServerConfig {
     /// and is closed; connected clients are unaffected. Bounds the mock's memory and file
     /// descriptors (the default fits under the common 1024 open-file limit).
     pub max_connections: usize,
+    /// Authenticated SMTP sessions one mailbox may have at once (Exchange Online: 3); one
+    /// more gets `432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded` at AUTH.
+    /// 0 = no cap (the default, so that tests can share a mailbox freely).
+    pub smtp_sessions_per_mailbox: usize,
 }
 
 impl Default for ServerConfig {
@@ -86,6 +90,7 @@ impl Default for ServerConfig {
             idle_timeout_secs: 1800,
             session_timeout_secs: 3600,
             max_connections: 1000,
+            smtp_sessions_per_mailbox: 0,
         }
     }
 }

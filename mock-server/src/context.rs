@@ -48,7 +48,7 @@ impl Context {
             bearer: Verifier::new(public_key, &config.idp.tenant_id),
             idp: config.idp.clone(),
             faults: config.faults.clone(),
-            throttle: Throttle::new(&config.faults),
+            throttle: Throttle::new(&config.faults, config.server.smtp_sessions_per_mailbox),
             store: Store::new(&directory),
             directory,
             log,

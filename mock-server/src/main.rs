@@ -51,8 +51,8 @@ use xoauth_mock::{Addrs, Config, MockServer, SCENARIOS, Scenario, generate};
 #[derive(Debug, Parser)]
 #[command(name = "xoauth-mock", version, about, long_about)]
 struct Cli {
-    /// Scenario file (TOML: [server], [tenant], [idp], [[mailbox]], [[app]]); default:
-    /// built-in demo tenant.
+    /// Scenario file (TOML: [server], [tenant], [idp], [[mailbox]], [[app]], [faults],
+    /// [generate]); default: built-in demo tenant.
     #[arg(long, value_name = "FILE", conflicts_with = "scenario")]
     config: Option<PathBuf>,
 
@@ -153,6 +153,12 @@ struct Cli {
     /// overrides [faults] throttle_backoff_ms.
     #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
     throttle_backoff_ms: Option<u64>,
+
+    /// Authenticated SMTP sessions one mailbox may have at once, like Exchange Online's 3;
+    /// one more gets "432 4.3.2 ... sender thread limit exceeded" at AUTH. Overrides [server]
+    /// smtp_sessions_per_mailbox (default: no cap).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    smtp_sessions_per_mailbox: Option<u64>,
 }
 
 fn main() -> ExitCode {
@@ -196,6 +202,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     if let Some(n) = cli.generate_mailboxes {
         config.generate.mailboxes = usize::try_from(n).unwrap_or(usize::MAX);
+    }
+    if let Some(n) = cli.smtp_sessions_per_mailbox {
+        config.server.smtp_sessions_per_mailbox = usize::try_from(n).unwrap_or(usize::MAX);
     }
     if let Some(k) = cli.throttle_first {
         config.faults.throttle_first = k;
@@ -480,6 +489,45 @@ mod tests {
                 Cli::try_parse_from(["xoauth-mock", zero, "0"]).is_err(),
                 "{zero} 0"
             );
+        }
+        let cli = Cli::try_parse_from([
+            "xoauth-mock",
+            "--generate-mailboxes",
+            "1000",
+            "--mailboxes-out",
+            "m.txt",
+            "--expected-out",
+            "e.csv",
+            "--expected-for",
+            "alice@contoso.example",
+            "--throttle-first",
+            "2",
+            "--throttle-backoff-ms",
+            "75",
+            "--smtp-sessions-per-mailbox",
+            "3",
+        ])
+        .expect("valid");
+        assert_eq!(
+            (
+                cli.generate_mailboxes,
+                cli.throttle_first,
+                cli.throttle_backoff_ms,
+                cli.smtp_sessions_per_mailbox
+            ),
+            (Some(1000), Some(2), Some(75), Some(3))
+        );
+        assert_eq!(cli.expected_for.as_deref(), Some("alice@contoso.example"));
+        for bad in [
+            &["--generate-mailboxes", "0"][..],
+            &["--generate-mailboxes", "1000001"],
+            &["--throttle-first", "0"],
+            &["--throttle-backoff-ms", "3600001"],
+            &["--smtp-sessions-per-mailbox", "0"],
+            &["--expected-for", "x"],
+        ] {
+            let args = std::iter::once("xoauth-mock").chain(bad.iter().copied());
+            assert!(Cli::try_parse_from(args).is_err(), "{bad:?}");
         }
         let cli = Cli::try_parse_from(["xoauth-mock", "--scenario", "throttled"]).expect("valid");
         assert_eq!(cli.scenario.as_deref(), Some("throttled"));

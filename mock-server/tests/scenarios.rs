@@ -267,6 +267,44 @@ async fn throttle_first_throttles_the_first_sign_ins_per_mailbox_then_lets_them_
     server.shutdown().await;
 }
 
+#[tokio::test]
+async fn smtp_sessions_per_mailbox_caps_concurrent_logins_like_exchange() {
+    let mut config = Config::demo();
+    config.server.smtp_sessions_per_mailbox = 3;
+    let server = start(config).await;
+    let token = alice(&server);
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        let (reply, c) = smtp_auth(&server, ALICE, &token).await;
+        assert_eq!(reply, "235 2.7.0 Authentication successful");
+        open.push(c);
+    }
+    let (reply, _) = smtp_auth(&server, ALICE, &token).await;
+    assert_eq!(
+        reply,
+        "432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded"
+    );
+    // Another mailbox has its own three.
+    let (reply, _) = smtp_auth(&server, "sales@contoso.example", &token).await;
+    assert_eq!(reply, "235 2.7.0 Authentication successful");
+    // One session ends: its place is free again.
+    let mut first = open.remove(0);
+    first.c("QUIT").await;
+    first.line().await;
+    first.closed().await;
+    let mut freed = false;
+    for _ in 0..50 {
+        let (reply, _) = smtp_auth(&server, ALICE, &token).await;
+        if reply.starts_with("235 ") {
+            freed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(freed, "the place of a closed session is given back");
+    server.shutdown().await;
+}
+
 // ---- wrong audience ----------------------------------------------------------------------
 
 #[tokio::test]

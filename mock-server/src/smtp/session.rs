@@ -17,7 +17,8 @@
 //! SMTP.SendAsApp), the principal's access to the `user=` mailbox (FullAccess, and SendAs
 //! too when the mailbox has `smtp_send_as_required`; else `535 5.7.3`), the SMTP AUTH
 //! switches (mailbox over tenant), security defaults, then `[faults] throttle` /
-//! `throttle_first` (`432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded`). At the end of the data,
+//! `throttle_first`, then `[server] smtp_sessions_per_mailbox` (each
+//! `432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded`). At the end of the data,
 //! the envelope sender and the `From:` must be the authenticated mailbox or one it may
 //! send as; the message then lands in the Inbox of every recipient that is a mock mailbox.
 
@@ -38,6 +39,7 @@ use crate::faults::MailService;
 use crate::lines::{LineSession, Next, Out, Step};
 use crate::rfc5322;
 use crate::sasl;
+use crate::throttle::SmtpSlot;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mechanism {
@@ -52,6 +54,8 @@ struct Login {
     principal: String,
     /// The `user=` mailbox (as configured).
     mailbox: String,
+    /// Its place under `[server] smtp_sessions_per_mailbox`, held while logged in.
+    _slot: SmtpSlot,
 }
 
 /// The envelope being built.
@@ -388,13 +392,18 @@ impl Session {
             {
                 out.line(r::THROTTLED)
             }
-            None => {
-                self.login = Some(Login {
-                    principal,
-                    mailbox: mailbox.address.clone(),
-                });
-                out.line(r::AUTH_OK);
-            }
+            None => match self.ctx.throttle.smtp_session(&mailbox.address) {
+                // Exchange's reply to a fourth concurrent submission session (reference C3/F).
+                None => out.line(r::THROTTLED),
+                Some(slot) => {
+                    self.login = Some(Login {
+                        principal,
+                        mailbox: mailbox.address.clone(),
+                        _slot: slot,
+                    });
+                    out.line(r::AUTH_OK);
+                }
+            },
         }
         Next::Read
     }
