@@ -24,8 +24,8 @@
 //!
 //! Layer rules:
 //! - `listener`, `stream`, `lines`, `tls`, `directory`, `store`, `rfc5322`, `dot`, `sasl`,
-//!   `bearer`, `jwt`, `keys`, `ids`, `clock`, `command_log`, `faults` and `scenario` know
-//!   no mail protocol; each protocol (`imap`, `pop3`, `smtp`, and the HTTPS `idp`) is one
+//!   `bearer`, `jwt`, `keys`, `ids`, `clock`, `command_log`, `faults`, `throttle`,
+//!   `generate` and `scenario` know no mail protocol; each protocol (`imap`, `pop3`, `smtp`, and the HTTPS `idp`) is one
 //!   module that plugs a `serve(TcpStream, ..)` into `listener::spawn`.
 //! - The identity platform and the mail services share only the directory, the config and
 //!   the signing key: mail services accept exactly the tokens the identity platform (or
