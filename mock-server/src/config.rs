@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::faults::{FaultsConfig, Principals};
-use crate::generate::GenerateConfig;
 use crate::{clock, ids, keys};
 
 /// The whole scenario. TOML tables: `[server]`, `[tenant]`, `[idp]`, `[[mailbox]]`, `[[app]]`,
@@ -39,10 +38,28 @@ pub struct Config {
     /// the default injects none.
     #[serde(default)]
     pub faults: FaultsConfig,
-    /// `[generate]`: N more shared mailboxes with a fixed mix of outcomes (see
-    /// `generate.rs`); the default adds none.
+    /// `[generate]`: N more shared mailboxes with a fixed mix of outcomes, added by
+    /// `Config::with_generated` (`generate.rs`; `MockServer::start` calls it); the default
+    /// adds none.
     #[serde(default)]
     pub generate: GenerateConfig,
+}
+
+/// `[generate]`: the generated part of the tenant; `mailboxes = 0` (the default) adds none.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GenerateConfig {
+    /// How many shared mailboxes to add (at most `generate::MAX_GENERATED`).
+    pub mailboxes: usize,
+    /// The app given FullAccess (and SendAs): an `[[app]]` client id; unset = the first app
+    /// with `exchange_service_principal`.
+    pub app: Option<String>,
+    /// The delegate user given FullAccess (and SendAs): a user `[[mailbox]]`; unset =
+    /// `[idp] default_user`, else the first user mailbox.
+    pub delegate: Option<String>,
+    /// Domain of the generated addresses; unset = the delegate's domain, else the first
+    /// `[idp] tenant_names`, else `contoso.example`.
+    pub domain: Option<String>,
 }
 
 /// `[server]`. Every field is optional; the defaults behave like Exchange Online.
@@ -320,10 +337,6 @@ impl Config {
     /// Checks the cross-references and names. `MockServer::start` calls this too,
     /// so configs edited in code are checked as well.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.generate.mailboxes > 0 {
-            // The generated mailboxes are checked like configured ones.
-            return self.clone().with_generated()?.validate();
-        }
         let invalid = |msg: String| Err(ConfigError::Invalid(msg));
         let host = &self.server.hostname;
         if host.is_empty()

@@ -76,8 +76,8 @@ use rustls_pki_types::CertificateDer;
 use tokio::task::JoinHandle;
 
 pub use config::{
-    AppConfig, Config, ConfigError, FolderConfig, IdpConfig, MailboxConfig, MailboxKind,
-    SecretConfig, ServerConfig, TenantConfig,
+    AppConfig, Config, ConfigError, FolderConfig, GenerateConfig, IdpConfig, MailboxConfig,
+    MailboxKind, SecretConfig, ServerConfig, TenantConfig,
 };
 pub use faults::{FaultsConfig, MailService, TOKEN_ERROR_CODES, TokenErrorConfig};
 pub use idp::mint::{DEMO_DAEMON_CLIENT_ID, DEMO_PUBLIC_CLIENT_ID, Subject, TokenSpec};

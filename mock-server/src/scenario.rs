@@ -26,10 +26,10 @@ use serde::de::DeserializeOwned;
 use toml::{Table, Value};
 
 use crate::config::{
-    self, AppConfig, Config, ConfigError, IdpConfig, MailboxConfig, ServerConfig, TenantConfig,
+    self, AppConfig, Config, ConfigError, GenerateConfig, IdpConfig, MailboxConfig, ServerConfig,
+    TenantConfig,
 };
 use crate::faults::FaultsConfig;
-use crate::generate::GenerateConfig;
 
 /// A failure scenario: the demo tenant with overrides and faults.
 #[derive(Debug, Clone, PartialEq, Eq)]
