@@ -81,4 +81,11 @@ async fn throttled_imap_sign_in_is_reported_as_throttled_then_the_retry_passes()
     let again = xoauth(&args, Some(&token), None).await;
     assert_eq!(again.code, 0, "{}", again.all());
     assert_eq!(again.json()["outcome"], "pass");
+
+    // POP3 and SMTP too, on a mailbox not signed in to yet: every cell throttled, then passing.
+    let sales = "sales@contoso.example";
+    let throttled = ["imap", "pop", "smtp"].map(|p| (p.to_string(), "throttled".to_string()));
+    assert_eq!(cells(&mock, sales, &token).await, throttled);
+    let passing = ["imap", "pop", "smtp"].map(|p| (p.to_string(), "pass".to_string()));
+    assert_eq!(cells(&mock, sales, &token).await, passing);
 }
