@@ -1,7 +1,7 @@
 //! The rest of the catalog, for IMAP, POP3 and SMTP where the case applies: silence, a TLS
 //! handshake that never finishes, an overlong line, binary garbage, endless capability lists,
-//! a SASL continuation loop, a connection closed mid-reply, BYE at every stage, and data sent
-//! between the STARTTLS answer and the handshake. Timeouts are 2 s, so each case ends within
+//! a SASL continuation loop, a connection closed mid-reply, BYE at every stage, data sent
+//! between the STARTTLS answer and the handshake, and a server that speaks only TLS 1.0/1.1. Timeouts are 2 s, so each case ends within
 //! seconds; memory is bounded at 100 MiB resident.
 
 use std::future::Future;
@@ -521,6 +521,7 @@ async fn a_server_that_speaks_only_tls_1_0_or_1_1() {
             let what = format!("{answer:?} {p:?}: {}", m.stdout);
             assert_eq!(kind(&m), "tls_failed", "{what}");
             let r = m.json();
+            crate::schema::assert_valid(&r, &what);
             let stage = if p == P::Smtp { "starttls" } else { "tls" };
             assert_eq!(r["failure"]["stage"], stage, "{what}");
             let cause = r["failure"]["cause"].as_str().unwrap_or_default();
