@@ -16,6 +16,7 @@ mod dovecot;
 mod hostile;
 mod imap;
 mod json_golden;
+mod mock_tenant;
 mod oauth;
 mod output_contract;
 mod pop;

@@ -15,7 +15,7 @@ use crate::faults::{FaultsConfig, Principals};
 use crate::{clock, ids, keys};
 
 /// The whole scenario. TOML tables: `[server]`, `[tenant]`, `[idp]`, `[[mailbox]]`, `[[app]]`,
-/// `[faults]`.
+/// `[faults]`, `[generate]`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -38,6 +38,28 @@ pub struct Config {
     /// the default injects none.
     #[serde(default)]
     pub faults: FaultsConfig,
+    /// `[generate]`: N more shared mailboxes with a fixed mix of outcomes, added by
+    /// `Config::with_generated` (`generate.rs`; `MockServer::start` calls it); the default
+    /// adds none.
+    #[serde(default)]
+    pub generate: GenerateConfig,
+}
+
+/// `[generate]`: the generated part of the tenant; `mailboxes = 0` (the default) adds none.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GenerateConfig {
+    /// How many shared mailboxes to add (at most `generate::MAX_GENERATED`).
+    pub mailboxes: usize,
+    /// The app given FullAccess (and SendAs): an `[[app]]` client id; unset = the first app
+    /// with `exchange_service_principal`.
+    pub app: Option<String>,
+    /// The delegate user given FullAccess (and SendAs): a user `[[mailbox]]`; unset =
+    /// `[idp] default_user`, else the first user mailbox.
+    pub delegate: Option<String>,
+    /// Domain of the generated addresses; unset = the delegate's domain, else the first
+    /// `[idp] tenant_names`, else `contoso.example`.
+    pub domain: Option<String>,
 }
 
 /// `[server]`. Every field is optional; the defaults behave like Exchange Online.
@@ -68,6 +90,10 @@ pub struct ServerConfig {
     /// and is closed; connected clients are unaffected. Bounds the mock's memory and file
     /// descriptors (the default fits under the common 1024 open-file limit).
     pub max_connections: usize,
+    /// Authenticated SMTP sessions one mailbox may have at once (Exchange Online: 3); one
+    /// more gets `432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded` at AUTH.
+    /// 0 = no cap (the default, so that tests can share a mailbox freely).
+    pub smtp_sessions_per_mailbox: usize,
 }
 
 impl Default for ServerConfig {
@@ -81,6 +107,7 @@ impl Default for ServerConfig {
             idle_timeout_secs: 1800,
             session_timeout_secs: 3600,
             max_connections: 1000,
+            smtp_sessions_per_mailbox: 0,
         }
     }
 }
@@ -221,6 +248,12 @@ pub struct MailboxConfig {
     /// overrides it either way.
     #[serde(default)]
     pub smtp_auth_disabled: Option<bool>,
+    /// SMTP AUTH into this mailbox by a principal other than its owner (a delegate or an
+    /// app) needs that principal in `send_as` as well as in `full_access`, else
+    /// `535 5.7.3`: Exchange's SendAs (or, for apps, `SMTP.SendAsApp` scoped to the mailbox)
+    /// check. Off by default: FullAccess is then enough, as for IMAP and POP.
+    #[serde(default)]
+    pub smtp_send_as_required: bool,
 }
 
 fn yes() -> bool {

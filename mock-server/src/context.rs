@@ -1,5 +1,5 @@
 //! What every session of every protocol (and the identity platform) may read: server
-//! switches, injected faults, the directory, the token verifier, the identity platform
+//! switches, injected faults (and the throttling counts), the directory, the token verifier, the identity platform
 //! settings, the message store, the command log and the backend name. Built once per
 //! `MockServer`, shared via `Arc`.
 
@@ -13,6 +13,7 @@ use crate::directory::Directory;
 use crate::faults::FaultsConfig;
 use crate::keys;
 use crate::store::Store;
+use crate::throttle::Throttle;
 
 /// State shared by all sessions; only the log and the store change.
 #[derive(Debug)]
@@ -25,6 +26,8 @@ pub(crate) struct Context {
     pub idp: IdpConfig,
     /// `[faults]`: injected failure modes.
     pub faults: FaultsConfig,
+    /// Which sign-ins get the throttling reply (`[faults] throttle`, `throttle_first`).
+    pub throttle: Throttle,
     pub store: Store,
     pub log: CommandLog,
     /// The "backend server" named in greetings, e.g. `MOCK01.outlook.office365.com`.
@@ -45,6 +48,7 @@ impl Context {
             bearer: Verifier::new(public_key, &config.idp.tenant_id),
             idp: config.idp.clone(),
             faults: config.faults.clone(),
+            throttle: Throttle::new(&config.faults, config.server.smtp_sessions_per_mailbox),
             store: Store::new(&directory),
             directory,
             log,

@@ -4,6 +4,8 @@
 //! and the identity platform all ask the same questions. Messages live in `store`; whether
 //! a token names a principal is `bearer`'s question.
 
+use std::collections::HashMap;
+
 use crate::clock;
 use crate::config::{Config, MailboxKind, TenantConfig};
 use crate::ids;
@@ -40,6 +42,8 @@ pub(crate) struct Mailbox {
     pub pop_enabled: bool,
     /// Per-mailbox SMTP AUTH switch; `None` follows the tenant.
     pub smtp_auth_disabled: Option<bool>,
+    /// SMTP AUTH by a delegate or an app needs SendAs too.
+    pub smtp_send_as_required: bool,
 }
 
 impl Mailbox {
@@ -116,13 +120,16 @@ pub(crate) enum SmtpAuthBlock {
 pub(crate) struct Directory {
     tenant: TenantConfig,
     mailboxes: Vec<Mailbox>,
+    /// Lower-cased address → index in `mailboxes`: every AUTH looks a mailbox up, and a
+    /// generated tenant has thousands.
+    by_address: HashMap<String, usize>,
     apps: Vec<App>,
 }
 
 impl Directory {
     /// Builds the directory from a config that passed `Config::validate`.
     pub fn new(config: &Config) -> Directory {
-        let mailboxes = config
+        let mailboxes: Vec<Mailbox> = config
             .mailboxes
             .iter()
             .map(|m| Mailbox {
@@ -138,6 +145,7 @@ impl Directory {
                 imap_enabled: m.imap_enabled,
                 pop_enabled: m.pop_enabled,
                 smtp_auth_disabled: m.smtp_auth_disabled,
+                smtp_send_as_required: m.smtp_send_as_required,
             })
             .collect();
         let apps = config
@@ -180,9 +188,15 @@ impl Directory {
                 }
             })
             .collect();
+        let by_address = mailboxes
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.address.to_ascii_lowercase(), i))
+            .collect();
         Directory {
             tenant: config.tenant.clone(),
             mailboxes,
+            by_address,
             apps,
         }
     }
@@ -212,9 +226,8 @@ impl Directory {
 
     /// The mailbox with this address (case-insensitive).
     pub fn mailbox(&self, address: &str) -> Option<&Mailbox> {
-        self.mailboxes
-            .iter()
-            .find(|m| m.address.eq_ignore_ascii_case(address))
+        let i = *self.by_address.get(&address.to_ascii_lowercase())?;
+        self.mailboxes.get(i)
     }
 
     /// The mailbox `address`, if `principal` (a user's address or an app's client id) may
@@ -254,6 +267,20 @@ impl Directory {
                         .iter()
                         .any(|t| t.eq_ignore_ascii_case(principal)))
         })
+    }
+
+    /// Whether `principal` (who may open `mailbox`) may also SMTP AUTH into it: always,
+    /// unless the mailbox has `smtp_send_as_required`; then only its owner or a principal
+    /// in its `send_as`.
+    pub fn smtp_send_as_ok(&self, principal: &str, mailbox: &Mailbox) -> bool {
+        let own =
+            mailbox.kind == MailboxKind::User && mailbox.address.eq_ignore_ascii_case(principal);
+        !mailbox.smtp_send_as_required
+            || own
+            || mailbox
+                .send_as
+                .iter()
+                .any(|p| p.eq_ignore_ascii_case(principal))
     }
 
     /// Whether SMTP AUTH is switched off for `mailbox`, and by which setting. The mailbox's

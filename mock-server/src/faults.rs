@@ -1,11 +1,14 @@
-//! Injected Exchange Online failure modes, the `[faults]` table: throttled mail services,
-//! a wrong `aud` on delegated tokens, and AADSTS refusals at the token endpoint for one user
-//! or app. Every field defaults to "no fault". The replies themselves live with each
-//! protocol (`imap::responses`, `pop3::responses`, `smtp::responses`, `idp::errors`).
+//! Injected Exchange Online failure modes, the `[faults]` table: throttled mail services
+//! (always, or for the first sign-ins to each mailbox), a wrong `aud` on delegated tokens,
+//! and AADSTS refusals at the token endpoint for one user or app. Every field defaults to
+//! "no fault". The replies themselves live with each protocol (`imap::responses`,
+//! `pop3::responses`, `smtp::responses`, `idp::errors`).
 //!
 //! ```toml
 //! [faults]
 //! throttle = ["imap", "pop", "smtp"]
+//! throttle_first = 2          # or: the first 2 sign-ins per mailbox and protocol only
+//! throttle_backoff_ms = 50    # the "Suggested Backoff Time" those replies carry
 //! delegated_audience = "https://graph.microsoft.com"
 //! [[faults.token_error]]
 //! user = "alice@contoso.example"   # or client_id = "<app id>"
@@ -20,11 +23,18 @@ use serde::Deserialize;
 pub const TOKEN_ERROR_CODES: [u32; 5] = [53003, 530035, 50076, 500011, 700082];
 
 /// `[faults]`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FaultsConfig {
-    /// Services that answer a signed-in client with their throttling reply.
+    /// Services that answer a signed-in client with their throttling reply, every time
+    /// (backoff 299961 ms, as Exchange was seen to ask).
     pub throttle: Vec<MailService>,
+    /// Every service answers the first `throttle_first` successful sign-ins to each mailbox
+    /// with its throttling reply (counted per protocol and mailbox), then behaves: a client
+    /// that retries after the backoff gets through. 0 = off.
+    pub throttle_first: u32,
+    /// The "Suggested Backoff Time" of `throttle_first` replies, in milliseconds.
+    pub throttle_backoff_ms: u64,
     /// Delegated tokens carry this `aud` whatever scope was requested (e.g.
     /// `https://graph.microsoft.com`: the mail services then refuse them).
     pub delegated_audience: Option<String>,
@@ -58,6 +68,27 @@ pub struct TokenErrorConfig {
     /// refresh-token grant; the others refuse every grant of the user or app.
     pub code: u32,
 }
+
+impl Default for FaultsConfig {
+    fn default() -> Self {
+        FaultsConfig {
+            throttle: Vec::new(),
+            throttle_first: 0,
+            throttle_backoff_ms: DEFAULT_THROTTLE_BACKOFF_MS,
+            delegated_audience: None,
+            token_error: Vec::new(),
+        }
+    }
+}
+
+/// `throttle_backoff_ms` unless set: short, so a test's retry succeeds quickly.
+pub const DEFAULT_THROTTLE_BACKOFF_MS: u64 = 50;
+
+/// The backoff Exchange was seen to suggest (reference C1), for `throttle`.
+pub(crate) const EXCHANGE_BACKOFF_MS: u64 = 299_961;
+
+/// Most `throttle_backoff_ms`: one hour (Exchange's own suggestion is five minutes).
+const MAX_THROTTLE_BACKOFF_MS: u64 = 3_600_000;
 
 impl FaultsConfig {
     /// Whether `service` is throttled.
@@ -104,6 +135,12 @@ impl FaultsConfig {
                     "faults.throttle lists {service:?} twice (use \"imap\", \"pop\", \"smtp\")"
                 ));
             }
+        }
+        if self.throttle_backoff_ms > MAX_THROTTLE_BACKOFF_MS {
+            return invalid(format!(
+                "faults.throttle_backoff_ms {} is more than {MAX_THROTTLE_BACKOFF_MS} (one hour)",
+                self.throttle_backoff_ms
+            ));
         }
         if let Some(aud) = &self.delegated_audience {
             let ok = !aud.is_empty() && aud.bytes().all(|b| b.is_ascii_graphic());

@@ -24,8 +24,8 @@
 //!
 //! Layer rules:
 //! - `listener`, `stream`, `lines`, `tls`, `directory`, `store`, `rfc5322`, `dot`, `sasl`,
-//!   `bearer`, `jwt`, `keys`, `ids`, `clock`, `command_log`, `faults` and `scenario` know
-//!   no mail protocol; each protocol (`imap`, `pop3`, `smtp`, and the HTTPS `idp`) is one
+//!   `bearer`, `jwt`, `keys`, `ids`, `clock`, `command_log`, `faults`, `throttle`,
+//!   `generate` and `scenario` know no mail protocol; each protocol (`imap`, `pop3`, `smtp`, and the HTTPS `idp`) is one
 //!   module that plugs a `serve(TcpStream, ..)` into `listener::spawn`.
 //! - The identity platform and the mail services share only the directory, the config and
 //!   the signing key: mail services accept exactly the tokens the identity platform (or
@@ -53,6 +53,7 @@ mod faults;
 /// Hidden: only the `fuzz/` crate uses it.
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod generate;
 mod idp;
 mod ids;
 mod imap;
@@ -67,6 +68,7 @@ mod scenario;
 mod smtp;
 mod store;
 mod stream;
+mod throttle;
 mod tls;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -77,8 +79,8 @@ use rustls_pki_types::CertificateDer;
 use tokio::task::JoinHandle;
 
 pub use config::{
-    AppConfig, Config, ConfigError, FolderConfig, IdpConfig, MailboxConfig, MailboxKind,
-    SecretConfig, ServerConfig, TenantConfig,
+    AppConfig, Config, ConfigError, FolderConfig, GenerateConfig, IdpConfig, MailboxConfig,
+    MailboxKind, SecretConfig, ServerConfig, TenantConfig,
 };
 pub use faults::{FaultsConfig, MailService, TOKEN_ERROR_CODES, TokenErrorConfig};
 pub use idp::mint::{DEMO_DAEMON_CLIENT_ID, DEMO_PUBLIC_CLIENT_ID, Subject, TokenSpec};
@@ -182,6 +184,7 @@ impl MockServer {
 
     /// Same, with explicit addresses (port 0 = ephemeral) — used by the binary.
     pub async fn start_on(config: Config, addrs: Addrs) -> Result<MockServer, MockError> {
+        let config = config.with_generated()?;
         config.validate()?;
         keys::idp_signing_key()?;
         let tls = tls::generate(&config.server.hostname)?;

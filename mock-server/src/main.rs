@@ -18,7 +18,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
-use xoauth_mock::{Addrs, Config, MockServer, SCENARIOS, Scenario};
+use xoauth_mock::{Addrs, Config, MockServer, SCENARIOS, Scenario, generate};
 
 /// A local stand-in for Exchange Online's IMAP, POP3 and SMTP submission services and the
 /// Microsoft identity platform, for testing OAuth (XOAUTH2 / OAUTHBEARER) clients offline.
@@ -38,11 +38,21 @@ use xoauth_mock::{Addrs, Config, MockServer, SCENARIOS, Scenario};
 /// (default 1000, all listeners together) are served at once, and beyond that a new
 /// connection gets "* BYE", "-ERR", "421 4.3.2" or HTTP 503 and is closed.
 /// SIGINT (Ctrl-C) or SIGTERM stop the mock cleanly (exit code 0).
+///
+/// Large tenants (for bulk audits): --generate-mailboxes N adds N shared mailboxes named by
+/// their outcome for the daemon app and the delegate alice (repeating every ten:
+/// allowed-0001, denied-0002 (no FullAccess), imap-disabled-0003, pop-disabled-0004,
+/// smtp-disabled-0005, no-sendas-0006 (FullAccess, no SendAs: SMTP AUTH refused), then
+/// four more allowed); --mailboxes-out and --expected-out write the list to audit and the
+/// expected cell of every protocol. --throttle-first K makes every service throttle the
+/// first K sign-ins to each mailbox (IMAP "BAD Request is throttled. Suggested Backoff
+/// Time: <ms> milliseconds", POP "-ERR Request is throttled. ...", SMTP "432 4.3.2 ...
+/// sender thread limit exceeded"), so a client's retry after the backoff succeeds.
 #[derive(Debug, Parser)]
 #[command(name = "xoauth-mock", version, about, long_about)]
 struct Cli {
-    /// Scenario file (TOML: [server], [tenant], [idp], [[mailbox]], [[app]]); default:
-    /// built-in demo tenant.
+    /// Scenario file (TOML: [server], [tenant], [idp], [[mailbox]], [[app]], [faults],
+    /// [generate]); default: built-in demo tenant.
     #[arg(long, value_name = "FILE", conflicts_with = "scenario")]
     config: Option<PathBuf>,
 
@@ -112,6 +122,43 @@ struct Cli {
     /// closed. Overrides [server] max_connections.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     max_connections: Option<u64>,
+
+    /// Add N shared mailboxes with a fixed mix of outcomes (5 in 10 allowed, 1 in 10 each
+    /// denied, IMAP disabled, POP disabled, SMTP AUTH disabled, no SendAs); overrides
+    /// [generate] mailboxes.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    generate_mailboxes: Option<u64>,
+
+    /// Write the generated mailbox addresses (or, without generation, every configured
+    /// one) here, one per line after a `#` header: the input of `xoauth check --mailboxes`.
+    #[arg(long, value_name = "FILE")]
+    mailboxes_out: Option<PathBuf>,
+
+    /// Write the expected audit grid for those addresses here as CSV
+    /// (address,imap,pop,smtp; each cell `pass` or the failure kind xoauth reports).
+    #[arg(long, value_name = "FILE")]
+    expected_out: Option<PathBuf>,
+
+    /// Whose audit --expected-out describes: an app's client id or a user's address
+    /// (default: the app the generated mailboxes grant access to).
+    #[arg(long, value_name = "ID|ADDRESS", requires = "expected_out")]
+    expected_for: Option<String>,
+
+    /// Throttle the first K sign-ins to each mailbox on every protocol (counted per
+    /// protocol and mailbox); overrides [faults] throttle_first.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
+    throttle_first: Option<u32>,
+
+    /// The suggested backoff the throttling replies carry, in milliseconds (default 50);
+    /// overrides [faults] throttle_backoff_ms.
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
+    throttle_backoff_ms: Option<u64>,
+
+    /// Authenticated SMTP sessions one mailbox may have at once, like Exchange Online's 3;
+    /// one more gets "432 4.3.2 ... sender thread limit exceeded" at AUTH. Overrides [server]
+    /// smtp_sessions_per_mailbox (default: no cap).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    smtp_sessions_per_mailbox: Option<u64>,
 }
 
 fn main() -> ExitCode {
@@ -152,6 +199,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     if let Some(n) = cli.max_connections {
         config.server.max_connections = usize::try_from(n).unwrap_or(usize::MAX);
+    }
+    if let Some(n) = cli.generate_mailboxes {
+        config.generate.mailboxes = usize::try_from(n).unwrap_or(usize::MAX);
+    }
+    if let Some(n) = cli.smtp_sessions_per_mailbox {
+        config.server.smtp_sessions_per_mailbox = usize::try_from(n).unwrap_or(usize::MAX);
+    }
+    if let Some(k) = cli.throttle_first {
+        config.faults.throttle_first = k;
+    }
+    if let Some(ms) = cli.throttle_backoff_ms {
+        config.faults.throttle_backoff_ms = ms;
     }
     if let Some(scenario) = &scenario {
         println!("scenario {}: {}", scenario.name, scenario.description);
@@ -196,16 +255,26 @@ async fn serve(cli: Cli, config: Config) -> anyhow::Result<()> {
         smtps: SocketAddr::new(cli.bind, cli.smtps_port),
         idp: SocketAddr::new(cli.bind, cli.idp_port),
     };
-    let server = MockServer::start_on(config, addrs).await?;
+    let tenant = Tenant::new(config, cli.expected_for.as_deref())?;
+    let server = MockServer::start_on(tenant.config.clone(), addrs).await?;
     // Write the CA before announcing the listeners: whoever waits for those lines can
     // rely on the file being there.
     if let Some(path) = &cli.ca_out {
         std::fs::write(path, server.ca_pem())
             .with_context(|| format!("cannot write the CA certificate to {}", path.display()))?;
     }
+    if let Some(path) = &cli.mailboxes_out {
+        write_whole(path, &tenant.mailbox_list())
+            .with_context(|| format!("cannot write the mailbox list to {}", path.display()))?;
+    }
+    if let Some(path) = &cli.expected_out {
+        write_whole(path, &tenant.expected_csv())
+            .with_context(|| format!("cannot write the expected grid to {}", path.display()))?;
+    }
     if let Some(path) = &cli.env_out {
         let ca = cli.ca_out.as_deref().map(std::path::absolute).transpose()?;
-        write_whole(path, &env_file(&server, ca.as_deref()))?;
+        write_whole(path, &env_file(&server, ca.as_deref()))
+            .with_context(|| format!("cannot write the addresses to {}", path.display()))?;
     }
     println!("imaps listening on {}", server.imaps_addr());
     println!("imap listening on {}", server.imap_starttls_addr());
@@ -219,6 +288,16 @@ async fn serve(cli: Cli, config: Config) -> anyhow::Result<()> {
     }
     if let Some(path) = &cli.env_out {
         println!("addresses written to {}", path.display());
+    }
+    if let Some(path) = &cli.mailboxes_out {
+        println!(
+            "{} mailboxes written to {}",
+            tenant.addresses.len(),
+            path.display()
+        );
+    }
+    if let Some(path) = &cli.expected_out {
+        println!("expected grid written to {}", path.display());
     }
     stop_requested().await?;
     server.shutdown().await;
@@ -293,9 +372,69 @@ fn write_whole(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     let mut aside = path.as_os_str().to_owned();
     aside.push(format!(".{}.tmp", std::process::id()));
     let aside = PathBuf::from(aside);
-    std::fs::write(&aside, text)
-        .and_then(|()| std::fs::rename(&aside, path))
-        .with_context(|| format!("cannot write the addresses to {}", path.display()))
+    let written = std::fs::write(&aside, text).and_then(|()| std::fs::rename(&aside, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&aside);
+    }
+    Ok(written?)
+}
+
+/// The served tenant with what `--mailboxes-out` and `--expected-out` say about it.
+struct Tenant {
+    /// With `[generate]` carried out.
+    config: Config,
+    /// The generated addresses, or every configured one when nothing is generated.
+    addresses: Vec<String>,
+    /// Whose audit the expected grid describes.
+    principal: Option<String>,
+    generated: bool,
+}
+
+impl Tenant {
+    fn new(config: Config, expected_for: Option<&str>) -> anyhow::Result<Tenant> {
+        let generated = config.generate.mailboxes > 0;
+        let mut addresses = config.generated_addresses()?;
+        let principal = match expected_for {
+            Some(p) => Some(p.to_owned()),
+            None => generate::generate_app(&config)?.or(generate::generate_delegate(&config)?),
+        };
+        let config = config.with_generated()?;
+        if !generated {
+            addresses = config.mailboxes.iter().map(|m| m.address.clone()).collect();
+        }
+        Ok(Tenant {
+            config,
+            addresses,
+            principal,
+            generated,
+        })
+    }
+
+    fn mailbox_list(&self) -> String {
+        let what = if self.generated {
+            "generated"
+        } else {
+            "configured"
+        };
+        let header = format!(
+            "xoauth-mock: {} {what} mailboxes of tenant {}, one address per line\n\
+             input for: xoauth check --mailboxes FILE",
+            self.addresses.len(),
+            self.config.idp.tenant_id
+        );
+        generate::mailbox_list(&self.addresses, &header)
+    }
+
+    fn expected_csv(&self) -> String {
+        // No app and no user at all: nobody can open anything, which `expected` says for
+        // an empty principal.
+        let principal = self.principal.as_deref().unwrap_or_default();
+        generate::expected_csv(&generate::expected(
+            &self.config,
+            principal,
+            &self.addresses,
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -350,6 +489,45 @@ mod tests {
                 Cli::try_parse_from(["xoauth-mock", zero, "0"]).is_err(),
                 "{zero} 0"
             );
+        }
+        let cli = Cli::try_parse_from([
+            "xoauth-mock",
+            "--generate-mailboxes",
+            "1000",
+            "--mailboxes-out",
+            "m.txt",
+            "--expected-out",
+            "e.csv",
+            "--expected-for",
+            "alice@contoso.example",
+            "--throttle-first",
+            "2",
+            "--throttle-backoff-ms",
+            "75",
+            "--smtp-sessions-per-mailbox",
+            "3",
+        ])
+        .expect("valid");
+        assert_eq!(
+            (
+                cli.generate_mailboxes,
+                cli.throttle_first,
+                cli.throttle_backoff_ms,
+                cli.smtp_sessions_per_mailbox
+            ),
+            (Some(1000), Some(2), Some(75), Some(3))
+        );
+        assert_eq!(cli.expected_for.as_deref(), Some("alice@contoso.example"));
+        for bad in [
+            &["--generate-mailboxes", "0"][..],
+            &["--generate-mailboxes", "1000001"],
+            &["--throttle-first", "0"],
+            &["--throttle-backoff-ms", "3600001"],
+            &["--smtp-sessions-per-mailbox", "0"],
+            &["--expected-for", "x"],
+        ] {
+            let args = std::iter::once("xoauth-mock").chain(bad.iter().copied());
+            assert!(Cli::try_parse_from(args).is_err(), "{bad:?}");
         }
         let cli = Cli::try_parse_from(["xoauth-mock", "--scenario", "throttled"]).expect("valid");
         assert_eq!(cli.scenario.as_deref(), Some("throttled"));

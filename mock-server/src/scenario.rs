@@ -6,7 +6,7 @@
 //! [scenario]                 # required: name and a one-line description
 //! name = "imap-disabled"
 //! description = "Set-CASMailbox alice -ImapEnabled $false."
-//! [tenant]                   # [server] [tenant] [idp] [faults]: merged field by field
+//! [tenant]                   # [server] [tenant] [idp] [faults] [generate]: merged field by field
 //! smtp_auth_disabled = true
 //! [[mailbox_override]]       # merged into the demo mailbox with this address
 //! address = "alice@contoso.example"
@@ -26,7 +26,8 @@ use serde::de::DeserializeOwned;
 use toml::{Table, Value};
 
 use crate::config::{
-    self, AppConfig, Config, ConfigError, IdpConfig, MailboxConfig, ServerConfig, TenantConfig,
+    self, AppConfig, Config, ConfigError, GenerateConfig, IdpConfig, MailboxConfig, ServerConfig,
+    TenantConfig,
 };
 use crate::faults::FaultsConfig;
 
@@ -167,6 +168,7 @@ fn apply(base: &mut Table, key: &str, value: Value) -> Result<(), ConfigError> {
         "tenant" => merge_section::<TenantConfig>(base, key, value),
         "idp" => merge_section::<IdpConfig>(base, key, value),
         "faults" => merge_section::<FaultsConfig>(base, key, value),
+        "generate" => merge_section::<GenerateConfig>(base, key, value),
         "mailbox_override" => {
             for entry in tables(key, value)? {
                 override_entry::<MailboxConfig>(base, "mailbox", "address", entry)?;
@@ -186,7 +188,7 @@ fn apply(base: &mut Table, key: &str, value: Value) -> Result<(), ConfigError> {
         }
         other => Err(invalid(format!(
             "unknown key {other:?} (expected [scenario], [server], [tenant], [idp], [faults], \
-             [[mailbox_override]], [[app_override]], [[mailbox]] or [[app]])"
+             [generate], [[mailbox_override]], [[app_override]], [[mailbox]] or [[app]])"
         ))),
     }
 }

@@ -207,6 +207,104 @@ async fn throttled_smtp_refuses_auth() {
     server.shutdown().await;
 }
 
+#[tokio::test]
+async fn throttle_first_throttles_the_first_sign_ins_per_mailbox_then_lets_them_through() {
+    let mut config = Config::demo();
+    config.faults.throttle_first = 2;
+    config.faults.throttle_backoff_ms = 75;
+    let server = start(config).await;
+    let token = alice(&server);
+    let imap_throttled = "A2 BAD Request is throttled. Suggested Backoff Time: 75 milliseconds";
+    for _ in 0..2 {
+        let (reply, mut c) = imap_auth(&server, ALICE, &token).await;
+        assert_eq!(reply, "A1 OK AUTHENTICATE completed.");
+        c.c("A2 LIST \"\" \"*\"").await;
+        c.s(imap_throttled).await;
+        c.closed().await;
+    }
+    // The third sign-in to alice's mailbox goes through.
+    let (_, mut c) = imap_auth(&server, ALICE, &token).await;
+    c.c("A2 LIST \"\" \"*\"").await;
+    let listed = c.until_tagged("A2").await;
+    assert_eq!(
+        listed.last().map(String::as_str),
+        Some("A2 OK LIST completed.")
+    );
+    // Counted per mailbox: sales@ (which alice may open) starts again at one.
+    let (_, mut c) = imap_auth(&server, "sales@contoso.example", &token).await;
+    c.c("A2 NOOP").await;
+    c.s(imap_throttled).await;
+    // Counted per protocol: POP and SMTP throttle their own first two.
+    for _ in 0..2 {
+        let (reply, _) = pop_auth(&server, ALICE, &token).await;
+        assert_eq!(
+            reply,
+            "-ERR Request is throttled. Suggested Backoff Time: 75 milliseconds"
+        );
+    }
+    assert_eq!(
+        pop_auth(&server, ALICE, &token).await.0,
+        "+OK User successfully authenticated."
+    );
+    for _ in 0..2 {
+        let (reply, _) = smtp_auth(&server, ALICE, &token).await;
+        assert_eq!(
+            reply,
+            "432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded"
+        );
+    }
+    assert_eq!(
+        smtp_auth(&server, ALICE, &token).await.0,
+        "235 2.7.0 Authentication successful"
+    );
+    // A bad token is refused as usual and does not count: bob's first good sign-in is
+    // still throttled.
+    let bob = "bob@contoso.example";
+    assert_eq!(imap_auth(&server, bob, "x.y.z").await.0, IMAP_FAILED);
+    let (_, mut c) = imap_auth(&server, bob, &common::bob(&server)).await;
+    c.c("A2 NOOP").await;
+    c.s(imap_throttled).await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn smtp_sessions_per_mailbox_caps_concurrent_logins_like_exchange() {
+    let mut config = Config::demo();
+    config.server.smtp_sessions_per_mailbox = 3;
+    let server = start(config).await;
+    let token = alice(&server);
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        let (reply, c) = smtp_auth(&server, ALICE, &token).await;
+        assert_eq!(reply, "235 2.7.0 Authentication successful");
+        open.push(c);
+    }
+    let (reply, _) = smtp_auth(&server, ALICE, &token).await;
+    assert_eq!(
+        reply,
+        "432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded"
+    );
+    // Another mailbox has its own three.
+    let (reply, _) = smtp_auth(&server, "sales@contoso.example", &token).await;
+    assert_eq!(reply, "235 2.7.0 Authentication successful");
+    // One session ends: its place is free again.
+    let mut first = open.remove(0);
+    first.c("QUIT").await;
+    first.line().await;
+    first.closed().await;
+    let mut freed = false;
+    for _ in 0..50 {
+        let (reply, _) = smtp_auth(&server, ALICE, &token).await;
+        if reply.starts_with("235 ") {
+            freed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(freed, "the place of a closed session is given back");
+    server.shutdown().await;
+}
+
 // ---- wrong audience ----------------------------------------------------------------------
 
 #[tokio::test]

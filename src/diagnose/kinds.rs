@@ -63,14 +63,16 @@ pub(super) fn by_kind(e: &Evidence<'_>) -> Explanation {
                     .into(),
             ),
         ),
-        TlsFailed => one(
-            "the TLS handshake failed",
-            Some(
-                "check that the port speaks TLS from the first byte (993, 995, 465) or use \
-                 --starttls on 143, 110 or 587; the server must offer TLS 1.2 or 1.3"
-                    .into(),
-            ),
-        ),
+        TlsFailed => tls::old_version(e).unwrap_or_else(|| {
+            one(
+                "the TLS handshake failed",
+                Some(
+                    "check that the port speaks TLS from the first byte (993, 995, 465) or use \
+                     --starttls on 143, 110 or 587; the server must offer TLS 1.2 or 1.3"
+                        .into(),
+                ),
+            )
+        }),
         StarttlsNotOffered => one(
             "the server does not offer STARTTLS on this port, so the session cannot be \
              encrypted; xoauth never authenticates in plaintext",

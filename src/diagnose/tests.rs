@@ -285,6 +285,37 @@ fn throttling_states_the_backoff() {
 }
 
 #[test]
+fn a_server_speaking_only_old_tls_is_named_with_the_fix_on_its_side() {
+    use crate::transport::sniff::OldTls;
+    let reply = [OldTls::ProtocolVersionAlert.evidence()];
+    let e = Evidence {
+        server_reply: &reply,
+        ..evidence(FailureKind::TlsFailed)
+    };
+    let ex = explain(&e);
+    assert!(
+        ex.cause.contains("speaks only TLS 1.0 or 1.1"),
+        "{}",
+        ex.cause
+    );
+    let fix = ex.fix.unwrap();
+    assert!(fix.contains("Exchange Online blocks TLS 1.0/1.1"), "{fix}");
+    let e = Evidence {
+        exchange_online: false,
+        server_reply: &reply,
+        ..evidence(FailureKind::TlsFailed)
+    };
+    let fix = explain(&e).fix.unwrap();
+    assert!(
+        fix.contains("enable TLS 1.2 (and 1.3) on the server's IMAP service"),
+        "{fix}"
+    );
+    // Any other handshake failure keeps the general row.
+    let ex = explain(&evidence(FailureKind::TlsFailed));
+    assert_eq!(ex.cause, "the TLS handshake failed");
+}
+
+#[test]
 fn other_servers_get_no_exchange_advice() {
     // Dovecot: a generic challenge, and no Exchange permission model.
     let c = decode_error_challenge(

@@ -1,6 +1,7 @@
 //! Causes and fixes for a session that could not be secured: the wrong port for the TLS mode
-//! (implicit TLS to a STARTTLS port, and the reverse), and a refused certificate explained with
-//! the certificate the server presented and the CA files the admin gave.
+//! (implicit TLS to a STARTTLS port, and the reverse), a server that speaks only TLS 1.0/1.1,
+//! and a refused certificate explained with the certificate the server presented and the CA
+//! files the admin gave.
 
 use std::path::PathBuf;
 
@@ -9,7 +10,7 @@ use crate::outcome::FailureKind;
 use crate::plan::default_port;
 use crate::protocol::wrong_port;
 use crate::service::Protocol;
-use crate::transport::sniff::{self, Spoken};
+use crate::transport::sniff::{self, OldTls, Spoken};
 use crate::transport::util::rfc3339;
 use crate::transport::{Security, TlsInfo};
 
@@ -96,6 +97,40 @@ pub(super) fn wrong_protocol_port(e: &Evidence<'_>) -> Explanation {
             wrong_port::where_served(checked)
         )),
     )
+}
+
+/// The server answered the hello with TLS 1.0/1.1 (or refused 1.2 and 1.3 outright): say so,
+/// and that the fix is on the server, since xoauth never falls back.
+pub(super) fn old_version(e: &Evidence<'_>) -> Option<Explanation> {
+    let old = e
+        .server_reply
+        .first()
+        .and_then(|l| OldTls::from_evidence(l))?;
+    let answered = match old {
+        OldTls::Chose(v) => format!("its ServerHello chose {v}"),
+        OldTls::ProtocolVersionAlert => {
+            "it refused TLS 1.2 and 1.3 with a protocol_version alert".to_string()
+        }
+    };
+    let cause = format!(
+        "the server speaks only {} ({answered}); xoauth requires TLS 1.2 or 1.3 and never \
+         falls back, as TLS 1.0 and 1.1 are deprecated (RFC 8996)",
+        old.versions()
+    );
+    let fix = if e.exchange_online {
+        "Exchange Online blocks TLS 1.0/1.1 for POP and IMAP from July 2026 (rolled out by \
+         31 December 2026) and speaks TLS 1.2, so something between you and it answered (a \
+         proxy, a TLS-inspecting firewall, an old on-premises server): enable TLS 1.2 on it, \
+         or connect to Exchange Online directly"
+            .to_string()
+    } else {
+        format!(
+            "enable TLS 1.2 (and 1.3) on the server's {} service; on Windows/Exchange Server \
+             enable the TLS 1.2 protocol (SCHANNEL) and .NET strong crypto, then restart it",
+            e.label()
+        )
+    };
+    Some(one(cause, Some(fix)))
 }
 
 fn starttls_flag(protocol: Protocol) -> &'static str {

@@ -167,6 +167,10 @@ pub fn transport_failure(stage: Stage, e: TransportError) -> Failure {
         TransportError::NotTls { first_line, .. } => {
             Failure::new(stage, kind, message).with_reply(vec![first_line])
         }
+        // What the server answered the hello with, so the diagnosis can name the versions.
+        TransportError::Tls(TlsFailure::OldVersion(old)) => {
+            Failure::new(stage, kind, message).with_reply(vec![old.evidence()])
+        }
         _ => Failure::new(stage, kind, message),
     }
 }

@@ -111,6 +111,71 @@ pub fn classify(bytes: &[u8]) -> Option<Spoken> {
     text.then_some(Spoken::Text)
 }
 
+/// A server that speaks only TLS older than 1.2, as its answer to xoauth's ClientHello (which
+/// offers 1.2 and 1.3 only) shows.
+///
+/// ```text
+/// 16 03 01 .. .. 02 .. .. .. 03 01   a ServerHello choosing TLS 1.0 (03 02: TLS 1.1)
+/// 15 03 01 00 02 02 46               a fatal protocol_version alert (70)
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OldTls {
+    /// Its ServerHello chose this version: `SSL 3.0`, `TLS 1.0` or `TLS 1.1`.
+    Chose(&'static str),
+    /// It refused the hello with a `protocol_version` alert: none of the offered versions.
+    ProtocolVersionAlert,
+}
+
+/// How [`OldTls::evidence`] lines start, so the diagnosis can read them back.
+const CHOSE: &str = "TLS ServerHello chose ";
+const ALERT: &str = "TLS alert: protocol_version (70)";
+
+impl OldTls {
+    /// The server's first record, if it says the server speaks only an older TLS.
+    pub fn from_first_record(bytes: &[u8]) -> Option<OldTls> {
+        match bytes {
+            // Handshake record whose first message is a ServerHello (2); its legacy version
+            // follows the 4-byte message header. TLS 1.3 says 03 03 there, as 1.2 does.
+            [0x16, 0x03, _, _, _, 0x02, _, _, _, 0x03, minor, ..] => match minor {
+                0 => Some(OldTls::Chose("SSL 3.0")),
+                1 => Some(OldTls::Chose("TLS 1.0")),
+                2 => Some(OldTls::Chose("TLS 1.1")),
+                _ => None,
+            },
+            [0x15, 0x03, _, _, _, _, 70, ..] => Some(OldTls::ProtocolVersionAlert),
+            _ => None,
+        }
+    }
+
+    /// One line for the report's server reply: what the server sent, in words.
+    pub fn evidence(self) -> String {
+        match self {
+            OldTls::Chose(version) => format!("{CHOSE}{version}"),
+            OldTls::ProtocolVersionAlert => ALERT.to_string(),
+        }
+    }
+
+    /// Reads an [`OldTls::evidence`] line back.
+    pub fn from_evidence(line: &str) -> Option<OldTls> {
+        if line == ALERT {
+            return Some(OldTls::ProtocolVersionAlert);
+        }
+        let version = line.strip_prefix(CHOSE)?;
+        ["SSL 3.0", "TLS 1.0", "TLS 1.1"]
+            .into_iter()
+            .find(|v| *v == version)
+            .map(OldTls::Chose)
+    }
+
+    /// The version(s) the server speaks, for sentences.
+    pub fn versions(self) -> &'static str {
+        match self {
+            OldTls::Chose(version) => version,
+            OldTls::ProtocolVersionAlert => "TLS 1.0 or 1.1",
+        }
+    }
+}
+
 /// The first line of what a server sent, escaped for display.
 pub fn first_line(bytes: &[u8]) -> String {
     let end = bytes
@@ -191,6 +256,43 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Sniff<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recognises_servers_that_speak_only_old_tls() {
+        let hello = |minor: u8| {
+            let mut r = vec![
+                0x16, 0x03, minor, 0x00, 0x2a, 0x02, 0x00, 0x00, 0x26, 0x03, minor,
+            ];
+            r.extend_from_slice(&[0u8; 38]);
+            r
+        };
+        assert_eq!(
+            OldTls::from_first_record(&hello(1)),
+            Some(OldTls::Chose("TLS 1.0"))
+        );
+        assert_eq!(
+            OldTls::from_first_record(&hello(2)),
+            Some(OldTls::Chose("TLS 1.1"))
+        );
+        assert_eq!(OldTls::from_first_record(&hello(3)), None, "TLS 1.2/1.3");
+        let alert = [0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 70];
+        assert_eq!(
+            OldTls::from_first_record(&alert),
+            Some(OldTls::ProtocolVersionAlert)
+        );
+        let other_alert = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 40];
+        assert_eq!(OldTls::from_first_record(&other_alert), None);
+        assert_eq!(OldTls::from_first_record(b"* OK hi\r\n"), None);
+        assert_eq!(OldTls::from_first_record(&[0x16, 0x03]), None);
+        for old in [
+            OldTls::Chose("TLS 1.0"),
+            OldTls::Chose("TLS 1.1"),
+            OldTls::ProtocolVersionAlert,
+        ] {
+            assert_eq!(OldTls::from_evidence(&old.evidence()), Some(old));
+        }
+        assert_eq!(OldTls::from_evidence("TLS ServerHello chose TLS 9"), None);
+    }
 
     #[test]
     fn recognises_greetings_and_tls() {

@@ -23,7 +23,7 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 use super::TransportError;
-use super::sniff::{self, Sniff, Spoken};
+use super::sniff::{self, OldTls, Sniff, Spoken};
 use super::util::rfc3339;
 
 /// Why a TLS session could not be set up, in words that point at the fix. Certificate failures
@@ -53,6 +53,13 @@ pub enum TlsFailure {
     BadCertificate(String),
     #[error("{0}")]
     Handshake(String),
+    /// The server answered the ClientHello (TLS 1.2 and 1.3 only) with an older version.
+    #[error(
+        "the server speaks only {}, and xoauth requires TLS 1.2 or 1.3 ({})",
+        .0.versions(),
+        .0.evidence()
+    )]
+    OldVersion(OldTls),
     #[error("{host:?} is not a valid server name for TLS")]
     InvalidServerName { host: String },
 }
@@ -276,6 +283,10 @@ where
             });
         }
         Ok(Err(e)) => {
+            // By the server's own first record, not rustls's words for it.
+            if let Some(old) = OldTls::from_first_record(&seen.bytes()) {
+                return Err(TransportError::Tls(TlsFailure::OldVersion(old)));
+            }
             let chain = chain.lock().unwrap_or_else(|p| p.into_inner()).clone();
             return Err(classify(e, host, TlsInfo::presented(&chain)));
         }

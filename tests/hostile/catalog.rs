@@ -1,7 +1,7 @@
 //! The rest of the catalog, for IMAP, POP3 and SMTP where the case applies: silence, a TLS
 //! handshake that never finishes, an overlong line, binary garbage, endless capability lists,
-//! a SASL continuation loop, a connection closed mid-reply, BYE at every stage, and data sent
-//! between the STARTTLS answer and the handshake. Timeouts are 2 s, so each case ends within
+//! a SASL continuation loop, a connection closed mid-reply, BYE at every stage, data sent
+//! between the STARTTLS answer and the handshake, and a server that speaks only TLS 1.0/1.1. Timeouts are 2 s, so each case ends within
 //! seconds; memory is bounded at 100 MiB resident.
 
 use std::future::Future;
@@ -444,5 +444,102 @@ async fn an_implicit_tls_greeting_that_never_comes_is_the_last_step() {
     for (p, m) in runs {
         assert_eq!(m.json()["failure"]["stage"], "greeting", "{p:?}");
         assert_last_step_is_the_failure(p, &m);
+    }
+}
+
+/// How a server that speaks only TLS 1.0 or 1.1 answers a ClientHello offering 1.2 and 1.3.
+#[derive(Clone, Copy, Debug)]
+enum OldTls {
+    /// A ServerHello selecting this version (0x0301 TLS 1.0, 0x0302 TLS 1.1).
+    ServerHello(u16),
+    /// A fatal `protocol_version` alert (70), as some stacks send instead.
+    Alert,
+}
+
+impl OldTls {
+    /// The TLS record, byte for byte (rustls cannot serve these versions).
+    fn record(self) -> Vec<u8> {
+        match self {
+            OldTls::ServerHello(version) => {
+                let [major, minor] = version.to_be_bytes();
+                let mut body = vec![major, minor];
+                body.extend_from_slice(&[0x42; 32]); // random
+                body.push(0); // no session id
+                body.extend_from_slice(&[0x00, 0x2f]); // TLS_RSA_WITH_AES_128_CBC_SHA
+                body.push(0); // no compression
+                let mut handshake = vec![0x02, 0, 0, body.len() as u8]; // server_hello
+                handshake.extend(body);
+                let mut record = vec![0x16, major, minor, 0, handshake.len() as u8];
+                record.extend(handshake);
+                record
+            }
+            // alert, TLS 1.0, length 2: fatal (2), protocol_version (70)
+            OldTls::Alert => vec![0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 70],
+        }
+    }
+}
+
+/// TLS 1.0/1.1 only: IMAP and POP3 over implicit TLS, SMTP after STARTTLS. Each ends at once
+/// with exit 4, kind tls_failed, and a cause that says the server offers only TLS 1.0/1.1
+/// while xoauth requires 1.2 or later, with the fix on the server's side.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_speaks_only_tls_1_0_or_1_1() {
+    for answer in [
+        OldTls::ServerHello(0x0301),
+        OldTls::ServerHello(0x0302),
+        OldTls::Alert,
+    ] {
+        let mut runs = Vec::new();
+        for proto in ALL {
+            let server = Hostile::start(false, move |mut p| async move {
+                if proto == P::Smtp {
+                    p.send(proto.greeting()).await;
+                    while let Some(line) = p.line().await {
+                        if line.eq_ignore_ascii_case("STARTTLS") {
+                            p.send("220 2.0.0 SMTP server ready\r\n").await;
+                            break;
+                        }
+                        p.send("250-hostile.example\r\n250 STARTTLS\r\n").await;
+                    }
+                }
+                if p.record().await.is_some() && p.send(answer.record()).await {
+                    p.hold().await;
+                }
+            })
+            .await;
+            // IMAP and POP3: implicit TLS; SMTP: STARTTLS (its default).
+            let args = proto.args(&server, proto == P::Smtp);
+            runs.push(tokio::spawn(async move {
+                let m = measure(&args, Duration::from_secs(30)).await;
+                drop(server);
+                (proto, m)
+            }));
+        }
+        for r in runs {
+            let (p, m) = r.await.unwrap();
+            assert_contained(&m, 4, 8.0, 100);
+            let what = format!("{answer:?} {p:?}: {}", m.stdout);
+            assert_eq!(kind(&m), "tls_failed", "{what}");
+            let r = m.json();
+            crate::schema::assert_valid(&r, &what);
+            let stage = if p == P::Smtp { "starttls" } else { "tls" };
+            assert_eq!(r["failure"]["stage"], stage, "{what}");
+            let cause = r["failure"]["cause"].as_str().unwrap_or_default();
+            let speaks = match answer {
+                OldTls::ServerHello(0x0301) => {
+                    "speaks only TLS 1.0 (its ServerHello chose TLS 1.0)"
+                }
+                OldTls::ServerHello(_) => "speaks only TLS 1.1 (its ServerHello chose TLS 1.1)",
+                OldTls::Alert => "speaks only TLS 1.0 or 1.1 (it refused TLS 1.2 and 1.3",
+            };
+            assert!(cause.contains(speaks), "{what}");
+            assert!(cause.contains("xoauth requires TLS 1.2 or 1.3"), "{what}");
+            let fix = r["failure"]["fix"].as_str().unwrap_or_default();
+            assert!(fix.contains("enable TLS 1.2"), "{what}");
+            assert!(
+                m.elapsed < Duration::from_millis(1900),
+                "{what}: must end at the answer, not at the 2 s timeout"
+            );
+        }
     }
 }

@@ -106,6 +106,25 @@ impl Peer {
         }
     }
 
+    /// The client's next TLS record (5-byte header and body, e.g. its ClientHello); `None`
+    /// once it has gone.
+    pub async fn record(&mut self) -> Option<Vec<u8>> {
+        loop {
+            if self.buf.len() >= 5 {
+                let len = 5 + usize::from(u16::from_be_bytes([self.buf[3], self.buf[4]]));
+                if self.buf.len() >= len {
+                    return Some(self.buf.drain(..len).collect());
+                }
+            }
+            let mut chunk = [0u8; 4096];
+            let n = self.io().read(&mut chunk).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
     /// Keeps the connection open, reading and discarding, until the client goes.
     pub async fn hold(&mut self) {
         let mut chunk = [0u8; 1024];

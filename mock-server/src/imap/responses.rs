@@ -72,10 +72,11 @@ pub(crate) const AUTH_CANCELLED: &str = "BAD AUTHENTICATE cancelled.";
 pub(crate) const GMAIL_AUTH_FAILED: &str =
     "NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)";
 pub(crate) const LOGIN_FAILED: &str = "NO LOGIN failed.";
-/// `[faults] throttle` (reference C1/F, imapsync FAQ): the first command after
-/// AUTHENTICATE; the mock then drops the connection, as Exchange may.
-pub(crate) const THROTTLED: &str =
-    "BAD Request is throttled. Suggested Backoff Time: 299961 milliseconds";
+/// `[faults] throttle` / `throttle_first` (reference C1/F, imapsync FAQ): the first command
+/// after AUTHENTICATE; the mock then drops the connection, as Exchange may.
+pub(crate) fn throttled(backoff_ms: u64) -> String {
+    format!("BAD Request is throttled. Suggested Backoff Time: {backoff_ms} milliseconds")
+}
 pub(crate) const NOT_CONNECTED: &str = "BAD User is authenticated but not connected.";
 pub(crate) const BYE_NOT_CONNECTED: &str = "* BYE Connection closed. 14";
 pub(crate) const BYE_LOGOUT: &str = "* BYE Microsoft Exchange Server IMAP4 server signing off.";

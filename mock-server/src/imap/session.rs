@@ -16,7 +16,8 @@
 //!
 //! With `[faults] throttle = ["imap"]` the first command after a successful AUTHENTICATE
 //! gets `<tag> BAD Request is throttled. Suggested Backoff Time: 299961 milliseconds` and the
-//! connection closes.
+//! connection closes; with `throttle_first = K` the same (with `throttle_backoff_ms`) happens
+//! after the first K AUTHENTICATEs naming each mailbox, and later ones go through.
 //!
 //! Commands are parsed with imap-codec; a small hand parser only pulls the tag (and
 //! recognises AUTHENTICATE) out of lines imap-codec rejects, to answer them Exchange-style.
@@ -124,9 +125,10 @@ pub(crate) struct Session {
     offer_starttls: bool,
     state: State,
     expect: Expect,
-    /// `[faults] throttle` includes IMAP and AUTHENTICATE just succeeded: the next
-    /// command (LOGOUT excepted) gets the throttling reply.
-    throttle_pending: bool,
+    /// AUTHENTICATE just succeeded and this sign-in is throttled (`[faults] throttle` or
+    /// `throttle_first`): the next command (LOGOUT excepted) gets the throttling reply with
+    /// this backoff in milliseconds.
+    throttle_pending: Option<u64>,
 }
 
 impl Session {
@@ -139,7 +141,7 @@ impl Session {
             offer_starttls: offer_starttls && !tls,
             state: State::NotAuthenticated,
             expect: Expect::Command,
-            throttle_pending: false,
+            throttle_pending: None,
         }
     }
 
@@ -235,8 +237,10 @@ impl Session {
             | CommandBody::ExpungeUid { .. } => self.log(&format!("UID {}", body.name())),
             _ => self.log(body.name()),
         }
-        if std::mem::take(&mut self.throttle_pending) && !matches!(body, CommandBody::Logout) {
-            out.tagged(tag, r::THROTTLED);
+        if let Some(backoff_ms) = self.throttle_pending.take()
+            && !matches!(body, CommandBody::Logout)
+        {
+            out.tagged(tag, &r::throttled(backoff_ms));
             return Next::Close;
         }
 
@@ -422,7 +426,11 @@ impl Session {
             mailbox,
             selected: None,
         };
-        self.throttle_pending = self.ctx.faults.throttles(MailService::Imap);
+        // Counted per mailbox named (only configured ones), whether it opens or not:
+        // Exchange throttles before it connects the mailbox.
+        self.throttle_pending = directory
+            .mailbox(user)
+            .and_then(|m| self.ctx.throttle.sign_in(MailService::Imap, &m.address));
         true
     }
 

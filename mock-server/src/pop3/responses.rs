@@ -37,10 +37,11 @@ pub(crate) const AUTH_OK: &str = "+OK User successfully authenticated.";
 /// for it: the reference only says such failures look like an authentication failure.
 pub(crate) const AUTH_FAILED: &str =
     "-ERR Authentication failure: unknown user name or bad password.";
-/// `[faults] throttle`: instead of [`AUTH_OK`]. UNCONFIRMED for POP3: IMAP's throttling
-/// text (reference C1/F) with POP3's `-ERR`.
-pub(crate) const THROTTLED: &str =
-    "-ERR Request is throttled. Suggested Backoff Time: 299961 milliseconds";
+/// `[faults] throttle` / `throttle_first`: instead of [`AUTH_OK`]. UNCONFIRMED for POP3:
+/// IMAP's throttling text (reference C1/F) with POP3's `-ERR`.
+pub(crate) fn throttled(backoff_ms: u64) -> String {
+    format!("-ERR Request is throttled. Suggested Backoff Time: {backoff_ms} milliseconds")
+}
 /// Gmail's final XOAUTH2 failure after the JSON challenge. UNCONFIRMED for Gmail POP
 /// (Dovecot says `-ERR [AUTH] Authentication failed.`).
 pub(crate) const GMAIL_AUTH_FAILED: &str = "-ERR [AUTH] Invalid credentials.";

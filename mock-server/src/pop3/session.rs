@@ -223,10 +223,16 @@ impl Session {
             return Next::Read;
         };
         if self.sign_in(credentials) {
-            if self.ctx.faults.throttles(MailService::Pop) {
+            let throttled = match &self.state {
+                State::Transaction { mailbox, .. } => {
+                    self.ctx.throttle.sign_in(MailService::Pop, mailbox)
+                }
+                _ => None,
+            };
+            if let Some(backoff_ms) = throttled {
                 // The token was good, but the backend refuses the session.
                 self.state = State::Authorization;
-                out.line(r::THROTTLED);
+                out.line(&r::throttled(backoff_ms));
             } else {
                 out.line(r::AUTH_OK);
             }

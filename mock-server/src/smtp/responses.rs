@@ -73,8 +73,9 @@ pub(crate) const LOGIN_USERNAME: &str = "334 VXNlcm5hbWU6";
 pub(crate) const LOGIN_PASSWORD: &str = "334 UGFzc3dvcmQ6";
 /// Security defaults (reference E2; sent without a host suffix).
 pub(crate) const SECURITY_DEFAULTS: &str = "535 5.7.139 Authentication unsuccessful, user is locked by your organization's security defaults policy. Contact your administrator.";
-/// `[faults] throttle` (reference C3/F: more than 3 concurrent submissions per mailbox),
-/// instead of [`AUTH_OK`].
+/// `[faults] throttle` / `throttle_first` (reference C3/F: more than 3 concurrent submissions
+/// per mailbox), instead of [`AUTH_OK`]. Exchange's SMTP throttling replies carry no
+/// suggested backoff time (none is documented), so `throttle_backoff_ms` is not in it.
 pub(crate) const THROTTLED: &str = "432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded";
 /// Gmail's final XOAUTH2 failure after the JSON challenge (two lines).
 pub(crate) const GMAIL_AUTH_FAILED: [&str; 2] = [

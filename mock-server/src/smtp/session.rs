@@ -14,9 +14,11 @@
 //! C: QUIT                   S: 221 2.0.0 Service closing transmission channel
 //! ```
 //! AUTH checks, in order: the token (`bearer`: signature, lifetime, audience, SMTP.Send or
-//! SMTP.SendAsApp), the principal's access to the `user=` mailbox, the
-//! SMTP AUTH switches (mailbox over tenant), security defaults, then `[faults] throttle`
-//! (`432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded`). At the end of the data,
+//! SMTP.SendAsApp), the principal's access to the `user=` mailbox (FullAccess, and SendAs
+//! too when the mailbox has `smtp_send_as_required`; else `535 5.7.3`), the SMTP AUTH
+//! switches (mailbox over tenant), security defaults, then `[faults] throttle` /
+//! `throttle_first`, then `[server] smtp_sessions_per_mailbox` (each
+//! `432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded`). At the end of the data,
 //! the envelope sender and the `From:` must be the authenticated mailbox or one it may
 //! send as; the message then lands in the Inbox of every recipient that is a mock mailbox.
 
@@ -37,6 +39,7 @@ use crate::faults::MailService;
 use crate::lines::{LineSession, Next, Out, Step};
 use crate::rfc5322;
 use crate::sasl;
+use crate::throttle::SmtpSlot;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mechanism {
@@ -51,6 +54,8 @@ struct Login {
     principal: String,
     /// The `user=` mailbox (as configured).
     mailbox: String,
+    /// Its place under `[server] smtp_sessions_per_mailbox`, held while logged in.
+    _slot: SmtpSlot,
 }
 
 /// The envelope being built.
@@ -355,7 +360,9 @@ impl Session {
             .ok();
         let mailbox = principal.as_deref().and_then(|p| {
             let user = credentials.user.as_deref().unwrap_or(p);
-            directory.open(p, user)
+            directory
+                .open(p, user)
+                .filter(|m| directory.smtp_send_as_ok(p, m))
         });
         let (Some(principal), Some(mailbox)) = (principal, mailbox) else {
             let gmail = self.ctx.server.xoauth2_error_challenge;
@@ -379,14 +386,24 @@ impl Session {
             Some(SmtpAuthBlock::Tenant) => out.line(&r::smtp_auth_disabled("Tenant", &host)),
             Some(SmtpAuthBlock::Mailbox) => out.line(&r::smtp_auth_disabled("Mailbox", &host)),
             Some(SmtpAuthBlock::SecurityDefaults) => out.line(r::SECURITY_DEFAULTS),
-            None if self.ctx.faults.throttles(MailService::Smtp) => out.line(r::THROTTLED),
-            None => {
-                self.login = Some(Login {
-                    principal,
-                    mailbox: mailbox.address.clone(),
-                });
-                out.line(r::AUTH_OK);
+            None if (self.ctx.throttle)
+                .sign_in(MailService::Smtp, &mailbox.address)
+                .is_some() =>
+            {
+                out.line(r::THROTTLED)
             }
+            None => match self.ctx.throttle.smtp_session(&mailbox.address) {
+                // Exchange's reply to a fourth concurrent submission session (reference C3/F).
+                None => out.line(r::THROTTLED),
+                Some(slot) => {
+                    self.login = Some(Login {
+                        principal,
+                        mailbox: mailbox.address.clone(),
+                        _slot: slot,
+                    });
+                    out.line(r::AUTH_OK);
+                }
+            },
         }
         Next::Read
     }
