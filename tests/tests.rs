@@ -7,6 +7,7 @@ mod architecture;
 mod audit_outputs;
 
 mod audit;
+mod audit_scale;
 
 mod cache;
 mod certificates;
