@@ -199,41 +199,77 @@ fn anchor(row: usize, protocol: Protocol) -> String {
     format!("f{}-{}", row + 1, protocol.name())
 }
 
-/// Failing cells that share one cause and one fix, largest group first: the to-do list.
+/// The to-do list, as the terminal says it: the mailboxes whose protocols disagree the same
+/// way (one cause, one fix for each), then the other failing cells that share one cause and
+/// one fix, largest group first, each mailbox taken out so a thousand read as one.
 fn groups(out: &mut String, audit: &Audit) {
-    let groups = audit.groups();
-    if groups.is_empty() {
+    let combined = audit.combined_groups();
+    let groups = audit.cause_groups();
+    if combined.is_empty() && groups.is_empty() {
         return;
     }
     out.push_str("<section>\n<h2>Causes and fixes</h2>\n");
-    for g in groups {
-        let _ = writeln!(
+    for g in &combined {
+        let names: Vec<String> = g.mailboxes.iter().map(|m| markup(m)).collect();
+        group(
             out,
-            "<div class=\"group\">\n<h3>{}: {} check{}</h3>\n<p>{}</p>",
-            markup(&kind_name(g.kind)),
-            g.cells.len(),
-            if g.cells.len() == 1 { "" } else { "s" },
-            markup(g.cause)
+            &format!(
+                "across protocols: {} mailbox{}",
+                g.mailboxes.len(),
+                if g.mailboxes.len() == 1 { "" } else { "es" }
+            ),
+            &g.cause,
+            g.fix.as_deref(),
+            &names,
         );
-        if let Some(fix) = g.fix {
-            fix_block(out, fix);
-        }
-        const SHOWN: usize = 50;
+    }
+    for g in &groups {
         let names: Vec<String> = g
             .cells
             .iter()
-            .take(SHOWN)
             .map(|(m, p)| format!("{} ({})", markup(m), p.label()))
             .collect();
-        let more = g.cells.len().saturating_sub(SHOWN);
-        let more = if more > 0 {
-            format!(" and {more} more")
-        } else {
-            String::new()
-        };
-        let _ = writeln!(out, "<p>Affected: {}{more}.</p>\n</div>", names.join(", "));
+        group(
+            out,
+            &format!(
+                "{}: {} check{}",
+                kind_name(g.kind),
+                g.cells.len(),
+                if g.cells.len() == 1 { "" } else { "s" }
+            ),
+            &g.cause,
+            g.fix.as_deref(),
+            &names,
+        );
     }
     out.push_str("</section>\n");
+}
+
+/// One group: its heading, cause, fix and the first of what it affects (already marked up).
+fn group(out: &mut String, heading: &str, cause: &str, fix: Option<&str>, affected: &[String]) {
+    let _ = writeln!(
+        out,
+        "<div class=\"group\">\n<h3>{}</h3>\n<p>{}</p>",
+        markup(heading),
+        markup(cause)
+    );
+    if let Some(fix) = fix {
+        fix_block(out, fix);
+    }
+    const SHOWN: usize = 50;
+    let more = affected.len().saturating_sub(SHOWN);
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    let label = if affected.len() > 1 {
+        "For each of"
+    } else {
+        "Affected"
+    };
+    let shown = &affected[..affected.len().min(SHOWN)];
+    let _ = writeln!(out, "<p>{label}: {}{more}.</p>\n</div>", shown.join(", "));
 }
 
 /// Per mailbox with a failure: what the protocols' disagreement means, then each failing cell.
