@@ -33,9 +33,14 @@ fn files(args: &AuditOutputArgs) -> Vec<(&'static str, &Path, Renderer)> {
 /// removed), the path is not a directory, and no two flags name the same file.
 pub fn preflight(args: &AuditOutputArgs) -> anyhow::Result<()> {
     let files = files(args);
+    let real: Vec<PathBuf> = files.iter().map(|(_, path, _)| resolved(path)).collect();
     for (i, (flag, path, _)) in files.iter().enumerate() {
-        if let Some((other, _, _)) = files[..i].iter().find(|(_, p, _)| p == path) {
-            bail!("{other} and {flag} name the same file {}", path.display());
+        if let Some(j) = real[..i].iter().position(|p| *p == real[i]) {
+            bail!(
+                "{} and {flag} name the same file {}",
+                files[j].0,
+                real[i].display()
+            );
         }
         if path.is_dir() {
             bail!("{flag} {}: is a directory, not a file", path.display());
@@ -58,7 +63,8 @@ pub fn preflight(args: &AuditOutputArgs) -> anyhow::Result<()> {
 pub fn write_audit_outputs(audit: &Audit, args: &AuditOutputArgs) -> anyhow::Result<()> {
     let mut first_error = None;
     for (flag, path, render) in files(args) {
-        if let Err(e) = write_atomic(path, render(audit).as_bytes()) {
+        // Through a symbolic link, not over it: the link a monitoring setup points at stays.
+        if let Err(e) = write_atomic(&resolved(path), render(audit).as_bytes()) {
             let e = anyhow::anyhow!("{flag} {}: cannot write it: {e}", path.display());
             first_error.get_or_insert(e);
         }
@@ -85,6 +91,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     tmp.file.write_all(bytes)?;
     tmp.file.sync_all()?;
     tmp.persist(path)
+}
+
+/// The file a path really names: `./x`, `dir/../x`, an absolute path and a symbolic link to
+/// it are one file, so two flags cannot overwrite each other's report unnoticed.
+fn resolved(path: &Path) -> PathBuf {
+    if let Ok(real) = fs::canonicalize(path) {
+        return real;
+    }
+    match (fs::canonicalize(directory(path)), path.file_name()) {
+        (Ok(dir), Some(name)) => dir.join(name),
+        _ => path.to_path_buf(),
+    }
 }
 
 fn directory(path: &Path) -> &Path {
@@ -225,5 +243,59 @@ mod tests {
             "{e}"
         );
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    /// `./x`, `sub/../x`, an absolute path and a symbolic link are the same file, whichever
+    /// way it is spelt, whether or not it exists yet.
+    #[cfg(unix)]
+    #[test]
+    fn one_file_spelt_two_ways_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("sub")).unwrap();
+        let x = dir.path().join("x.out");
+        let spellings = [
+            dir.path().join("sub").join("..").join("x.out"),
+            dir.path().join(".").join("x.out"),
+        ];
+        for other in &spellings {
+            let args = AuditOutputArgs {
+                html: Some(x.clone()),
+                junit: Some(other.clone()),
+                ..AuditOutputArgs::default()
+            };
+            let e = format!("{:#}", preflight(&args).unwrap_err());
+            assert!(e.contains("--junit and --html name the same file"), "{e}");
+        }
+        fs::write(&x, "old").unwrap();
+        std::os::unix::fs::symlink(&x, dir.path().join("link.out")).unwrap();
+        let args = AuditOutputArgs {
+            html: Some(x.clone()),
+            prometheus: Some(dir.path().join("link.out")),
+            ..AuditOutputArgs::default()
+        };
+        let e = format!("{:#}", preflight(&args).unwrap_err());
+        assert!(
+            e.contains("--html and --prometheus name the same file"),
+            "{e}"
+        );
+    }
+
+    /// A report written to a symbolic link replaces the file it points at; the link stays.
+    #[cfg(unix)]
+    #[test]
+    fn a_symbolic_link_is_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("real.prom");
+        let link = dir.path().join("link.prom");
+        fs::write(&target, "old").unwrap();
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        write_atomic(&resolved(&link), b"new").unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read_to_string(&target).unwrap(), "new");
     }
 }

@@ -32,6 +32,11 @@ const COMMAND_LINE_ONLY: [&str; 4] = ["profile", "config", "help", "version"];
 /// getter for `requires`; `a_required_partner_is_known` keeps this list true.)
 const REQUIRES: [(&str, &str); 1] = [("certificate-password-env", "certificate")];
 
+/// Pairs the plan (not clap) requires together: a command line that replaces the partner
+/// drops the profile's key too (`--mailbox x` with an audit profile is a single check, and the
+/// profile's `concurrency` means nothing for it).
+const PLAN_REQUIRES: [(&str, &str); 1] = [("concurrency", "mailboxes")];
+
 /// A config file is a few profiles; anything this big is not one.
 const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
@@ -458,7 +463,7 @@ fn overridden(command: &Command, matches: &ArgMatches, arg: &Arg) -> bool {
                 .any(|other| excludes(command, arg, other))
     };
     replaced(arg)
-        || REQUIRES.iter().any(|(key, needs)| {
+        || REQUIRES.iter().chain(&PLAN_REQUIRES).any(|(key, needs)| {
             arg.get_long() == Some(key) && flag_named(command, needs).is_some_and(&replaced)
         })
 }

@@ -429,3 +429,35 @@ async fn the_default_config_file_is_in_the_xdg_config_directory() {
     .await;
     assert_eq!(run.code, 0, "{}", run.all());
 }
+
+/// An audit profile (`mailboxes`, `concurrency`) also serves a spot check of one mailbox:
+/// `--mailbox` on the command line replaces the profile's list, and with it the concurrency
+/// that only a list has.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_audit_profile_serves_a_spot_check_of_one_mailbox() {
+    let mock = Mock::start().await;
+    let text = format!(
+        "{}mailboxes = \"list.txt\"\nconcurrency = 4\n",
+        smoke_profile(&mock, "audit")
+    );
+    let config = Config::new(&mock, &text);
+    std::fs::write(config.dir.path().join("list.txt"), format!("{ALICE}\n")).unwrap();
+    let token = mock.token(ALICE);
+    let audit = xoauth(
+        &config.args("check", "audit", &["--json"]),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(audit.code, 0, "{}", audit.all());
+    assert_eq!(
+        audit.stdout.lines().count(),
+        4,
+        "three cells and the summary"
+    );
+
+    let spot = config.args("check", "audit", &["--mailbox", ALICE, "--json"]);
+    let run = xoauth(&spot, Some(&token), None).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(run.json()["outcome"], "pass", "{}", run.all());
+}

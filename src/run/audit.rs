@@ -138,6 +138,19 @@ async fn row(shared: &Shared, listed: &Listed) -> MailboxAudit {
         cells.push(cell);
     }
     let combined = combined(shared, mailbox, &cells);
+    if let Some(ex) = &combined {
+        // The row knows more than each check did on its own (IMAP passing proves the token and
+        // the service principal), so the cells it explains carry its cause and fix: a script
+        // reading one cell's fix gets the same advice as the summary, never a single check's
+        // guess ("re-register the service principal") that the other protocols disprove.
+        for cell in &mut cells {
+            if let Some(f) = cell.report.failure.as_mut()
+                && combination::explains(f)
+            {
+                f.explanation = Some(Box::new(ex.clone()));
+            }
+        }
+    }
     MailboxAudit {
         mailbox: mailbox.clone(),
         line: listed.line,

@@ -310,6 +310,10 @@ fn details(out: &mut String, audit: &Audit) {
                 markup(&f.message)
             );
             match &f.explanation {
+                // The audit gives the cells its row explains the row's explanation.
+                Some(ex) if m.combined.as_ref() == Some(&**ex) => {
+                    out.push_str("<p>Explained above, across protocols.</p>\n")
+                }
                 Some(ex) => explanation(out, ex),
                 None => out.push_str("<p>No known cause.</p>\n"),
             }

@@ -155,22 +155,36 @@ impl Audit {
                 .max()
                 .unwrap_or(0)
                 .max("MAILBOX".len());
+            // A failed cell names its kind, so the grid alone says what to look up.
+            let marks: Vec<Vec<String>> = self
+                .mailboxes
+                .iter()
+                .map(|m| m.cells.iter().map(mark).collect())
+                .collect();
+            let cell = marks
+                .iter()
+                .flatten()
+                .map(|m| m.chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(12);
             let _ = write!(out, "\n  {:width$}", "MAILBOX");
             for p in &protocols {
-                let _ = write!(out, "  {:<12}", p.to_uppercase());
+                let _ = write!(out, "  {:<cell$}", p.to_uppercase());
             }
             out.push('\n');
-            for m in &self.mailboxes {
+            for (m, marks) in self.mailboxes.iter().zip(&marks) {
                 let _ = write!(out, "  {:width$}", show(&m.mailbox));
-                for c in &m.cells {
-                    let _ = write!(out, "  {:<12}", mark(c));
+                for mark in marks {
+                    let _ = write!(out, "  {mark:<cell$}");
                 }
+                out.truncate(out.trim_end().len());
                 out.push('\n');
             }
         } else {
             let _ = writeln!(
                 out,
-                "\n(no grid for {} mailboxes; --json has every cell)",
+                "\n(no grid for {} mailboxes: --html writes the whole grid, --json every cell)",
                 self.mailboxes.len()
             );
         }
@@ -303,7 +317,7 @@ impl Audit {
 fn mark(c: &Cell) -> String {
     let base = match &c.report.failure {
         None => "pass".to_string(),
-        Some(_) => "FAIL".to_string(),
+        Some(f) => format!("FAIL {}", super::kind_name(f.kind)),
     };
     if c.attempts > 1 {
         format!("{base} ({} tries)", c.attempts)

@@ -83,8 +83,13 @@ pub fn status(audit: &Audit, now: i64) -> (String, State) {
         format!("all {} checks passed ({})", s.cells, mailboxes(s.mailboxes))
     } else {
         let kinds: Vec<String> = s.by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        let failing = audit
+            .mailboxes
+            .iter()
+            .filter(|m| m.cells.iter().any(|c| !c.passed()))
+            .count();
         format!(
-            "{} of {} checks failed ({}) across {}",
+            "{} of {} checks failed ({}) on {failing} of {}",
             s.failed,
             s.cells,
             kinds.join(", "),
