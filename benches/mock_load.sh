@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Benchmark (d) of issue 13: the mock's throughput and memory.
+#  1. Full IMAP check sessions per second: the bench load generator (benches/tools/load.rs) runs
+#     C concurrent clients for S seconds, each doing TCP connect, TLS (full handshake: no
+#     resumption), greeting, AUTHENTICATE XOAUTH2 (SASL-IR), LIST "" "*", LOGOUT, back to back.
+#     Load generator and mock share the same cores (2 here), so the mock gets less than all of them.
+#  2. Memory per idle connection: the mock's VmRSS before and while K connections are held open
+#     (TLS done, greeting read; then again with each connection authenticated), (after-before)/K.
+#
+# Usage: benches/mock_load.sh [C] [S] [K]   (defaults 64 clients, 10 s, 1000 idle connections)
+source "$(dirname "$0")/lib.sh"
+C=${1:-${C:-64}}
+S=${2:-${S:-10}}
+K=${3:-${K:-1000}}
+
+build
+start_mock --max-connections $((K + C + 100)) --idle-timeout 300
+mint_token
+addr=127.0.0.1:$MOCK_IMAPS_PORT
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$MOCK_PID/status"; }
+
+echo "## Sessions per second"
+echo "load average before: $(loadavg)"
+"$TOOLS" load --addr "$addr" --ca "$MOCK_CA" --token-file "$WORK/token" --user "$ALICE" \
+    --clients "$C" --secs "$S"
+echo "load average after: $(loadavg)"
+echo
+echo "## Memory per idle connection (K=$K)"
+for mode in tls auth; do
+    extra=()
+    [ "$mode" = auth ] && extra=(--token-file "$WORK/token" --user "$ALICE")
+    sleep 1
+    before=$(rss)
+    "$TOOLS" idle --addr "$addr" --ca "$MOCK_CA" --count "$K" --hold-secs 30 "${extra[@]}" \
+        > "$WORK/idle.out" 2>&1 &
+    idle=$!
+    PIDS+=("$idle")
+    until grep -q holding "$WORK/idle.out"; do
+        kill -0 "$idle" 2>/dev/null || { cat "$WORK/idle.out" >&2; exit 1; }
+        sleep 0.2
+    done
+    sleep 1
+    after=$(rss)
+    kill "$idle" 2>/dev/null || true
+    wait "$idle" 2>/dev/null || true
+    echo "$mode: mock VmRSS before ${before} KiB, with $K idle connections ${after} KiB: $(awk -v a="$after" -v b="$before" -v k="$K" 'BEGIN { printf "%.1f KiB per connection", (a-b)/k }')"
+done
