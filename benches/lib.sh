@@ -178,7 +178,10 @@ measure() {
             t1=$EPOCHREALTIME
             walls+=("$t0 $t1")
         done
-        cpu=$(times | tail -1)
+        # A builtin with a redirection runs in this shell: `$(times)` would fork, and a fork
+        # starts with zeroed child counters.
+        times > "$WORK/times"
+        cpu=$(tail -1 "$WORK/times")
         printf '%s\n' "${walls[@]}" | awk '{printf "%.6f\n", $2-$1}' > "$out"
         echo "$cpu" | awk -v n="$n" '{
             split($1, u, "m"); split($2, s, "m");
