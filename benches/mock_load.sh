@@ -5,7 +5,8 @@
 #     resumption), greeting, AUTHENTICATE XOAUTH2 (SASL-IR), LIST "" "*", LOGOUT, back to back.
 #     Load generator and mock share the same cores (2 here), so the mock gets less than all of them.
 #  2. Memory per idle connection: the mock's VmRSS before and while K connections are held open
-#     (TLS done, greeting read; then again with each connection authenticated), (after-before)/K.
+#     (TLS done, greeting read; then, on a fresh mock, with each connection authenticated),
+#     (after-before)/K.
 #
 # Usage: benches/mock_load.sh [C] [S] [K]   (defaults 64 clients, 10 s, 1000 idle connections)
 source "$(dirname "$0")/lib.sh"
@@ -29,13 +30,18 @@ echo "## Memory per idle connection (K=$K)"
 for mode in tls auth; do
     extra=()
     [ "$mode" = auth ] && extra=(--token-file "$WORK/token" --user "$ALICE")
+    # A fresh mock for each: freed memory stays with the process and would hide the next growth.
+    kill "$MOCK_PID"; wait "$MOCK_PID" 2>/dev/null || true
+    rm -f "$WORK/mock.env"
+    start_mock --max-connections $((K + C + 100)) --idle-timeout 300
+    addr=127.0.0.1:$MOCK_IMAPS_PORT
     sleep 1
     before=$(rss)
     "$TOOLS" idle --addr "$addr" --ca "$MOCK_CA" --count "$K" --hold-secs 30 "${extra[@]}" \
         > "$WORK/idle.out" 2>&1 &
     idle=$!
     PIDS+=("$idle")
-    until grep -q holding "$WORK/idle.out"; do
+    until grep -qs holding "$WORK/idle.out"; do
         kill -0 "$idle" 2>/dev/null || { cat "$WORK/idle.out" >&2; exit 1; }
         sleep 0.2
     done

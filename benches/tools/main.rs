@@ -32,9 +32,7 @@ impl Args {
     }
 
     pub fn num(&self, name: &str) -> Result<u64, String> {
-        self.need(name)?
-            .parse()
-            .map_err(|e| format!("{name}: {e}"))
+        self.need(name)?.parse().map_err(|e| format!("{name}: {e}"))
     }
 }
 
