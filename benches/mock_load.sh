@@ -20,11 +20,20 @@ mint_token
 addr=127.0.0.1:$MOCK_IMAPS_PORT
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$MOCK_PID/status"; }
 
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$MOCK_PID/stat"; }
+
 echo "## Sessions per second"
 echo "load average before: $(loadavg)"
+c0=$(cpu_ticks)
 "$TOOLS" load --addr "$addr" --ca "$MOCK_CA" --token-file "$WORK/token" --user "$ALICE" \
-    --clients "$C" --secs "$S"
+    --clients "$C" --secs "$S" | tee "$WORK/load.out"
+c1=$(cpu_ticks)
 echo "load average after: $(loadavg)"
+# The mock's own CPU over the run: sessions per mock-CPU-second bounds what it could do alone.
+ok=$(grep -o 'sessions_ok=[0-9]*' "$WORK/load.out" | cut -d= -f2)
+awk -v a="$c0" -v b="$c1" -v hz="$(getconf CLK_TCK)" -v ok="$ok" -v s="$S" 'BEGIN {
+    cpu = (b - a) / hz
+    printf "mock CPU %.2f s over %d s (%.2f cores); %.0f sessions per mock CPU second\n", cpu, s, cpu / s, ok / cpu }'
 echo
 echo "## Memory per idle connection (K=$K)"
 for mode in tls auth; do
