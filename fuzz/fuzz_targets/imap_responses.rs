@@ -3,14 +3,14 @@
 //! session's read loop cannot spin.
 #![no_main]
 
-use async_imap::imap_proto::parser::parse_response;
+use async_imap::imap_proto::Response;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let mut rest = data;
     // Each parsed response consumes at least one byte; the bound only guards the loop.
     for _ in 0..=data.len() {
-        match parse_response(rest) {
+        match Response::parse(rest) {
             Ok((left, _response)) => {
                 assert!(
                     left.len() < rest.len(),
