@@ -584,6 +584,11 @@ async fn combined_advice_never_asks_for_a_permission_the_token_holds() {
         sendas.contains("Add-RecipientPermission -Identity 'no-sendas-0006@contoso.example'"),
         "{sendas}"
     );
+    // The trustee is the service principal the token names (its oid), not a placeholder.
+    assert!(
+        sendas.contains("-Trustee '") && !sendas.contains("<service principal"),
+        "{sendas}"
+    );
     assert!(!sendas.contains("Add a permission"), "{sendas}");
     assert!(!sendas.contains("New-ManagementRoleAssignment"), "{sendas}");
     let pop = &app["pop-disabled"];
