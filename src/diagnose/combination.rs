@@ -8,6 +8,10 @@
 //! its switch on the mailbox, its permission in the token, SMTP AUTH, Send As. Each row of
 //! [`RULES`] is one such combination and what it means; the first row that matches speaks.
 //!
+//! What the token already holds (its `roles` or `scp`, in [`Principal`]) takes a permission
+//! out of the advice: when the token carries SMTP's, the mailbox's own grant (Send As) is
+//! what is left. A token whose permissions are not known keeps every candidate.
+//!
 //! Only Exchange's own refusals count. A timeout, a TLS or token failure, throttling, or a
 //! refusal in another server's words (an error challenge, Dovecot's wording) says nothing
 //! about permissions: such a cell neither confirms nor contradicts a row.
