@@ -545,3 +545,73 @@ async fn a_throttled_cell_is_tried_again_after_a_back_off_and_reports_its_tries(
         .count();
     assert_eq!(auths, 3, "{:?}", mock.server.command_log());
 }
+
+/// A generated tenant of ten shared mailboxes (one of each outcome, see `xoauth-mock --help`)
+/// audited over the three protocols with `args`: each mailbox's combined fix and candidates,
+/// by the address's label (`no-sendas`, `pop-disabled`, …).
+async fn combined_advice(
+    args: Vec<String>,
+    env: &[(&str, &str)],
+) -> std::collections::BTreeMap<String, String> {
+    let mut config = xoauth_mock::Config::demo();
+    config.generate.mailboxes = 10;
+    let addresses = config.generated_addresses().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let list = write(&dir, "generated.txt", &addresses.join("\n"));
+    let mut args = args;
+    args.extend(strings(&["--mailboxes", list.to_str().unwrap(), "--json"]));
+    let run = xoauth_env(&args, env, None).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    let (cells, _) = lines(&run);
+    cells
+        .iter()
+        .filter(|c| c["protocol"] == "smtp" && !c["combined"].is_null())
+        .map(|c| {
+            let label = c["mailbox"].as_str().unwrap().rsplit_once('-').unwrap().0;
+            (label.to_string(), c["combined"].to_string())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn combined_advice_never_asks_for_a_permission_the_token_holds() {
+    let mock = Mock::with(|c| c.generate.mailboxes = 10).await;
+    // App-only: the daemon's token carries IMAP.AccessAsApp, POP.AccessAsApp, SMTP.SendAsApp.
+    let args = mock.oauth(check_args(&mock), DAEMON, &["--client-secret-env", "S"]);
+    let app = combined_advice(args, &[("S", DAEMON_SECRET)]).await;
+    let sendas = &app["no-sendas"];
+    assert!(
+        sendas.contains("Add-RecipientPermission -Identity 'no-sendas-0006@contoso.example'"),
+        "{sendas}"
+    );
+    // The trustee is the service principal the token names (its oid), not a placeholder.
+    assert!(
+        sendas.contains("-Trustee '") && !sendas.contains("<service principal"),
+        "{sendas}"
+    );
+    assert!(!sendas.contains("Add a permission"), "{sendas}");
+    assert!(!sendas.contains("New-ManagementRoleAssignment"), "{sendas}");
+    let pop = &app["pop-disabled"];
+    assert!(pop.contains("-PopEnabled $true"), "{pop}");
+    assert!(!pop.contains("if it was on already"), "{pop}");
+    assert!(!pop.contains("Add a permission"), "{pop}");
+
+    // Delegated: alice's token, with SMTP.Send in its scp, opening the shared mailboxes.
+    let mut args = mock.check_args(false);
+    let i = args.iter().position(|a| a == "--user").unwrap();
+    args[i + 1] = ALICE.to_string();
+    let args = with_token(args, &[]);
+    let token = mock.token(ALICE);
+    let alice = combined_advice(args, &[("XOAUTH_TEST_TOKEN", &token)]).await;
+    let sendas = &alice["no-sendas"];
+    assert!(
+        sendas.contains(
+            "Add-RecipientPermission -Identity 'no-sendas-0006@contoso.example' -Trustee \
+             'alice@contoso.example' -AccessRights SendAs"
+        ),
+        "{sendas}"
+    );
+    assert!(!sendas.contains("request https://"), "{sendas}");
+    let pop = &alice["pop-disabled"];
+    assert!(!pop.contains("request https://"), "{pop}");
+}

@@ -8,6 +8,10 @@
 //! its switch on the mailbox, its permission in the token, SMTP AUTH, Send As. Each row of
 //! [`RULES`] is one such combination and what it means; the first row that matches speaks.
 //!
+//! What the token already holds (its `roles` or `scp`, in [`Principal`]) takes a permission
+//! out of the advice: when the token carries SMTP's, the mailbox's own grant (Send As) is
+//! what is left. A token whose permissions are not known keeps every candidate.
+//!
 //! Only Exchange's own refusals count. A timeout, a TLS or token failure, throttling, or a
 //! refusal in another server's words (an error challenge, Dovecot's wording) says nothing
 //! about permissions: such a cell neither confirms nor contradicts a row.
@@ -30,19 +34,31 @@ pub struct CellFacts<'a> {
     pub failure: Option<&'a Failure>,
 }
 
-/// What the cells mean together for `mailbox`, opened by `user`'s delegated token (or, with
-/// `app_only`, by the app `client_id` whose service principal is `service_principal`); `None` when they agree, say nothing about permissions,
-/// or disagree in a way no row explains (then each cell's own explanation stands).
+/// Who opened the mailbox, and what their token already holds: advice never asks for a
+/// permission the token carries, since then what is left is the mailbox's own grant.
+pub struct Principal<'a> {
+    /// The signed-in user of a delegated token (the mailbox's owner, or a delegate opening a
+    /// shared mailbox).
+    pub user: Option<&'a str>,
+    pub client_id: Option<&'a str>,
+    /// An app-only token's `oid`: the Enterprise Application's object id, which Exchange's
+    /// permissions name.
+    pub service_principal: Option<&'a str>,
+    pub app_only: bool,
+    /// The token's `roles` (app-only) or `scp` entries (delegated). Empty when not known (an
+    /// opaque token): then every permission that may be missing stays a candidate.
+    pub granted: Vec<&'a str>,
+}
+
+/// What the cells mean together for `mailbox`, opened by `principal`; `None` when they agree,
+/// say nothing about permissions, or disagree in a way no row explains (then each cell's own
+/// explanation stands).
 pub fn explain(
     mailbox: &str,
-    user: Option<&str>,
-    client_id: Option<&str>,
-    service_principal: Option<&str>,
-    app_only: bool,
+    principal: &Principal<'_>,
     cells: &[CellFacts<'_>],
 ) -> Option<Explanation> {
-    let mut g = Grid::new(mailbox, user, client_id, app_only, cells);
-    g.service_principal = service_principal;
+    let g = Grid::new(mailbox, principal, cells);
     let rule = matching(&g)?;
     let mut ex = (rule.says)(&g);
     ex.evidence = g.evidence();
@@ -81,10 +97,24 @@ static RULES: &[Rule] = &[
         says: smtp_blocked_by_policy,
     },
     Rule {
+        name: "app_holds_smtp_send_as_app_but_lacks_send_as",
+        unanimous: false,
+        when: |g| {
+            g.who == Who::App
+                && g.holds(Smtp)
+                && g.refused(Smtp, &[AuthRejected])
+                && g.passed_any(&[Imap, Pop])
+        },
+        says: app_lacks_send_as,
+    },
+    Rule {
         name: "app_lacks_smtp_send_as_app",
         unanimous: false,
         when: |g| {
-            g.who == Who::App && g.refused(Smtp, &[AuthRejected]) && g.passed_any(&[Imap, Pop])
+            g.who == Who::App
+                && !g.holds(Smtp)
+                && g.refused(Smtp, &[AuthRejected])
+                && g.passed_any(&[Imap, Pop])
         },
         says: app_lacks_smtp_role,
     },
@@ -92,15 +122,32 @@ static RULES: &[Rule] = &[
         name: "token_lacks_smtp_send",
         unanimous: false,
         when: |g| {
-            g.who == Who::Own && g.refused(Smtp, &[AuthRejected]) && g.passed_any(&[Imap, Pop])
+            g.who == Who::Own
+                && !g.holds(Smtp)
+                && g.refused(Smtp, &[AuthRejected])
+                && g.passed_any(&[Imap, Pop])
         },
         says: token_lacks_smtp_scope,
+    },
+    Rule {
+        name: "shared_mailbox_smtp_send_but_no_send_as",
+        unanimous: false,
+        when: |g| {
+            g.who == Who::Shared
+                && g.holds(Smtp)
+                && g.refused(Smtp, &[AuthRejected])
+                && g.passed_any(&[Imap, Pop])
+        },
+        says: shared_lacks_send_as,
     },
     Rule {
         name: "shared_mailbox_smtp_refused",
         unanimous: false,
         when: |g| {
-            g.who == Who::Shared && g.refused(Smtp, &[AuthRejected]) && g.passed_any(&[Imap, Pop])
+            g.who == Who::Shared
+                && !g.holds(Smtp)
+                && g.refused(Smtp, &[AuthRejected])
+                && g.passed_any(&[Imap, Pop])
         },
         says: shared_smtp_refused,
     },
@@ -227,20 +274,16 @@ struct Grid<'a> {
     /// permissions name.
     service_principal: Option<&'a str>,
     who: Who,
+    /// What the token holds (roles or scopes); empty when not known.
+    granted: &'a [&'a str],
     /// The first cell of each protocol, in the order given.
     cells: Vec<(Protocol, Option<&'a Failure>, Said)>,
 }
 
 impl<'a> Grid<'a> {
-    fn new(
-        mailbox: &'a str,
-        user: Option<&'a str>,
-        client_id: Option<&'a str>,
-        app_only: bool,
-        given: &[CellFacts<'a>],
-    ) -> Self {
-        let who = match user {
-            _ if app_only => Who::App,
+    fn new(mailbox: &'a str, principal: &'a Principal<'a>, given: &[CellFacts<'a>]) -> Self {
+        let who = match principal.user {
+            _ if principal.app_only => Who::App,
             Some(u) if u.eq_ignore_ascii_case(mailbox) => Who::Own,
             Some(_) => Who::Shared,
             None => Who::Delegated,
@@ -253,12 +296,32 @@ impl<'a> Grid<'a> {
         }
         Grid {
             mailbox,
-            user,
-            client_id,
-            service_principal: None,
+            user: principal.user,
+            client_id: principal.client_id,
+            service_principal: principal.service_principal,
             who,
+            granted: &principal.granted,
             cells,
         }
+    }
+
+    /// The permission `p` needs in this token: the app's role, or the user's delegated scope.
+    fn permission(&self, p: Protocol) -> &'static str {
+        match self.who {
+            Who::App => p.exchange_app_role(),
+            _ => p.exchange_delegated_scope(),
+        }
+    }
+
+    /// Whether the token is known to carry `p`'s permission (a scope may come with its
+    /// resource in front, `https://outlook.office.com/SMTP.Send`).
+    fn holds(&self, p: Protocol) -> bool {
+        let wanted = self.permission(p);
+        self.granted.iter().any(|g| {
+            g.rsplit('/')
+                .next()
+                .is_some_and(|name| name.eq_ignore_ascii_case(wanted))
+        })
     }
 
     fn said(&self, p: Protocol) -> Said {
@@ -497,6 +560,79 @@ fn shared_smtp_refused(g: &Grid<'_>) -> Explanation {
     }
 }
 
+/// The app's token carries SMTP.SendAsApp and IMAP or POP prove FullAccess, yet SMTP refused
+/// it: what is left is on the mailbox. Microsoft documents FullAccess for app-only SMTP and
+/// Send As for sending as another address (reference E2, I); whether SMTP AUTH itself wants
+/// Send As is not documented, so it is said as the likely grant, not as a fact.
+fn app_lacks_send_as(g: &Grid<'_>) -> Explanation {
+    let role = Smtp.exchange_app_role();
+    let sp = g
+        .service_principal
+        .map_or_else(|| "<service principal object id>".to_string(), quote);
+    Explanation {
+        cause: format!(
+            "{} open {} with the app's token, so its service principal is registered in \
+             Exchange and has FullAccess on the mailbox, and the token carries {role}; SMTP \
+             refused the same token (535 5.7.3), which leaves the mailbox's own grant for \
+             sending: most likely the service principal has no Send As on {}",
+            g.passed_names(&[Imap, Pop]),
+            g.mailbox,
+            g.mailbox
+        ),
+        candidates: vec![
+            format!(
+                "the app's service principal has no Send As on {} (FullAccess, which reading \
+                 needs, does not include it; Microsoft documents Send As for sending as another \
+                 address, and does not say whether SMTP AUTH as the mailbox needs it too)",
+                g.mailbox
+            ),
+            format!(
+                "Send As is granted to another trustee than the one FullAccess names (the \
+                 Enterprise Application's object id): {} lists them",
+                fixes::show_send_as(g.mailbox)
+            ),
+        ],
+        fix: Some(format!(
+            "{} (the same service principal that has FullAccess), then run again",
+            fixes::send_as_to(&quote(g.mailbox), &sp)
+        )),
+        evidence: Vec::new(),
+    }
+}
+
+/// A delegate's token that carries SMTP.Send opens the shared mailbox over IMAP or POP, yet
+/// SMTP refused it: Send As on the mailbox, or Exchange's SMTP AUTH not taking a delegate for
+/// another mailbox (admins report it must authenticate as the delegate, reference I).
+fn shared_lacks_send_as(g: &Grid<'_>) -> Explanation {
+    let scope = Smtp.exchange_delegated_scope();
+    let user = g.user();
+    Explanation {
+        cause: format!(
+            "{user} opens {} over {} (so the token and FullAccess are right) and the token \
+             carries {scope}, but SMTP refused to authenticate as {} (535 5.7.3): what is left \
+             is the mailbox's own grant for sending, Send As, which FullAccess does not include",
+            g.mailbox,
+            g.passed_names(&[Imap, Pop]),
+            g.mailbox
+        ),
+        candidates: vec![
+            format!("{user} has no Send As on {}", g.mailbox),
+            format!(
+                "Exchange's SMTP AUTH does not take a delegate's token for user={} the way IMAP \
+                 does (admins report so; Microsoft does not say): authenticate as {user} and \
+                 send as {}, which needs Send As too",
+                g.mailbox, g.mailbox
+            ),
+        ],
+        fix: Some(format!(
+            "{}, then check SMTP with --user {user} (no --mailbox) and --from {}",
+            fixes::send_as(&quote(g.mailbox), user),
+            g.mailbox
+        )),
+        evidence: Vec::new(),
+    }
+}
+
 fn full_access_is_not_send_as(g: &Grid<'_>) -> Explanation {
     let inner = send_as_denied(g.mailbox, g.reply(Smtp));
     Explanation {
@@ -519,11 +655,10 @@ fn switched_off(g: &Grid<'_>, p: Protocol) -> Explanation {
     let other = if p == Imap { Pop } else { Imap };
     let witnesses: &[Protocol] = if g.passed(other) { &[other] } else { &[Smtp] };
     let switch = p.exchange_mailbox_switch();
-    let at_auth = g.kind(p) == Some(AuthRejected);
-    let permission = match g.who {
-        Who::App => p.exchange_app_role(),
-        _ => p.exchange_delegated_scope(),
-    };
+    // A token that carries the protocol's permission leaves only the switch.
+    let held = g.holds(p);
+    let at_auth = g.kind(p) == Some(AuthRejected) && !held;
+    let permission = g.permission(p);
     let mut candidates = vec![format!(
         "{} is switched off for {} ({switch} is $false)",
         p.label(),
@@ -556,10 +691,15 @@ fn switched_off(g: &Grid<'_>, p: Protocol) -> Explanation {
         };
         fix.push_str(&format!("; if it was on already: {grant}"));
     }
+    let carries = if held {
+        format!(" (the token carries {permission})")
+    } else {
+        String::new()
+    };
     Explanation {
         cause: format!(
-            "{}; only {} is refused, so it is {}'s own: most likely {} is switched off for \
-             this mailbox",
+            "{}; only {} is refused{carries}, so it is {}'s own: most likely {} is switched off \
+             for this mailbox",
             proven(g, witnesses),
             p.label(),
             p.label(),
@@ -590,7 +730,10 @@ fn shared_without_full_access(g: &Grid<'_>) -> Explanation {
             p.exchange_mailbox_switch()
         ));
     }
-    for p in refused.iter().filter(|p| g.kind(**p) == Some(AuthRejected)) {
+    for p in refused
+        .iter()
+        .filter(|p| g.kind(**p) == Some(AuthRejected) && !g.holds(**p))
+    {
         candidates.push(format!(
             "{user}'s token lacks {}",
             p.exchange_delegated_scope()
@@ -633,7 +776,7 @@ fn app_refused_everywhere(g: &Grid<'_>) -> Explanation {
         );
     }
     candidates.push(no_such_mailbox(g.mailbox));
-    if !registered {
+    if !registered && ![Imap, Pop, Smtp].into_iter().any(|p| g.holds(p)) {
         candidates.push(
             "the token has none of the protocols' roles (then each cell names what the token \
              has)"

@@ -70,8 +70,17 @@ pub(super) fn request_scope(scope: &str) -> String {
 
 /// Lets `trustee` send as `from_arg` (FullAccess does not include it).
 pub(super) fn send_as(from_arg: &str, trustee: &str) -> String {
+    send_as_to(from_arg, &quote(trustee))
+}
+
+/// [`send_as`] with the trustee already an argument (quoted, or a `<placeholder>`).
+pub(super) fn send_as_to(from_arg: &str, trustee_arg: &str) -> String {
     format!(
-        "Add-RecipientPermission -Identity {from_arg} -Trustee {} -AccessRights SendAs",
-        quote(trustee)
+        "Add-RecipientPermission -Identity {from_arg} -Trustee {trustee_arg} -AccessRights SendAs"
     )
+}
+
+/// Shows who may send as `mailbox`.
+pub(super) fn show_send_as(mailbox: &str) -> String {
+    format!("Get-RecipientPermission -Identity {}", quote(mailbox))
 }

@@ -17,7 +17,7 @@ use futures_util::StreamExt as _;
 use tokio::sync::Mutex;
 
 use super::{Obtained, RunError, Trust, obtain_timed, run_check, token_failed};
-use crate::diagnose::combination::{self, CellFacts};
+use crate::diagnose::combination::{self, CellFacts, Principal};
 use crate::outcome::{Failure, FailureKind, Stage};
 use crate::plan::audit::AuditPlan;
 use crate::plan::mailboxes::Listed;
@@ -176,14 +176,22 @@ fn combined(shared: &Shared, mailbox: &str, cells: &[Cell]) -> Option<crate::out
     let service_principal = claims
         .filter(|c| c.is_app_only())
         .and_then(|c| c.oid.as_deref());
-    combination::explain(
-        mailbox,
-        shared.plan.user.as_deref(),
-        super::client_id(&shared.plan),
+    // What the token holds, so the advice never asks for it again.
+    let granted = claims.map_or_else(Vec::new, |c| {
+        if app_only {
+            c.roles.iter().map(String::as_str).collect()
+        } else {
+            c.scopes()
+        }
+    });
+    let principal = Principal {
+        user: shared.plan.user.as_deref(),
+        client_id: super::client_id(&shared.plan),
         service_principal,
         app_only,
-        &facts,
-    )
+        granted,
+    };
+    combination::explain(mailbox, &principal, &facts)
 }
 
 /// One try of one cell: the current token (renewed when due), then the single check.
