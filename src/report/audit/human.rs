@@ -194,38 +194,15 @@ impl Audit {
             out.push_str("\nWhat the protocols say together:\n");
         }
         for g in &combined {
-            let _ = writeln!(
-                out,
-                "  ✗ {} mailbox(es): {}",
-                g.mailboxes.len(),
-                show(&g.cause)
+            let heading = format!("{} mailbox(es): {}", g.mailboxes.len(), show(&g.cause));
+            let named: Vec<String> = g.mailboxes.iter().map(|m| show(m)).collect();
+            group(
+                &mut out,
+                &heading,
+                g.fix.as_deref(),
+                &named,
+                named.len() > 1,
             );
-            if let Some(fix) = &g.fix {
-                let mut lines = fix.lines();
-                if let Some(first) = lines.next() {
-                    let _ = writeln!(out, "    fix: {}", show(first));
-                }
-                for line in lines {
-                    let _ = writeln!(out, "         {}", show(line));
-                }
-            }
-            let named: Vec<String> = g
-                .mailboxes
-                .iter()
-                .take(GROUP_NAMES)
-                .map(|m| show(m))
-                .collect();
-            let more = g.mailboxes.len().saturating_sub(GROUP_NAMES);
-            let label = if g.mailboxes.len() > 1 {
-                "for each of: "
-            } else {
-                ""
-            };
-            let _ = write!(out, "    {label}{}", named.join(", "));
-            if more > 0 {
-                let _ = write!(out, " and {more} more");
-            }
-            out.push('\n');
         }
 
         let groups = self.cause_groups();
@@ -233,43 +210,28 @@ impl Audit {
             out.push_str("\nFailures by cause:\n");
         }
         for g in &groups {
-            let kind = super::kind_name(g.kind);
-            let _ = writeln!(
-                out,
-                "  ✗ {} check(s) [{kind}]: {}",
+            let heading = format!(
+                "{} check(s) [{}]: {}",
                 g.cells.len(),
+                super::kind_name(g.kind),
                 show(&g.cause)
             );
-            if let Some(fix) = &g.fix {
-                let mut lines = fix.lines();
-                if let Some(first) = lines.next() {
-                    let _ = writeln!(out, "    fix: {}", show(first));
-                }
-                for line in lines {
-                    let _ = writeln!(out, "         {}", show(line));
-                }
-            }
             let named: Vec<String> = g
                 .cells
                 .iter()
-                .take(GROUP_NAMES)
                 .map(|(m, p)| format!("{} ({})", show(m), p.name()))
                 .collect();
-            let more = g.cells.len().saturating_sub(GROUP_NAMES);
-            let label = if g.cells.len() > 1
-                && g.fix
-                    .as_ref()
-                    .is_some_and(|f| f.contains(MAILBOX_PLACEHOLDER))
-            {
-                "for each of: "
-            } else {
-                ""
-            };
-            let _ = write!(out, "    {label}{}", named.join(", "));
-            if more > 0 {
-                let _ = write!(out, " and {more} more");
-            }
-            out.push('\n');
+            let template = g
+                .fix
+                .as_ref()
+                .is_some_and(|f| f.contains(MAILBOX_PLACEHOLDER));
+            group(
+                &mut out,
+                &heading,
+                g.fix.as_deref(),
+                &named,
+                named.len() > 1 && template,
+            );
         }
 
         if !self.skipped.is_empty() {
@@ -314,6 +276,29 @@ impl Audit {
 }
 
 /// A grid cell: `pass`, or `FAIL` and the kind's short name, and the tries when retried.
+/// One group of the to-do list: its heading, its fix (a template when `for_each`), and the
+/// first few of what it is for.
+fn group(out: &mut String, heading: &str, fix: Option<&str>, named: &[String], for_each: bool) {
+    let _ = writeln!(out, "  ✗ {heading}");
+    if let Some(fix) = fix {
+        let mut lines = fix.lines();
+        if let Some(first) = lines.next() {
+            let _ = writeln!(out, "    fix: {}", show(first));
+        }
+        for line in lines {
+            let _ = writeln!(out, "         {}", show(line));
+        }
+    }
+    let label = if for_each { "for each of: " } else { "" };
+    let shown = &named[..named.len().min(GROUP_NAMES)];
+    let _ = write!(out, "    {label}{}", shown.join(", "));
+    let more = named.len().saturating_sub(GROUP_NAMES);
+    if more > 0 {
+        let _ = write!(out, " and {more} more");
+    }
+    out.push('\n');
+}
+
 fn mark(c: &Cell) -> String {
     let base = match &c.report.failure {
         None => "pass".to_string(),
