@@ -70,6 +70,22 @@ impl Errors {
 }
 
 fn main() -> ExitCode {
+    // A panic is a bug, whatever caused it: one line naming where, without the default hook's
+    // "thread panicked" noise around a report that already says what failed (the library
+    // turns a parser's panic on a server's bytes into a failed check).
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("xoauth: internal error{place}: {}", escape_text(&message));
+    }));
     let args: Vec<OsString> = std::env::args_os().collect();
     // `--profile`'s keys become flags before the parse that counts.
     let (args, profile) = match profile_args::expand(args.clone()) {

@@ -328,19 +328,29 @@ async fn run_check(
         };
         let result = match check {
             Check::Imap { options, .. } => {
-                protocol::imap::check(conn, &upgrader, &req, options, &mut rec, &mut facts).await
+                survive(protocol::imap::check(
+                    conn, &upgrader, &req, options, &mut rec, &mut facts,
+                ))
+                .await
             }
             Check::Pop { .. } => {
-                protocol::pop3::check(conn, &upgrader, &req, &mut rec, &mut facts).await
+                survive(protocol::pop3::check(
+                    conn, &upgrader, &req, &mut rec, &mut facts,
+                ))
+                .await
             }
             Check::Smtp { send, .. } => {
                 let client = protocol::smtp::Client {
                     ehlo_name: protocol::smtp::ehlo_name(local),
                     send: send.as_ref(),
                 };
-                protocol::smtp::check(conn, &upgrader, &req, &client, &mut rec, &mut facts).await
+                survive(protocol::smtp::check(
+                    conn, &upgrader, &req, &client, &mut rec, &mut facts,
+                ))
+                .await
             }
-        };
+        }
+        .unwrap_or_else(|panic| Err(parser_failed(&rec, &transcript, &panic)));
         protocol::record::close(&mut rec, &result);
         if facts.tls.is_none() {
             facts.tls = upgrader.take_refused();
@@ -362,6 +372,47 @@ async fn run_check(
         result,
         Some(&transcript),
     )
+}
+
+/// Runs a driver so that a panic in a library parsing the server's bytes (imap-proto panics on
+/// some malformed status lines; fuzzing found it) ends this check, not the process: the
+/// panic's message is returned instead. The driver owns nothing shared that a panic could
+/// leave half-changed except the check's own records, which are reported as they stand.
+async fn survive<F>(driver: F) -> Result<Result<(), Failure>, String>
+where
+    F: std::future::Future<Output = Result<(), Failure>>,
+{
+    use futures_util::FutureExt as _;
+    std::panic::AssertUnwindSafe(driver)
+        .catch_unwind()
+        .await
+        .map_err(|payload| {
+            payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".to_string())
+        })
+}
+
+/// The failure of a check whose driver panicked on the server's reply: a protocol error with
+/// the reply it was reading, never a crash.
+fn parser_failed(rec: &Recorder, transcript: &Transcript, panic: &str) -> Failure {
+    let last = rec.steps.last().map(|s| s.stage);
+    let waiting = transcript
+        .last_client_line()
+        .map(|line| format!(", in the reply to \"{line}\""))
+        .unwrap_or_default();
+    Failure::new(
+        last.unwrap_or(Stage::Greeting),
+        crate::outcome::FailureKind::ProtocolError,
+        format!(
+            "the server's reply could not be read{waiting}: the parser failed on it ({}); a \
+             standards-following server never sends this",
+            crate::transport::util::escape_text(panic)
+        ),
+    )
+    .with_reply(transcript.last_reply())
 }
 
 /// The failure of a check stopped by its overall deadline: where it was and how far the

@@ -164,3 +164,43 @@ async fn the_deadline_is_validated_like_the_timeout() {
         assert!(run.stderr.contains("--deadline"), "{}", run.stderr);
     }
 }
+
+// ---- Found by fuzzing ----
+
+/// `fuzz/` (target `imap_responses`) found that imap-proto 0.17, the parser async-imap runs
+/// on every reply from AUTHENTICATE on, panics on a status line whose response code is
+/// followed by a non-ASCII byte instead of a space (it slices the text at byte 1). A server
+/// that answers so, at AUTHENTICATE or at LIST, ends the check with a protocol error naming
+/// the reply, never a crash.
+#[tokio::test(flavor = "multi_thread")]
+async fn imap_a_reply_that_crashes_the_imap_parser_is_a_failure_not_a_crash() {
+    for at in ["AUTHENTICATE", "LIST"] {
+        let server = Hostile::start(true, move |mut p| async move {
+            if !p.send(GREETING_IMAP).await {
+                return;
+            }
+            while let Some((tag, line)) = p.tagged().await {
+                let verb = line.split(' ').nth(1).unwrap_or_default();
+                if verb.eq_ignore_ascii_case(at) {
+                    let mut reply =
+                        format!("{tag} OK [CAPABILITY IMAP4rev1 AUTH=XOAUTH2]").into_bytes();
+                    reply.extend_from_slice(b"\x9fdo\xeeYE bye\r\n");
+                    p.send(reply).await;
+                    p.hold().await;
+                    return;
+                }
+                p.send(format!("{tag} OK done\r\n")).await;
+            }
+        })
+        .await;
+        let m = measure(&server.args("imap", &["--timeout", "2"]), 30 * SEC).await;
+        assert_contained(&m, 1, 6.0, 100);
+        let r = m.json();
+        assert_eq!(r["failure"]["kind"], "protocol_error", "{at}: {}", m.stdout);
+        assert!(
+            m.failure().contains("could not be read"),
+            "{at}: {}",
+            m.stdout
+        );
+    }
+}
