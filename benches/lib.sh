@@ -151,6 +151,18 @@ PY
 }
 
 # start_proxy LISTEN_PORT TARGET_PORT RTT_MS
+# The CA file and port of SERVER (mock or dovecot) for PROTO (imap, pop, smtp): sets `ca` and
+# `port`.
+endpoint() {
+    if [ "$1" = mock ]; then
+        ca=$MOCK_CA
+        case $2 in imap) port=$MOCK_IMAPS_PORT ;; pop) port=$MOCK_POP3S_PORT ;; smtp) port=$MOCK_SMTP_PORT ;; esac
+    else
+        ca=$DC_CA
+        case $2 in imap) port=$DC_IMAPS ;; pop) port=$DC_POP3S ;; smtp) port=$DC_SUBMISSION ;; esac
+    fi
+}
+
 start_proxy() {
     "$TOOLS" proxy --listen "$1" --target "127.0.0.1:$2" --rtt-ms "$3" > "$WORK/proxy-$1.log" 2>&1 &
     PIDS+=($!)

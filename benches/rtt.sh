@@ -20,13 +20,8 @@ echo "| server | protocol | xoauth RTTs | curl RTTs | ratio x/c | xoauth wall ms
 echo "|---|---|---:|---:|---:|---|---|---|"
 for server in "${servers[@]}"; do
     for proto in imap pop smtp; do
-        if [ "$server" = mock ]; then
-            ca=$MOCK_CA
-            case $proto in imap) target=$MOCK_IMAPS_PORT ;; pop) target=$MOCK_POP3S_PORT ;; smtp) target=$MOCK_SMTP_PORT ;; esac
-        else
-            ca=$DC_CA
-            case $proto in imap) target=$DC_IMAPS ;; pop) target=$DC_POP3S ;; smtp) target=$DC_SUBMISSION ;; esac
-        fi
+        endpoint "$server" "$proto"
+        target=$port
         p0=$(free_port); start_proxy "$p0" "$target" 0
         pr=$(free_port); start_proxy "$pr" "$target" "$R"
         load=$(loadavg)

@@ -21,13 +21,7 @@ echo "| server | protocol | xoauth wall ms (median) | curl wall ms (median) | wa
 echo "|---|---|---:|---:|---:|---:|---:|---:|---|"
 for server in "${servers[@]}"; do
     for proto in imap pop smtp; do
-        if [ "$server" = mock ]; then
-            ca=$MOCK_CA
-            case $proto in imap) port=$MOCK_IMAPS_PORT ;; pop) port=$MOCK_POP3S_PORT ;; smtp) port=$MOCK_SMTP_PORT ;; esac
-        else
-            ca=$DC_CA
-            case $proto in imap) port=$DC_IMAPS ;; pop) port=$DC_POP3S ;; smtp) port=$DC_SUBMISSION ;; esac
-        fi
+        endpoint "$server" "$proto"
         load=$(loadavg)
         declare -A wall cpu
         # Interleave the tools in blocks, so slow phases of a shared machine hit both alike.
