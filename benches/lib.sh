@@ -150,7 +150,6 @@ PY
     DC_CA=$d/tls/ca.pem
 }
 
-# start_proxy LISTEN_PORT TARGET_PORT RTT_MS
 # The CA file and port of SERVER (mock or dovecot) for PROTO (imap, pop, smtp): sets `ca` and
 # `port`.
 endpoint() {
@@ -163,6 +162,7 @@ endpoint() {
     fi
 }
 
+# start_proxy LISTEN_PORT TARGET_PORT RTT_MS
 start_proxy() {
     "$TOOLS" proxy --listen "$1" --target "127.0.0.1:$2" --rtt-ms "$3" > "$WORK/proxy-$1.log" 2>&1 &
     PIDS+=($!)
