@@ -31,6 +31,8 @@ pub struct Request<'a> {
     pub port: u16,
     pub timeout: Duration,
     pub limits: Limits,
+    /// Whether commands may be sent ahead of replies (see `Plan::pipelining`).
+    pub pipelining: bool,
 }
 
 /// What a check learned, filled in as far as it got.

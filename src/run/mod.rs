@@ -325,6 +325,7 @@ async fn run_check(
             port: endpoint.port,
             timeout: plan.timeout,
             limits: plan.limits,
+            pipelining: plan.pipelining,
         };
         let result = match check {
             Check::Imap { options, .. } => {
