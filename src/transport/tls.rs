@@ -93,6 +93,10 @@ pub struct TlsInfo {
     /// Whether the certificate was verified. `false` means the handshake was refused and the
     /// certificates are shown only to explain why.
     pub verified: bool,
+    /// The session resumed one established earlier in this run (a TLS 1.3 ticket, a TLS 1.2
+    /// session id or ticket): no certificate chain was sent, verified or signed for again.
+    /// The certificate shown is the one verified when that session was first established.
+    pub resumed: bool,
 }
 
 impl TlsInfo {
@@ -106,6 +110,7 @@ impl TlsInfo {
             certificate,
             chain: infos.collect(),
             verified: false,
+            resumed: false,
         }))
     }
 }
@@ -363,6 +368,7 @@ fn describe(conn: &rustls::ClientConnection) -> TlsInfo {
         certificate,
         chain,
         verified: true,
+        resumed: conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
     }
 }
 
