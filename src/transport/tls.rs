@@ -185,12 +185,18 @@ pub fn client_config(
     let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()
         .map_err(|e| setup(e.to_string()))?;
-    let config = ClientConfig::builder_with_provider(provider)
+    let mut config = ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| setup(e.to_string()))?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(Recording(webpki)))
         .with_no_client_auth();
+    // rustls's default, said out loud because a run depends on it: every connection of a run
+    // (`check` across protocols, an audit's thousands) shares this one configuration, so the
+    // sessions it remembers let later handshakes to the same host resume instead of receiving
+    // and verifying the certificate chain and the server's signature again (and the server
+    // skips signing). Only a session whose certificate was verified is ever stored.
+    config.resumption = rustls::client::Resumption::in_memory_sessions(256);
     Ok(Arc::new(config))
 }
 
