@@ -3,13 +3,16 @@
 
 use crate::util::*;
 
+/// A protocol's steps in order, each with its round trips.
+type Stages = &'static [(&'static str, u32)];
+
 /// The round trips of a passing check against the mock, stage by stage, as xoauth makes them
 /// today (benches/RESULTS.md, "Where the round trips go"). TCP and TLS handshakes count 1
 /// each; a plaintext greeting counts 1 (it answers the TCP handshake's final ACK).
 ///
 /// THE table to update when a round-trip cut of issue 13 lands: each row is a protocol's
 /// steps in order with their round trips, and the total the whole check takes.
-const EXPECTED_ROUND_TRIPS: &[(&str, &[(&str, u32)], u32)] = &[
+const EXPECTED_ROUND_TRIPS: &[(&str, Stages, u32)] = &[
     (
         "imap",
         &[
