@@ -33,6 +33,7 @@ async fn main() -> std::process::ExitCode {
         timeout: Duration::from_secs(30),
         limits: Limits::default(),
         transcript: false,
+        pipelining: true,
         checks: vec![
             Check::Imap {
                 endpoint: endpoint(Protocol::Imap, Security::ImplicitTls),

@@ -461,6 +461,12 @@ pub struct OutputArgs {
     /// Seconds one whole check may take, end to end, however the server paces its answers.
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_DEADLINE_SECS, value_parser = seconds)]
     pub deadline: f64,
+    /// Wait for every reply before sending the next command. By default xoauth sends a
+    /// command ahead where the protocol allows it (IMAP LIST with AUTHENTICATE, SMTP
+    /// MAIL/RCPT/DATA when the server offers PIPELINING) and does not wait for the answer to
+    /// LOGOUT/QUIT; use this flag for a server that mishandles that.
+    #[arg(long)]
+    pub no_pipelining: bool,
 }
 
 #[derive(Args, Debug)]
@@ -584,6 +590,7 @@ impl Common {
             timeout: self.output.timeout,
             deadline: self.output.deadline,
             verbose: self.output.verbose,
+            pipelining: !self.output.no_pipelining,
             env: Environment {
                 browser: has_browser(),
                 stdin_is_terminal: std::io::stdin().is_terminal(),

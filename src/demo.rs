@@ -106,6 +106,7 @@ impl Setup<'_> {
             timeout: self.timeout,
             limits: Limits::default(),
             transcript: self.verbose,
+            pipelining: true,
             checks,
         }
     }

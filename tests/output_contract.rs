@@ -606,6 +606,7 @@ fn every_rendered_report_field_is_escaped() {
             ok: true,
             elapsed_ms: 1,
             detail: s("detail"),
+            round_trips: Some(1),
         }],
         folders: Some(vec![Folder {
             name: s("folder"),

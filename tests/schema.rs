@@ -343,6 +343,7 @@ fn full_report() -> xoauth::report::Report {
             certificate: Some(cert.clone()),
             chain: vec![cert],
             verified: true,
+            resumed: true,
         }),
         capabilities: vec!["IMAP4rev1".into()],
         steps: vec![Step {
@@ -350,6 +351,7 @@ fn full_report() -> xoauth::report::Report {
             ok: true,
             elapsed_ms: 1,
             detail: "d".into(),
+            round_trips: Some(1),
         }],
         folders: Some(vec![Folder {
             name: "Entwürfe".into(),

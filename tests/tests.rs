@@ -25,6 +25,7 @@ mod profiles;
 mod readme_flags;
 mod readme_mock;
 mod redaction;
+mod round_trips;
 mod scenarios;
 mod smtp;
 mod token_errors;

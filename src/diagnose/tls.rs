@@ -242,6 +242,7 @@ mod tests {
             }),
             chain: Vec::new(),
             verified: false,
+            resumed: false,
         }
     }
 

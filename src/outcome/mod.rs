@@ -11,4 +11,4 @@ mod stage;
 pub use exit::ExitStatus;
 pub use explanation::{Explanation, Finding};
 pub use failure::{Advice, Category, Failure, FailureKind};
-pub use stage::{Recorder, Stage, Step};
+pub use stage::{Recorder, RoundTrips, Stage, Step};

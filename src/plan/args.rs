@@ -106,6 +106,8 @@ pub struct RawCommon {
     /// `--deadline`: seconds one whole check may take.
     pub deadline: f64,
     pub verbose: bool,
+    /// `--no-pipelining` turns this off.
+    pub pipelining: bool,
     pub env: Environment,
 }
 
@@ -123,6 +125,7 @@ impl Default for RawCommon {
             timeout: DEFAULT_TIMEOUT_SECS,
             deadline: DEFAULT_DEADLINE_SECS,
             verbose: false,
+            pipelining: true,
             env: Environment::default(),
         }
     }

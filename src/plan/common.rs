@@ -121,6 +121,7 @@ impl RawCommon {
                 ..Limits::default()
             },
             transcript: self.verbose,
+            pipelining: self.pipelining,
             checks: Vec::new(),
         })
     }

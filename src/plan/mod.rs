@@ -342,6 +342,10 @@ pub struct Plan {
     pub limits: Limits,
     /// Keep the transcript in the report.
     pub transcript: bool,
+    /// Send a command before the previous one's reply where the protocol allows it (IMAP
+    /// LIST with AUTHENTICATE, SMTP MAIL/RCPT/DATA under PIPELINING, LOGOUT/QUIT unwaited):
+    /// fewer round trips. Off is the escape hatch for a server that mishandles it.
+    pub pipelining: bool,
     pub checks: Vec<Check>,
 }
 

@@ -31,6 +31,8 @@ pub struct Request<'a> {
     pub port: u16,
     pub timeout: Duration,
     pub limits: Limits,
+    /// Whether commands may be sent ahead of replies (see `Plan::pipelining`).
+    pub pipelining: bool,
 }
 
 /// What a check learned, filled in as far as it got.
@@ -177,12 +179,13 @@ pub fn transport_failure(stage: Stage, e: TransportError) -> Failure {
 
 /// One line about a TLS session for the step list.
 pub fn tls_summary(info: &TlsInfo) -> String {
+    let resumed = if info.resumed { " (resumed)" } else { "" };
     match &info.certificate {
         Some(c) => format!(
-            "{} {}; certificate {} issued by {}, valid until {}",
+            "{} {}{resumed}; certificate {} issued by {}, valid until {}",
             info.version, info.cipher_suite, c.subject, c.issuer, c.not_after
         ),
-        None => format!("{} {}", info.version, info.cipher_suite),
+        None => format!("{} {}{resumed}", info.version, info.cipher_suite),
     }
 }
 

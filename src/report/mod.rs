@@ -91,6 +91,15 @@ impl Report {
         self.outcome == Outcome::Pass
     }
 
+    /// The round trips of the whole check: the sum over the steps that counted them, `None`
+    /// when none did (no connection was made).
+    pub fn round_trips(&self) -> Option<u32> {
+        self.steps
+            .iter()
+            .filter_map(|s| s.round_trips)
+            .reduce(|a, b| a + b)
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
     }
@@ -133,15 +142,27 @@ impl Report {
             let level = if f.blocking { "BLOCKING" } else { "warning" };
             let _ = writeln!(out, "  pre-flight {level}: {}", show(&f.message));
         }
+        // `-v` (the transcript is kept) adds each stage's round trips: what latency multiplies.
+        let verbose = self.transcript.is_some();
         for step in &self.steps {
             let mark = if step.ok { "ok  " } else { "FAIL" };
+            let rtt = match step.round_trips {
+                Some(n) if verbose => format!(", {n} RTT"),
+                _ => String::new(),
+            };
             let line = format!(
-                "  {mark} {:<10} {:>6} ms  {}",
+                "  {mark} {:<10} {:>6} ms{rtt}  {}",
                 step.stage.name(),
                 step.elapsed_ms,
                 show(&step.detail)
             );
             let _ = writeln!(out, "{}", line.trim_end());
+        }
+        if let Some(total) = self.round_trips().filter(|_| verbose) {
+            let _ = writeln!(
+                out,
+                "  round trips: {total} (TCP and TLS handshakes included)"
+            );
         }
         if let Some(folders) = self.folders.as_ref().filter(|f| !f.is_empty()) {
             let names: Vec<String> = folders.iter().map(|f| show(&f.name)).collect();

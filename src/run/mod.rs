@@ -191,12 +191,14 @@ fn token_failed(
         started,
         steps: Vec::new(),
         last_end: started,
+        ..Recorder::default()
     };
     rec.steps.push(crate::report::Step {
         stage: Stage::Token,
         ok: false,
         elapsed_ms: elapsed.as_millis() as u64,
         detail: failure.message.clone(),
+        round_trips: None,
     });
     finish(
         plan,
@@ -252,6 +254,7 @@ async fn run_check(
             ok: true,
             elapsed_ms: obtained.elapsed.as_millis() as u64,
             detail: obtained.info.summary(),
+            round_trips: None,
         });
     }
     let mut address: Option<SocketAddr> = None;
@@ -262,16 +265,20 @@ async fn run_check(
 
     let checked = async {
         let t = Instant::now();
+        let round_trips = crate::outcome::RoundTrips::default();
+        rec.round_trips = Some(round_trips.clone());
         let (tcp, addr) = transport::connect(&endpoint.host, endpoint.port, plan.timeout)
             .await
             .map_err(|e| {
                 rec.step(Stage::Connect, t, false, e.to_string());
                 transport_failure(Stage::Connect, e)
             })?;
+        // Everything from here on, TLS included, goes through the counting stream.
+        let tcp = transport::Tcp::connected(tcp, round_trips);
         rec.step(Stage::Connect, t, true, addr.to_string());
         address = Some(addr);
         transcript.note(format!("connected to {addr}"));
-        let local = tcp.local_addr().ok();
+        let local = tcp.get_ref().local_addr().ok();
 
         let upgrader = Upgrader {
             host: endpoint.host.clone(),
@@ -285,7 +292,7 @@ async fn run_check(
                 let t = Instant::now();
                 let host = &endpoint.host;
                 transport::greeting::await_plaintext(
-                    &tcp,
+                    tcp.get_ref(),
                     addr,
                     host,
                     &config,
@@ -325,6 +332,7 @@ async fn run_check(
             port: endpoint.port,
             timeout: plan.timeout,
             limits: plan.limits,
+            pipelining: plan.pipelining,
         };
         let result = match check {
             Check::Imap { options, .. } => {

@@ -6,6 +6,7 @@ pub mod lines;
 pub mod sniff;
 pub mod tap;
 pub mod tls;
+pub mod turns;
 pub mod util;
 
 use std::io;
@@ -229,8 +230,14 @@ pub async fn connect(
     }))
 }
 
+/// A TCP connection counting its round trips: every session runs over one, under TLS.
+pub type Tcp = turns::Turns<TcpStream>;
+
+/// A plaintext session with its tap, before its STARTTLS upgrade.
+pub type PlainConn = tap::Tap<Tcp>;
+
 /// A TLS session with its tap: what every driver talks through once encrypted.
-pub type TlsConn = tap::Tap<tokio_rustls::client::TlsStream<sniff::Sniff<TcpStream>>>;
+pub type TlsConn = tap::Tap<tokio_rustls::client::TlsStream<sniff::Sniff<Tcp>>>;
 
 /// What a driver needs to secure a plaintext session after its protocol's STARTTLS command.
 pub struct Upgrader {
@@ -245,10 +252,7 @@ pub struct Upgrader {
 
 impl Upgrader {
     /// Runs the handshake over `plain` and continues the same transcript on the TLS stream.
-    pub async fn upgrade(
-        &self,
-        plain: tap::Tap<TcpStream>,
-    ) -> Result<(TlsConn, TlsInfo), TransportError> {
+    pub async fn upgrade(&self, plain: PlainConn) -> Result<(TlsConn, TlsInfo), TransportError> {
         let transcript = plain.transcript().clone();
         let tcp = plain.into_inner();
         let (tls, info) = tls::handshake(tcp, &self.host, self.config.clone(), self.timeout)
@@ -271,5 +275,5 @@ pub enum Connection {
     /// Implicit TLS, already encrypted.
     Tls(Box<TlsConn>),
     /// Plaintext, to be upgraded by the driver's STARTTLS before anything else.
-    Plain(tap::Tap<TcpStream>),
+    Plain(PlainConn),
 }

@@ -93,6 +93,10 @@ pub struct TlsInfo {
     /// Whether the certificate was verified. `false` means the handshake was refused and the
     /// certificates are shown only to explain why.
     pub verified: bool,
+    /// The session resumed one established earlier in this run (a TLS 1.3 ticket, a TLS 1.2
+    /// session id or ticket): no certificate chain was sent, verified or signed for again.
+    /// The certificate shown is the one verified when that session was first established.
+    pub resumed: bool,
 }
 
 impl TlsInfo {
@@ -106,6 +110,7 @@ impl TlsInfo {
             certificate,
             chain: infos.collect(),
             verified: false,
+            resumed: false,
         }))
     }
 }
@@ -180,12 +185,18 @@ pub fn client_config(
     let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()
         .map_err(|e| setup(e.to_string()))?;
-    let config = ClientConfig::builder_with_provider(provider)
+    let mut config = ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| setup(e.to_string()))?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(Recording(webpki)))
         .with_no_client_auth();
+    // rustls's default, said out loud because a run depends on it: every connection of a run
+    // (`check` across protocols, an audit's thousands) shares this one configuration, so the
+    // sessions it remembers let later handshakes to the same host resume instead of receiving
+    // and verifying the certificate chain and the server's signature again (and the server
+    // skips signing). Only a session whose certificate was verified is ever stored.
+    config.resumption = rustls::client::Resumption::in_memory_sessions(256);
     Ok(Arc::new(config))
 }
 
@@ -363,6 +374,7 @@ fn describe(conn: &rustls::ClientConnection) -> TlsInfo {
         certificate,
         chain,
         verified: true,
+        resumed: conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
     }
 }
 

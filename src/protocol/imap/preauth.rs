@@ -127,7 +127,7 @@ fn escape_all(lines: &[String]) -> Vec<String> {
 
 /// Plaintext greeting and capabilities, STARTTLS, handshake, and capabilities again.
 pub async fn starttls(
-    tap: crate::transport::tap::Tap<tokio::net::TcpStream>,
+    tap: crate::transport::PlainConn,
     upgrader: &Upgrader,
     req: &Request<'_>,
     rec: &mut Recorder,

@@ -92,6 +92,7 @@ async fn dialogue_owned(options: ImapOptions, script: Vec<(String, String)>) -> 
         port: 993,
         timeout: Duration::from_secs(5),
         limits: Limits::default(),
+        pipelining: true,
     };
     let caps = Capabilities(vec![
         "IMAP4rev1".into(),

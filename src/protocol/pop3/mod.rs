@@ -138,7 +138,7 @@ async fn capa<S: AsyncRead + AsyncWrite + Unpin>(
 
 /// Plaintext greeting and CAPA, STLS, handshake. CAPA is read again by the caller.
 async fn stls(
-    tap: Tap<tokio::net::TcpStream>,
+    tap: Tap<crate::transport::Tcp>,
     upgrader: &Upgrader,
     req: &Request<'_>,
     rec: &mut Recorder,

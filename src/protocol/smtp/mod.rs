@@ -197,7 +197,7 @@ async fn ehlo<S: AsyncRead + AsyncWrite + Unpin>(
 /// Banner and EHLO in plaintext, STARTTLS, handshake, EHLO again (RFC 3207 §4.2: the pre-TLS
 /// list is forgotten).
 async fn starttls(
-    tap: Tap<tokio::net::TcpStream>,
+    tap: Tap<crate::transport::Tcp>,
     upgrader: &Upgrader,
     req: &Request<'_>,
     client: &Client<'_>,
