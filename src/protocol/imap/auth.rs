@@ -82,6 +82,16 @@ pub async fn authenticate<T: Stream>(
         Err(_) => Err(timeout_failure(Stage::Auth, "AUTHENTICATE", req.timeout)),
     };
     facts.challenge = auth.challenge.clone().map(Box::new);
+    if result.is_err() && auth.challenge.is_some() && !ahead.is_empty() {
+        // Dovecot then answers `NO [ALERT] Invalid base64 in response`: words about our LIST
+        // line, not about the token, which the report must not leave unexplained.
+        facts.warnings.push(
+            "the server sent its error challenge after LIST had gone out with AUTHENTICATE, \
+             and may have read LIST as the answer to it; its reply may be about that line \
+             (--no-pipelining shows the exchange without it)"
+                .into(),
+        );
+    }
     let result = result.map_err(|mut failure| {
         failure.challenge = auth.challenge.clone().map(Box::new);
         failure
