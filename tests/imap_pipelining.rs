@@ -317,3 +317,64 @@ async fn pipelining_never_hides_an_authentication_failure() {
         assert_eq!(seen[0], seen[1], "{}", case.name);
     }
 }
+
+/// Port 143: CAPABILITY and STARTTLS leave together before the greeting is read, nothing
+/// follows STARTTLS until TLS is up, the capabilities are asked again over TLS, and only then
+/// does AUTHENTICATE go out, with LIST.
+#[tokio::test(flavor = "multi_thread")]
+async fn starttls_goes_out_with_capability_and_nothing_follows_it_before_tls() {
+    let mock = Mock::start().await;
+    let token = mock.token(ALICE);
+    let run = xoauth(
+        &with_token(mock.imap_starttls_args(), &["--json", "-v"]),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    let r = run.json();
+    let t = transcript(&r);
+    let order = [
+        at(&t, "client", "a1 CAPABILITY"),
+        at(&t, "client", "a2 STARTTLS"),
+        at(&t, "server", "* OK"),
+        at(&t, "server", "a1 OK"),
+        at(&t, "server", "a2 OK"),
+        at(&t, "note", "TLS established"),
+        at(&t, "client", "a3 CAPABILITY"),
+        at(&t, "server", "a3 OK"),
+        at(&t, "client", "A1 AUTHENTICATE XOAUTH2 <redacted>"),
+        at(&t, "client", "A2 LIST"),
+        at(&t, "server", "A1 OK"),
+    ];
+    assert!(order.is_sorted(), "{order:?}: {t:#?}");
+    let tls = order[5];
+    assert!(
+        !t[order[1] + 1..tls].iter().any(|(d, _)| d == "client"),
+        "nothing may be sent between STARTTLS and the handshake: {t:#?}"
+    );
+    assert!(!contains_jwt(&run.all()), "a token leaked");
+
+    // One command at a time, STARTTLS waits for the capabilities.
+    let run = xoauth(
+        &with_token(
+            mock.imap_starttls_args(),
+            &["--json", "-v", "--no-pipelining"],
+        ),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    let t = transcript(&run.json());
+    let order = [
+        at(&t, "server", "* OK"),
+        at(&t, "client", "a1 CAPABILITY"),
+        at(&t, "server", "a1 OK"),
+        at(&t, "client", "a2 STARTTLS"),
+        at(&t, "server", "a2 OK"),
+        at(&t, "note", "TLS established"),
+        at(&t, "client", "a3 CAPABILITY"),
+    ];
+    assert!(order.is_sorted(), "{order:?}: {t:#?}");
+}

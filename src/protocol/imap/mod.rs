@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! preauth   C: a1 CAPABILITY   S: * OK ... ready.  * CAPABILITY ...  a1 OK
-//!           (C: a2 STARTTLS <TLS> C: a3 CAPABILITY)
+//!           (port 143: C: a2 STARTTLS with a1; <TLS> C: a3 CAPABILITY)
 //! auth      C: A1 AUTHENTICATE XOAUTH2 <ir>  C: A2 LIST "" "*"  (C: A3 EXAMINE "Inbox")
 //!           S: A1 OK | A1 NO | + <challenge>
 //! session   S: * LIST ...  A2 OK  |  A2 BAD User is authenticated but not connected.
@@ -50,7 +50,12 @@ pub async fn check(
     let (tls, caps) = match conn {
         Connection::Tls(tap) => {
             let mut lines = LineConn::new(*tap, req.limits, req.timeout);
-            let caps = preauth::greeting_and_capabilities(&mut lines, req.pipelining, rec).await?;
+            let ahead = if req.pipelining {
+                preauth::Ahead::Capability
+            } else {
+                preauth::Ahead::Nothing
+            };
+            let caps = preauth::greeting_and_capabilities(&mut lines, ahead, rec).await?;
             (lines, caps)
         }
         Connection::Plain(tap) => preauth::starttls(tap, upgrader, req, rec, facts).await?,

@@ -4,10 +4,10 @@
 //! are read line by line and parsed by `response`.
 //!
 //! ```text
-//! C: a1 CAPABILITY                    (pipelining: sent before the greeting is read)
+//! C: a1 CAPABILITY  (C: a2 STARTTLS)  (pipelining: sent before the greeting is read)
 //! S: * OK The Microsoft Exchange IMAP4 service is ready. [...]
 //! S: * CAPABILITY ... AUTH=XOAUTH2 SASL-IR ...  a1 OK
-//! (C: a2 STARTTLS  S: a2 OK  <TLS>  C: a3 CAPABILITY  — plaintext capabilities are forgotten)
+//! (S: a2 OK  <TLS>  C: a3 CAPABILITY  — plaintext capabilities are forgotten)
 //! ```
 //! Exchange puts no `[CAPABILITY ...]` code in its greeting; Dovecot does. Sending CAPABILITY
 //! without waiting for the greeting makes the list arrive right behind the greeting either
@@ -25,13 +25,35 @@ use crate::service::Protocol;
 use crate::transport::lines::LineConn;
 use crate::transport::{TlsConn, TransportError, Upgrader};
 
+/// What is sent before the greeting is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ahead {
+    /// Nothing: one command at a time (`--no-pipelining`).
+    Nothing,
+    Capability,
+    /// Plaintext: CAPABILITY and STARTTLS. Nothing may follow STARTTLS before the handshake
+    /// (RFC 2595 §3.1), and nothing does; a server that does not offer it answers BAD, and
+    /// the check stops there without authenticating.
+    CapabilityStarttls,
+}
+
+impl Ahead {
+    fn lines(self) -> Option<&'static [u8]> {
+        match self {
+            Ahead::Nothing => None,
+            Ahead::Capability => Some(b"a1 CAPABILITY\r\n"),
+            Ahead::CapabilityStarttls => Some(b"a1 CAPABILITY\r\na2 STARTTLS\r\n"),
+        }
+    }
+}
+
 /// Greeting, then the capability list: from the greeting's code when it carries one, else
-/// from `a1 CAPABILITY`. With `ahead` that command is sent before the greeting is read and
-/// its reply is always read (it is on its way whatever the greeting says); the greeting's
-/// list still wins, so both modes authenticate on the same list.
+/// from `a1 CAPABILITY`. Sent `ahead`, that command's reply is always read (it is on its way
+/// whatever the greeting says); the greeting's list still wins, so both modes authenticate on
+/// the same list.
 pub async fn greeting_and_capabilities<S>(
     lines: &mut LineConn<S>,
-    ahead: bool,
+    ahead: Ahead,
     rec: &mut Recorder,
 ) -> Result<Capabilities, Failure>
 where
@@ -40,10 +62,9 @@ where
     let t = Instant::now();
     // A failed write shows when the greeting is read (a closed connection); if the greeting
     // still comes, the write's error is the capability step's failure.
-    let sent = if ahead {
-        Some(lines.write_line("capability", "a1 CAPABILITY").await)
-    } else {
-        None
+    let sent = match ahead.lines() {
+        Some(bytes) => Some(lines.write_raw("capability", bytes).await),
+        None => None,
     };
     let greeting = lines
         .read_line("greeting")
@@ -205,7 +226,12 @@ pub async fn starttls(
     facts: &mut Facts,
 ) -> Result<(LineConn<TlsConn>, Capabilities), Failure> {
     let mut lines = LineConn::new(tap, req.limits, req.timeout);
-    let plain_caps = greeting_and_capabilities(&mut lines, req.pipelining, rec).await?;
+    let ahead = if req.pipelining {
+        Ahead::CapabilityStarttls
+    } else {
+        Ahead::Nothing
+    };
+    let plain_caps = greeting_and_capabilities(&mut lines, ahead, rec).await?;
     let t = Instant::now();
     if !plain_caps.has("STARTTLS") {
         rec.step(Stage::Starttls, t, false, "STARTTLS not advertised");
@@ -216,9 +242,11 @@ pub async fn starttls(
         )
         .with_reply(vec![format!("* CAPABILITY {}", plain_caps.0.join(" "))]));
     }
-    let reply = command(&mut lines, "a2", "STARTTLS", "starttls")
-        .await
-        .map_err(|e| transport_failure(Stage::Starttls, e))?;
+    let reply = match ahead {
+        Ahead::CapabilityStarttls => read_tagged(&mut lines, "a2", "starttls").await,
+        _ => command(&mut lines, "a2", "STARTTLS", "starttls").await,
+    }
+    .map_err(|e| transport_failure(Stage::Starttls, e))?;
     let ok = reply
         .last()
         .and_then(|l| parse_status(l))
