@@ -54,7 +54,10 @@ async fn list_goes_out_with_authenticate_and_logout_is_not_awaited() {
     let r = run.json();
     let t = transcript(&r);
     // CAPABILITY leaves before the greeting is read (with the client's TLS Finished).
-    assert!(at(&t, "client", "a1 CAPABILITY") < at(&t, "server", "* OK"), "{t:#?}");
+    assert!(
+        at(&t, "client", "a1 CAPABILITY") < at(&t, "server", "* OK"),
+        "{t:#?}"
+    );
     // AUTHENTICATE and LIST in one write, before the server's answer to AUTHENTICATE.
     let auth = at(&t, "client", "A1 AUTHENTICATE XOAUTH2 ");
     let list = at(&t, "client", "A2 LIST \"\" \"*\"");

@@ -51,7 +51,11 @@ pub async fn authenticate<T: Stream>(
     let sasl_ir = caps.has("SASL-IR");
     let (line, mut auth) = if sasl_ir {
         (
-            format!("{tag} AUTHENTICATE {} {}\r\n", mechanism.name(), ir.expose()),
+            format!(
+                "{tag} AUTHENTICATE {} {}\r\n",
+                mechanism.name(),
+                ir.expose()
+            ),
             SaslAuth::new(mechanism, None),
         )
     } else {
@@ -60,13 +64,21 @@ pub async fn authenticate<T: Stream>(
             SaslAuth::new(mechanism, Some(raw)),
         )
     };
-    debug_assert!(sasl_ir || ahead.is_empty(), "nothing may follow a two-step AUTHENTICATE");
+    debug_assert!(
+        sasl_ir || ahead.is_empty(),
+        "nothing may follow a two-step AUTHENTICATE"
+    );
     let how = match (sasl_ir, ahead.is_empty()) {
         (false, _) => "two-step",
         (true, true) => "SASL-IR",
         (true, false) => "SASL-IR, pipelined",
     };
     let first = Secret::new(format!("{line}{ahead}"));
+    let evidence = if ahead.is_empty() {
+        Evidence::last(transcript)
+    } else {
+        Evidence::sent(transcript, tag, None)
+    };
     let exchange = exchange(
         conn,
         tag,
@@ -74,8 +86,7 @@ pub async fn authenticate<T: Stream>(
         &mut auth,
         req.timeout,
         req.limits.max_reply_lines,
-        !ahead.is_empty(),
-        transcript,
+        &evidence,
     );
     let result = match tokio::time::timeout(req.timeout, exchange).await {
         Ok(result) => result,
@@ -111,26 +122,23 @@ async fn exchange<T: Stream>(
     auth: &mut SaslAuth,
     timeout: Duration,
     max_responses: usize,
-    pipelined: bool,
-    transcript: &Transcript,
+    evidence: &Evidence<'_>,
 ) -> Result<(), Failure> {
-    let evidence = if pipelined {
-        Evidence::sent(transcript, tag, None)
-    } else {
-        Evidence::last(transcript)
-    };
-    let io = |e| io_failure(Stage::Auth, e, timeout, &evidence);
+    let io = |e| io_failure(Stage::Auth, e, timeout, evidence);
     conn.write(first.expose().as_bytes()).await.map_err(io)?;
     let mut bye = Vec::new();
     for _ in 0..max_responses {
-        let read = conn.read(|r| Event::of(r, tag, &mut bye)).await.map_err(io)?;
+        let read = conn
+            .read(|r| Event::of(r, tag, &mut bye))
+            .await
+            .map_err(io)?;
         match read {
             None => {
                 return Err(incomplete(
                     Stage::Auth,
                     CommandError::Closed { bye },
                     timeout,
-                    &evidence,
+                    evidence,
                 ));
             }
             Some(Event::Noise) => {}
@@ -157,7 +165,7 @@ async fn exchange<T: Stream>(
             }
             Some(Event::Done(Status::Ok, _)) => return Ok(()),
             Some(Event::Done(Status::No | Status::Bad, words)) => {
-                return Err(refusal(Stage::Auth, &words, &evidence));
+                return Err(refusal(Stage::Auth, &words, evidence));
             }
             Some(Event::Done(other, words)) => {
                 return Err(Failure::new(

@@ -406,11 +406,7 @@ async fn a_bye_alone_naming_the_refusal_is_that_refusal() {
 async fn a_hang_up_without_completion_is_a_closed_connection() {
     let run = dialogue(
         list_only(),
-        &[
-            AUTH_OK,
-            CAPS_OK,
-            ("A3 LIST", "* LIST () \"/\" Inbox\r\n"),
-        ],
+        &[AUTH_OK, CAPS_OK, ("A3 LIST", "* LIST () \"/\" Inbox\r\n")],
     )
     .await;
     let f = run.failure();
@@ -482,10 +478,16 @@ async fn list_and_examine_go_out_with_authenticate_and_logout_is_not_awaited() {
     assert!(run.result.is_ok(), "{:?}", run.result);
     assert_eq!(run.facts.folders.as_ref().map(Vec::len), Some(2));
     assert_eq!(run.facts.examined.as_ref().map(|e| e.messages), Some(3));
-    assert_eq!(run.step(Stage::Logout), Some((true, "sent, not waited for")));
+    assert_eq!(
+        run.step(Stage::Logout),
+        Some((true, "sent, not waited for"))
+    );
     assert_eq!(
         run.step(Stage::Auth),
-        Some((true, "XOAUTH2 (SASL-IR, pipelined) as alice@contoso.example"))
+        Some((
+            true,
+            "XOAUTH2 (SASL-IR, pipelined) as alice@contoso.example"
+        ))
     );
     assert!(run.facts.warnings.is_empty(), "{:?}", run.facts.warnings);
 }
@@ -517,7 +519,10 @@ async fn a_pipelined_list_refused_by_exchange_is_that_refusal_at_list() {
         assert_eq!((f.stage, f.kind), (Stage::List, kind), "{words}");
         assert_eq!(
             f.server_reply,
-            vec![format!("A2 BAD {words}"), "* BYE Connection closed. 14".into()]
+            vec![
+                format!("A2 BAD {words}"),
+                "* BYE Connection closed. 14".into()
+            ]
         );
         assert_eq!(run.step(Stage::Auth).map(|s| s.0), Some(true));
     }
