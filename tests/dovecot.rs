@@ -553,7 +553,9 @@ fn folder_names(r: &serde_json::Value) -> Vec<String> {
 }
 
 /// The client line right after the server's `+ `/`334 ` challenge in a `-v --json` transcript.
-fn acknowledgement(r: &serde_json::Value, challenge_prefix: &str) -> String {
+/// Pipelined, the server may have answered before the acknowledgement went out (it took a
+/// line sent ahead as the SASL answer), so then it is the next client line.
+fn acknowledgement(r: &serde_json::Value, challenge_prefix: &str, pipelined: bool) -> String {
     let t = r["transcript"].as_array().unwrap();
     let at = t
         .iter()
@@ -563,8 +565,16 @@ fn acknowledgement(r: &serde_json::Value, challenge_prefix: &str) -> String {
                 && e["text"].as_str().unwrap().len() > challenge_prefix.len()
         })
         .unwrap_or_else(|| panic!("no {challenge_prefix:?} challenge in {t:#?}"));
-    assert_eq!(t[at + 1]["direction"], "client", "{t:#?}");
-    t[at + 1]["text"].as_str().unwrap().to_string()
+    let next = if pipelined {
+        t[at + 1..]
+            .iter()
+            .find(|e| e["direction"] == "client")
+            .unwrap_or_else(|| panic!("no acknowledgement in {t:#?}"))
+    } else {
+        &t[at + 1]
+    };
+    assert_eq!(next["direction"], "client", "{t:#?}");
+    next["text"].as_str().unwrap().to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -714,33 +724,36 @@ async fn dovecot_submission_send_reaches_the_relay() {
     assert!(envelope.contains(&format!("<{ALICE}>")), "{envelope}");
 }
 
-/// Runs `sub` with `token` once per mechanism and expects a rejection: exit 1, auth_rejected,
-/// Dovecot's error challenge decoded, and the acknowledgement the mechanism requires sent right
-/// after it (XOAUTH2: an empty line; OAUTHBEARER: `AQ==`).
+/// Runs `sub` with `token` once per mechanism, one command at a time (`--no-pipelining`) and
+/// pipelined, and expects the same rejection both ways: exit 1, auth_rejected at the auth
+/// stage, Dovecot's error challenge decoded, and the acknowledgement the mechanism requires
+/// sent after it (XOAUTH2: an empty line; OAUTHBEARER: `AQ==`). Pipelining never hides the
+/// authentication failure.
 async fn expect_rejected(dovecot: &Dovecot, sub: &str, port: u16, token: &str, who: &str) {
     let prefix = if sub == "smtp" { "334 " } else { "+ " };
     for (mechanism, ack) in [("xoauth2", ""), ("oauthbearer", "AQ==")] {
-        let args = with_token(
-            dovecot.args(sub, port, &["--mechanism", mechanism, "--json", "-v"]),
-            &[],
-        );
-        let run = xoauth(&args, Some(token), None).await;
-        let what = format!("{sub} {mechanism} {who}");
-        assert_eq!(run.code, 1, "{what}\n{}\n{}", run.all(), dovecot.logs());
-        let r = run.json();
-        let f = &r["failure"];
-        assert_eq!(f["kind"], "auth_rejected", "{what}: {f:#}");
-        assert_eq!(f["stage"], "auth", "{what}");
-        // Dovecot 2.3: XOAUTH2 {"status":"401","schemes":"bearer","scope":"mail"},
-        // OAUTHBEARER {"status":"invalid_token"}.
-        let status = if mechanism == "xoauth2" {
-            "401"
-        } else {
-            "invalid_token"
-        };
-        assert_eq!(f["challenge"]["json"]["status"], status, "{what}: {f:#}");
-        assert_eq!(acknowledgement(&r, prefix), ack, "{what}");
-        assert!(!contains_jwt(&run.all()), "{what}: a token leaked");
+        for mode in [&["--no-pipelining"][..], &[]] {
+            let mut extra = vec!["--mechanism", mechanism, "--json", "-v"];
+            extra.extend(mode);
+            let args = with_token(dovecot.args(sub, port, &extra), &[]);
+            let run = xoauth(&args, Some(token), None).await;
+            let what = format!("{sub} {mechanism} {who} {mode:?}");
+            assert_eq!(run.code, 1, "{what}\n{}\n{}", run.all(), dovecot.logs());
+            let r = run.json();
+            let f = &r["failure"];
+            assert_eq!(f["kind"], "auth_rejected", "{what}: {f:#}");
+            assert_eq!(f["stage"], "auth", "{what}");
+            // Dovecot 2.3: XOAUTH2 {"status":"401","schemes":"bearer","scope":"mail"},
+            // OAUTHBEARER {"status":"invalid_token"}.
+            let status = if mechanism == "xoauth2" {
+                "401"
+            } else {
+                "invalid_token"
+            };
+            assert_eq!(f["challenge"]["json"]["status"], status, "{what}: {f:#}");
+            assert_eq!(acknowledgement(&r, prefix, mode.is_empty()), ack, "{what}");
+            assert!(!contains_jwt(&run.all()), "{what}: a token leaked");
+        }
     }
 }
 

@@ -356,58 +356,69 @@ async fn connection_refused_exits_4() {
     assert_eq!(run.json()["failure"]["kind"], "connect_failed");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn gmail_style_challenge_is_acknowledged_and_decoded() {
-    let mock = Mock::with(|c| c.server.xoauth2_error_challenge = true).await;
-    let run = xoauth(
-        &with_token(mock.imap_args(), &["--json", "-v"]),
-        Some(BAD_TOKEN),
-        None,
-    )
-    .await;
-    assert_eq!(run.code, 1, "{}", run.all());
-    let r = run.json();
-    let f = &r["failure"];
-    assert_eq!(f["kind"], "auth_rejected");
-    assert_eq!(f["challenge"]["json"]["status"], "400");
-    assert_eq!(f["challenge"]["json"]["scope"], "https://mail.google.com/");
-    assert!(
-        f["server_reply"][0]
-            .as_str()
-            .unwrap()
-            .contains("[AUTHENTICATIONFAILED]")
-    );
-    // The acknowledgement is an empty line right after the challenge.
+/// The client line that acknowledges the error challenge in a `-v --json` transcript. One
+/// command at a time it is the very next line; pipelined, the server may already have answered
+/// (having taken the LIST line sent with AUTHENTICATE as the SASL answer) before the
+/// acknowledgement went out, so it is the next client line.
+fn acknowledgement(r: &serde_json::Value, pipelined: bool) -> serde_json::Value {
     let t = r["transcript"].as_array().unwrap();
     let at = t
         .iter()
         .position(|e| e["text"].as_str().unwrap().starts_with("+ "))
         .unwrap();
-    assert_eq!(t[at + 1]["direction"], "client");
-    assert_eq!(t[at + 1]["text"], "");
+    if !pipelined {
+        assert_eq!(t[at + 1]["direction"], "client", "{t:#?}");
+        return t[at + 1]["text"].clone();
+    }
+    t[at + 1..]
+        .iter()
+        .find(|e| e["direction"] == "client")
+        .unwrap_or_else(|| panic!("no acknowledgement in {t:#?}"))["text"]
+        .clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gmail_style_challenge_is_acknowledged_and_decoded() {
+    let mock = Mock::with(|c| c.server.xoauth2_error_challenge = true).await;
+    for mode in [&["--no-pipelining"][..], &[]] {
+        let mut extra = vec!["--json", "-v"];
+        extra.extend(mode);
+        let run = xoauth(&with_token(mock.imap_args(), &extra), Some(BAD_TOKEN), None).await;
+        assert_eq!(run.code, 1, "{}", run.all());
+        let r = run.json();
+        let f = &r["failure"];
+        assert_eq!(f["kind"], "auth_rejected");
+        assert_eq!(f["challenge"]["json"]["status"], "400");
+        assert_eq!(f["challenge"]["json"]["scope"], "https://mail.google.com/");
+        assert!(
+            f["server_reply"][0]
+                .as_str()
+                .unwrap()
+                .contains("[AUTHENTICATIONFAILED]"),
+            "{mode:?}: {f:#}"
+        );
+        // The acknowledgement is an empty line right after the challenge.
+        assert_eq!(acknowledgement(&r, mode.is_empty()), "", "{mode:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn oauthbearer_passes_and_its_failure_is_acknowledged_with_aq() {
     let mock = Mock::with(|c| c.server.oauthbearer = true).await;
-    let args = with_token(
-        mock.imap_args(),
-        &["--mechanism", "oauthbearer", "--json", "-v"],
-    );
-    let run = xoauth(&args, Some(&mock.token(ALICE)), None).await;
-    assert_eq!(run.code, 0, "{}", run.all());
-    assert_eq!(run.json()["mechanism"], "OAUTHBEARER");
+    for mode in [&["--no-pipelining"][..], &[]] {
+        let mut extra = vec!["--mechanism", "oauthbearer", "--json", "-v"];
+        extra.extend(mode);
+        let args = with_token(mock.imap_args(), &extra);
+        let run = xoauth(&args, Some(&mock.token(ALICE)), None).await;
+        assert_eq!(run.code, 0, "{}", run.all());
+        assert_eq!(run.json()["mechanism"], "OAUTHBEARER");
 
-    let run = xoauth(&args, Some(BAD_TOKEN), None).await;
-    assert_eq!(run.code, 1, "{}", run.all());
-    let r = run.json();
-    assert_eq!(r["failure"]["challenge"]["json"]["status"], "invalid_token");
-    let t = r["transcript"].as_array().unwrap();
-    let at = t
-        .iter()
-        .position(|e| e["text"].as_str().unwrap().starts_with("+ "))
-        .unwrap();
-    assert_eq!(t[at + 1]["text"], "AQ==");
+        let run = xoauth(&args, Some(BAD_TOKEN), None).await;
+        assert_eq!(run.code, 1, "{}", run.all());
+        let r = run.json();
+        assert_eq!(r["failure"]["challenge"]["json"]["status"], "invalid_token");
+        assert_eq!(acknowledgement(&r, mode.is_empty()), "AQ==", "{mode:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

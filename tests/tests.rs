@@ -16,6 +16,7 @@ mod diagnosis_trust;
 mod dovecot;
 mod hostile;
 mod imap;
+mod imap_pipelining;
 mod json_golden;
 mod mock_tenant;
 mod oauth;

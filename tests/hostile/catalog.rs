@@ -302,9 +302,12 @@ async fn bye_at_every_stage() {
             // What each refusal is: a BYE/-ERR/421 greeting is a refused connection; a hang-up
             // with an IMAP BYE is a closed connection; POP's -ERR to CAPA leaves no SASL
             // mechanism; SMTP's 421 to EHLO is no EHLO reply and to AUTH a temporary refusal.
+            // IMAP pipelines: its first command is the CAPABILITY sent before the greeting is
+            // read, its second AUTHENTICATE with LIST (one command at a time, see below).
             let want = match (stage, p) {
                 (0, _) => (1, Some("greeting"), Some("greeting_rejected")),
-                (1, P::Imap) => (4, Some("auth"), Some("connection_closed")),
+                (1, P::Imap) => (4, Some("capability"), Some("connection_closed")),
+                (2, P::Imap) => (4, Some("auth"), Some("connection_closed")),
                 (1, P::Pop) => (1, Some("capability"), Some("mechanism_not_offered")),
                 (1, P::Smtp) => (1, Some("capability"), Some("protocol_error")),
                 (_, P::Imap) => (4, Some("list"), Some("connection_closed")),
@@ -317,6 +320,37 @@ async fn bye_at_every_stage() {
                 m.stdout
             );
         }
+    }
+}
+
+/// IMAP one command at a time (`--no-pipelining`), as before issue 13: the greeting carries the
+/// capabilities, so the first command is AUTHENTICATE and the second the CAPABILITY after it.
+#[tokio::test(flavor = "multi_thread")]
+async fn imap_bye_at_every_stage_without_pipelining() {
+    for (stage, want) in [(1usize, "auth"), (2, "list")] {
+        let server = Hostile::start(true, move |mut p| async move {
+            p.send(P::Imap.greeting()).await;
+            for _ in 1..stage {
+                let Some(line) = p.line().await else { return };
+                p.send(P::Imap.answer(&line)).await;
+            }
+            if p.line().await.is_some() {
+                p.send("* BYE hostile going away\r\n").await;
+            }
+        })
+        .await;
+        let mut args = P::Imap.args(&server, false);
+        args.push("--no-pipelining".into());
+        let m = measure(&args, Duration::from_secs(30)).await;
+        drop(server);
+        assert_contained(&m, 4, 8.0, 100);
+        let r = m.json();
+        assert_eq!(
+            (r["failure"]["stage"].as_str(), kind(&m).as_str()),
+            (Some(want), "connection_closed"),
+            "BYE after {stage} exchanges: {}",
+            m.stdout
+        );
     }
 }
 

@@ -1,22 +1,25 @@
-//! One IMAP command after authentication, run through async-imap's lower-level API
-//! (`Session::run_command`, `Session::read_response`): every response up to the command's own
-//! tagged completion, whose status comes from imap-proto's parse of that line (RFC 3501 §7.1),
-//! so a `NO` or `BAD` is always seen. The transcript is only a record.
+//! One IMAP command after the greeting, over async-imap's connection as the parser: every
+//! response up to the command's own tagged completion, whose status comes from imap-proto's
+//! parse of that line (RFC 3501 §7.1), so a `NO` or `BAD` is always seen. The transcript is
+//! only a record. Lines are written by us, with our own tags, so that commands can be sent
+//! ahead of replies (RFC 3501 §5.5) and their completions read in turn.
 //!
 //! ```text
-//! C: A3 LIST "" "*"
+//! C: A1 AUTHENTICATE XOAUTH2 <ir>  C: A2 LIST "" "*"     (one write)
+//! S: A1 OK AUTHENTICATE completed.
 //! S: * LIST (\HasNoChildren) "/" Inbox          → handed to the caller as it arrives
 //! S: * BYE Connection closed. 14                → Reply::bye
-//! S: A3 BAD User is authenticated but not connected.   → Reply::status, Reply::text
+//! S: A2 BAD User is authenticated but not connected.   → Reply::status, Reply::text
 //! ```
 //! A reply is bounded in time (one timeout for the whole exchange, not per read) and in
 //! count: async-imap reads through the transport's tap, which caps line length and session
-//! bytes, and `run` caps the number of responses, so an endless LIST ends at the cap.
+//! bytes, and `complete` caps the number of responses, so an endless LIST ends at the cap.
 
 use std::io;
 use std::time::Duration;
 
 use async_imap::imap_proto::{self, Response};
+use tokio::io::AsyncWriteExt as _;
 
 use super::response::Status;
 
@@ -30,7 +33,50 @@ impl<T> Stream for T where
 {
 }
 
-pub type Session<T> = async_imap::Session<T>;
+/// The session after the greeting: async-imap's connection reads and parses every reply;
+/// lines go straight to the stream, tagged `A1`, `A2`, … in the order they are sent.
+pub struct Conn<T: Stream> {
+    client: async_imap::Client<T>,
+    sent: u32,
+}
+
+impl<T: Stream> Conn<T> {
+    pub fn new(stream: T) -> Self {
+        Conn {
+            client: async_imap::Client::new(stream),
+            sent: 0,
+        }
+    }
+
+    /// The tag of the next command.
+    pub fn tag(&mut self) -> String {
+        self.sent += 1;
+        format!("A{}", self.sent)
+    }
+
+    /// Writes `bytes` (whole CRLF-terminated lines) in one write and flushes.
+    pub async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let stream = self.client.get_mut();
+        stream.write_all(bytes).await?;
+        stream.flush().await
+    }
+
+    /// The next response, parsed and handed to `f` (async-imap does not export the owner of
+    /// a parsed response); `None` when the server has closed the connection.
+    pub async fn read<R>(&mut self, f: impl FnOnce(&Response<'_>) -> R) -> io::Result<Option<R>> {
+        Ok(self
+            .client
+            .read_response()
+            .await?
+            .map(|response| f(response.parsed())))
+    }
+
+    /// Ends the session from our side without reading further (TLS close_notify, then FIN),
+    /// within `timeout`; a server that has already gone is no error worth reporting.
+    pub async fn close(&mut self, timeout: Duration) {
+        let _ = tokio::time::timeout(timeout, self.client.get_mut().shutdown()).await;
+    }
+}
 
 /// How a command ended (its untagged data went to the caller's handler).
 pub struct Reply {
@@ -78,55 +124,24 @@ pub enum CommandError {
 /// handing every other response (BYE excepted) to `on_data` in order, at most `max_responses`
 /// of them.
 pub async fn run<T: Stream>(
-    session: &mut Session<T>,
+    conn: &mut Conn<T>,
     verb: &'static str,
     args: &str,
     timeout: Duration,
     max_responses: usize,
-    mut on_data: impl FnMut(&Response<'_>) + Send,
+    on_data: impl FnMut(&Response<'_>) + Send,
 ) -> Result<Reply, CommandError> {
+    let tag = conn.tag();
     let line = if args.is_empty() {
-        verb.to_string()
+        format!("{tag} {verb}\r\n")
     } else {
-        format!("{verb} {args}")
+        format!("{tag} {verb} {args}\r\n")
     };
     let exchange = async {
-        let tag = session.run_command(&line).await.map_err(|e| match e {
-            async_imap::error::Error::Io(io) => CommandError::Io(io),
-            other => CommandError::Io(io::Error::other(other.to_string())),
-        })?;
-        let mut bye = Vec::new();
-        let mut count = 0usize;
-        loop {
-            if count >= max_responses {
-                return Err(CommandError::TooLong {
-                    verb,
-                    limit: max_responses,
-                });
-            }
-            count += 1;
-            let Some(response) = session.read_response().await.map_err(CommandError::Io)? else {
-                return Err(CommandError::Closed { bye });
-            };
-            match response.parsed() {
-                Response::Done {
-                    tag: done,
-                    status,
-                    outcome,
-                } if *done == tag => {
-                    return Ok(Reply {
-                        status: status_of(status),
-                        text: text_of(outcome),
-                        bye,
-                    });
-                }
-                Response::Data {
-                    status: imap_proto::Status::Bye,
-                    outcome,
-                } => bye.push(text_of(outcome)),
-                other => on_data(other),
-            }
-        }
+        conn.write(line.as_bytes())
+            .await
+            .map_err(CommandError::Io)?;
+        read_completion(conn, &tag, verb, max_responses, on_data).await
     };
     tokio::time::timeout(timeout, exchange)
         .await
@@ -136,7 +151,71 @@ pub async fn run<T: Stream>(
         }))
 }
 
-fn status_of(status: &imap_proto::Status) -> Status {
+/// Reads the reply to `tag`, a command already sent (ahead of earlier replies), as `run` does.
+pub async fn complete<T: Stream>(
+    conn: &mut Conn<T>,
+    tag: &str,
+    verb: &'static str,
+    timeout: Duration,
+    max_responses: usize,
+    on_data: impl FnMut(&Response<'_>) + Send,
+) -> Result<Reply, CommandError> {
+    let exchange = read_completion(conn, tag, verb, max_responses, on_data);
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .unwrap_or(Err(CommandError::Timeout {
+            verb,
+            after: timeout,
+        }))
+}
+
+async fn read_completion<T: Stream>(
+    conn: &mut Conn<T>,
+    tag: &str,
+    verb: &'static str,
+    max_responses: usize,
+    mut on_data: impl FnMut(&Response<'_>) + Send,
+) -> Result<Reply, CommandError> {
+    let mut bye = Vec::new();
+    let mut count = 0usize;
+    loop {
+        if count >= max_responses {
+            return Err(CommandError::TooLong {
+                verb,
+                limit: max_responses,
+            });
+        }
+        count += 1;
+        let done = conn
+            .read(|response| match response {
+                Response::Done {
+                    tag: done,
+                    status,
+                    outcome,
+                } if done.0 == tag => Some((status_of(status), text_of(outcome))),
+                Response::Data {
+                    status: imap_proto::Status::Bye,
+                    outcome,
+                } => {
+                    bye.push(text_of(outcome));
+                    None
+                }
+                other => {
+                    on_data(other);
+                    None
+                }
+            })
+            .await
+            .map_err(CommandError::Io)?;
+        match done {
+            None => return Err(CommandError::Closed { bye }),
+            Some(Some((status, text))) => return Ok(Reply { status, text, bye }),
+            Some(None) => {}
+        }
+    }
+}
+
+pub fn status_of(status: &imap_proto::Status) -> Status {
     match status {
         imap_proto::Status::Ok => Status::Ok,
         imap_proto::Status::No => Status::No,
@@ -146,7 +225,7 @@ fn status_of(status: &imap_proto::Status) -> Status {
     }
 }
 
-fn text_of(outcome: &imap_proto::Outcome<'_>) -> String {
+pub fn text_of(outcome: &imap_proto::Outcome<'_>) -> String {
     outcome
         .information
         .as_deref()

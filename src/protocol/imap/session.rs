@@ -1,15 +1,19 @@
-//! The authenticated session: CAPABILITY, LIST, the optional EXAMINE and SEARCH, and LOGOUT,
-//! changing nothing (RFC 3501 §6.1.1, §6.3.2, §6.3.8, §6.4.4, §6.1.3). Each command's outcome
-//! is its parsed tagged completion (see `command`).
+//! The authenticated session: LIST, the optional EXAMINE and SEARCH, and LOGOUT, changing
+//! nothing (RFC 3501 §6.1.1, §6.3.2, §6.3.8, §6.4.4, §6.1.3). Each command's outcome is its
+//! parsed tagged completion (see `command`). With pipelining (the default) LIST and EXAMINE
+//! went out with AUTHENTICATE and only their replies are read here, and LOGOUT is sent without
+//! waiting for its reply:
 //!
 //! ```text
-//! C: A2 CAPABILITY          S: * CAPABILITY ...  A2 OK
-//! C: A3 LIST "" "*"       S: * LIST (\HasNoChildren) "/" Inbox ...  A3 OK
-//!                           S: A3 BAD User is authenticated but not connected.  * BYE ...
-//! C: A4 EXAMINE "Inbox"     S: * 3 EXISTS  * 0 RECENT  * OK [UIDVALIDITY 14] ...  A4 OK
-//! C: A5 SEARCH HEADER Message-ID "<id>"   S: * SEARCH 3  A5 OK
-//! C: A6 LOGOUT              S: * BYE ...  A6 OK
+//! (C: A1 AUTHENTICATE ...  C: A2 LIST "" "*"  C: A3 EXAMINE "Inbox")   S: A1 OK
+//! S: * LIST (\HasNoChildren) "/" Inbox ...  A2 OK
+//! S: A2 BAD User is authenticated but not connected.  * BYE ...
+//! S: * 3 EXISTS  * 0 RECENT  * OK [UIDVALIDITY 14] ...  A3 OK
+//! C: A4 SEARCH HEADER Message-ID "<id>"   S: * SEARCH 3  A4 OK
+//! C: A5 LOGOUT   <close>
 //! ```
+//! One command at a time (`--no-pipelining`), as before: `C: A2 CAPABILITY`, then LIST,
+//! EXAMINE, SEARCH, each after the previous reply, and LOGOUT waited for.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -18,8 +22,8 @@ use async_imap::imap_proto::{
     MailboxDatum, MailboxListData, NameAttribute, Outcome, Response, ResponseCode,
 };
 
-use super::command::{self, Reply, Stream};
-use super::failure::{incomplete, refused};
+use super::command::{self, Conn, Reply, Stream};
+use super::failure::{Evidence, incomplete, refused};
 use super::utf7;
 use crate::outcome::{Failure, FailureKind, Recorder, Stage};
 use crate::plan::ImapOptions;
@@ -35,28 +39,85 @@ const FIND_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The session and what every command needs besides it.
 pub struct Checks<'s, T: Stream> {
-    pub session: &'s mut command::Session<T>,
+    pub conn: &'s mut Conn<T>,
     pub timeout: Duration,
     /// Most untagged responses to one command (and so most folders listed).
     pub max_responses: usize,
     pub transcript: &'s Transcript,
+    /// One command at a time, as before pipelining: the post-authentication CAPABILITY is
+    /// asked for and LOGOUT's reply is waited for.
+    pub sequential: bool,
+    /// The commands that went out with AUTHENTICATE.
+    pub ahead: Option<Ahead>,
+}
+
+/// Commands sent in the same write as AUTHENTICATE (with SASL-IR), by tag: their replies
+/// follow AUTHENTICATE's completion in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ahead {
+    pub auth: String,
+    pub list: String,
+    /// EXAMINE of the folder asked for, when its name can be sent.
+    pub examine: Option<String>,
+    /// The command lines, CRLF included.
+    pub lines: String,
+}
+
+/// Tags and lines for LIST and, when asked, EXAMINE, to follow AUTHENTICATE `auth`.
+pub fn ahead<T: Stream>(conn: &mut Conn<T>, auth: &str, options: &ImapOptions) -> Ahead {
+    let list = conn.tag();
+    let mut lines = format!("{list} LIST {EVERY_FOLDER}\r\n");
+    let examine = options
+        .examine
+        .as_deref()
+        .and_then(|folder| command::quote(&utf7::encode(folder)))
+        .map(|quoted| {
+            let tag = conn.tag();
+            lines.push_str(&format!("{tag} EXAMINE {quoted}\r\n"));
+            tag
+        });
+    Ahead {
+        auth: auth.to_string(),
+        list,
+        examine,
+        lines,
+    }
+}
+
+/// LIST's arguments: every folder, from the root.
+const EVERY_FOLDER: &str = "\"\" \"*\"";
+
+/// A command already sent: its tag, and the tag whose completion its reply follows.
+#[derive(Clone, Copy)]
+struct Sent<'a> {
+    tag: &'a str,
+    after: &'a str,
 }
 
 impl<T: Stream> Checks<'_, T> {
-    /// Runs `verb args` and demands OK: any other completion, or none, is the failure at
-    /// `stage`.
+    /// Runs `verb args` (or reads the reply to it when it was `sent` ahead) and demands OK:
+    /// any other completion, or none, is the failure at `stage`.
     async fn ok(
         &mut self,
         stage: Stage,
         verb: &'static str,
         args: &str,
+        sent: Option<Sent<'_>>,
         on_data: impl FnMut(&Response<'_>) + Send,
     ) -> Result<Reply, Failure> {
         let (timeout, max) = (self.timeout, self.max_responses);
-        match command::run(self.session, verb, args, timeout, max, on_data).await {
+        let result = match sent {
+            Some(s) => command::complete(self.conn, s.tag, verb, timeout, max, on_data).await,
+            None => command::run(self.conn, verb, args, timeout, max, on_data).await,
+        };
+        let evidence = match sent {
+            Some(s) => Evidence::sent(self.transcript, s.tag, Some(s.after)),
+            None => Evidence::last(self.transcript),
+        };
+        match result {
             Ok(reply) if reply.is_ok() => Ok(reply),
-            Ok(reply) => Err(refused(stage, &reply, self.transcript)),
-            Err(e) => Err(incomplete(stage, e, self.timeout, self.transcript)),
+            Ok(reply) => Err(refused(stage, &reply, &evidence)),
+            Err(e) => Err(incomplete(stage, e, self.timeout, &evidence)),
         }
     }
 }
@@ -69,25 +130,36 @@ pub enum Session {
     MidReply,
 }
 
-/// CAPABILITY, LIST, and the optional EXAMINE and SEARCH after authentication.
+/// LIST, and the optional EXAMINE and SEARCH after authentication (CAPABILITY first when
+/// sequential).
 pub async fn mailbox_checks<T: Stream>(
     c: &mut Checks<'_, T>,
     options: &ImapOptions,
     rec: &mut Recorder,
     facts: &mut Facts,
 ) -> Result<Session, Failure> {
-    capabilities(c, rec, facts).await?;
+    if c.sequential {
+        capabilities(c, rec, facts).await?;
+    }
+    let ahead = c.ahead.clone();
 
     let t = Instant::now();
     let mut folders = Vec::new();
-    let max = c.max_responses;
-    let listed = match command::run(c.session, "LIST", "\"\" \"*\"", c.timeout, max, |r| {
-        folders.extend(list_entry(r))
-    })
-    .await
-    {
+    let (timeout, max) = (c.timeout, c.max_responses);
+    let on_list = |r: &Response<'_>| folders.extend(list_entry(r));
+    let (result, evidence) = match &ahead {
+        Some(a) => (
+            command::complete(c.conn, &a.list, "LIST", timeout, max, on_list).await,
+            Evidence::sent(c.transcript, &a.list, Some(&a.auth)),
+        ),
+        None => (
+            command::run(c.conn, "LIST", EVERY_FOLDER, timeout, max, on_list).await,
+            Evidence::last(c.transcript),
+        ),
+    };
+    let listed = match result {
         Ok(reply) if reply.is_ok() => Ok(folders),
-        Ok(reply) => Err(refused(Stage::List, &reply, c.transcript)),
+        Ok(reply) => Err(refused(Stage::List, &reply, &evidence)),
         // An endless LIST is the server's problem, not the token's: the first folders are
         // shown with a warning, and the session (now mid-reply) carries no further command.
         Err(command::CommandError::TooLong { limit, .. }) => {
@@ -109,7 +181,7 @@ pub async fn mailbox_checks<T: Stream>(
             facts.folders = Some(folders);
             return Ok(Session::MidReply);
         }
-        Err(e) => Err(incomplete(Stage::List, e, c.timeout, c.transcript)),
+        Err(e) => Err(incomplete(Stage::List, e, c.timeout, &evidence)),
     };
     let folders = record(rec, Stage::List, t, listed, |f| {
         format!("{} folders", f.len())
@@ -118,7 +190,14 @@ pub async fn mailbox_checks<T: Stream>(
 
     if let Some(wanted) = options.examine.as_deref() {
         let t = Instant::now();
-        let examined = record(rec, Stage::Examine, t, examine(c, wanted).await, |e| {
+        let sent = ahead.as_ref().and_then(|a| {
+            a.examine.as_deref().map(|tag| Sent {
+                tag,
+                after: &a.list,
+            })
+        });
+        let examined = examine(c, wanted, sent).await;
+        let examined = record(rec, Stage::Examine, t, examined, |e| {
             format!("{wanted}: {} messages", e.messages)
         })?;
         facts.examined = Some(examined);
@@ -140,7 +219,7 @@ async fn capabilities<T: Stream>(
     let t = Instant::now();
     let mut words = Vec::new();
     let refusal = match c
-        .ok(Stage::List, "CAPABILITY", "", |r| {
+        .ok(Stage::List, "CAPABILITY", "", None, |r| {
             words.extend(capability_words(r))
         })
         .await
@@ -178,8 +257,13 @@ fn capability_words(response: &Response<'_>) -> Vec<String> {
     }
 }
 
-/// EXAMINE (never SELECT: a check must not change the mailbox, not even \Recent flags).
-async fn examine<T: Stream>(c: &mut Checks<'_, T>, folder: &str) -> Result<Examined, Failure> {
+/// EXAMINE (never SELECT: a check must not change the mailbox, not even \Recent flags), or
+/// the reply to the EXAMINE `sent` ahead.
+async fn examine<T: Stream>(
+    c: &mut Checks<'_, T>,
+    folder: &str,
+    sent: Option<Sent<'_>>,
+) -> Result<Examined, Failure> {
     let Some(quoted) = command::quote(&utf7::encode(folder)) else {
         return Err(Failure::new(
             Stage::Examine,
@@ -193,7 +277,7 @@ async fn examine<T: Stream>(c: &mut Checks<'_, T>, folder: &str) -> Result<Exami
         recent: 0,
         uid_validity: None,
     };
-    c.ok(Stage::Examine, "EXAMINE", &quoted, |r| match r {
+    c.ok(Stage::Examine, "EXAMINE", &quoted, sent, |r| match r {
         Response::MailboxData(MailboxDatum::Exists(n)) => examined.messages = *n,
         Response::MailboxData(MailboxDatum::Recent(n)) => examined.recent = *n,
         Response::Data {
@@ -232,10 +316,10 @@ async fn find<T: Stream>(
     }
     let query = format!("HEADER Message-ID \"{message_id}\"");
     for attempt in 1..=FIND_ATTEMPTS {
-        record_failure(rec, Stage::Search, t, examine(c, "INBOX").await)?;
+        record_failure(rec, Stage::Search, t, examine(c, "INBOX", None).await)?;
         let mut matches = BTreeSet::new();
         let searched = c
-            .ok(Stage::Search, "SEARCH", &query, |r| {
+            .ok(Stage::Search, "SEARCH", &query, None, |r| {
                 if let Response::MailboxData(MailboxDatum::Search(ids)) = r {
                     matches.extend(ids.iter().copied());
                 }
@@ -273,11 +357,33 @@ async fn find<T: Stream>(
     Ok(())
 }
 
-/// LOGOUT after a check that passed; a server that does not end the session cleanly earns a
-/// warning, not a failure.
+/// LOGOUT after a check that passed. Pipelined, it is sent and the connection closed without
+/// waiting for the reply, which could change nothing in the report: the check has passed.
+/// Sequential, a server that does not end the session cleanly earns a warning, not a failure.
 pub async fn logout<T: Stream>(c: &mut Checks<'_, T>, rec: &mut Recorder, facts: &mut Facts) {
     let t = Instant::now();
-    match command::run(c.session, "LOGOUT", "", c.timeout, c.max_responses, |_| {}).await {
+    if !c.sequential {
+        let line = format!("{} LOGOUT\r\n", c.conn.tag());
+        let sent = tokio::time::timeout(c.timeout, c.conn.write(line.as_bytes())).await;
+        match sent {
+            Ok(Ok(())) => rec.step(Stage::Logout, t, true, "sent, not waited for"),
+            Ok(Err(e)) => {
+                rec.step(Stage::Logout, t, false, e.to_string());
+                facts
+                    .warnings
+                    .push(format!("LOGOUT could not be sent: {e}"));
+            }
+            Err(_) => {
+                rec.step(Stage::Logout, t, false, "could not be sent in time");
+                facts
+                    .warnings
+                    .push("LOGOUT could not be sent in time".into());
+            }
+        }
+        c.conn.close(c.timeout).await;
+        return;
+    }
+    match command::run(c.conn, "LOGOUT", "", c.timeout, c.max_responses, |_| {}).await {
         Ok(reply) if reply.is_ok() => rec.step(Stage::Logout, t, true, ""),
         Ok(reply) => {
             let said = format!("{} {}", reply.status.name(), reply.text);
