@@ -912,12 +912,22 @@ async fn dovecot_pop_failures_are_the_same_with_and_without_pipelining() {
                 )
             };
             let want = verdict(&sequential);
-            assert_eq!(want.0, 1, "{what}\n{}\n{}", sequential.all(), dovecot.logs());
+            assert_eq!(
+                want.0,
+                1,
+                "{what}\n{}\n{}",
+                sequential.all(),
+                dovecot.logs()
+            );
             assert_eq!(want.1, "auth_rejected", "{what}");
             assert_eq!(want.2, "auth", "{what}");
             assert_eq!(verdict(&pipelined), want, "{what}\n{}", pipelined.stdout);
             let sent = clients(&pipelined.json());
-            assert_eq!(sent[0], format!("AUTH {}", mechanism.to_uppercase()), "{what}");
+            assert_eq!(
+                sent[0],
+                format!("AUTH {}", mechanism.to_uppercase()),
+                "{what}"
+            );
             assert!(!sent.iter().any(|c| c == "CAPA"), "{what}: {sent:?}");
             assert!(!contains_jwt(&pipelined.all()), "{what}: a token leaked");
         }
@@ -944,9 +954,12 @@ async fn dovecot_pop_failures_are_the_same_with_and_without_pipelining() {
             ["AUTH XOAUTH2", "<redacted>", "STAT", "QUIT"],
             "{sent:?}"
         );
-        let last = r["transcript"].as_array().unwrap().iter().rev().find(|e| {
-            e["direction"] == "client" || e["direction"] == "server"
-        });
+        let last = r["transcript"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|e| e["direction"] == "client" || e["direction"] == "server");
         assert_eq!(last.unwrap()["text"], "QUIT", "QUIT's reply is not read");
         assert_eq!(r["stat"]["messages"], INBOX.len());
     }

@@ -37,7 +37,10 @@ async fn pop_auth_follows_the_greeting_and_quit_is_not_waited_for() {
     assert_eq!(run.code, 0, "{}", run.all());
     let r = run.json();
     let wire = wire(&r);
-    assert!(wire[0].starts_with("S: +OK The Microsoft Exchange POP3"), "{wire:#?}");
+    assert!(
+        wire[0].starts_with("S: +OK The Microsoft Exchange POP3"),
+        "{wire:#?}"
+    );
     assert_eq!(
         wire[1..],
         [
@@ -63,7 +66,10 @@ async fn pop_auth_follows_the_greeting_and_quit_is_not_waited_for() {
     );
     // Nothing was asked, so nothing is claimed about the server's capabilities.
     assert_eq!(r["capabilities"], serde_json::json!([]));
-    assert!(r["warnings"].as_array().is_none_or(|w| w.is_empty()), "{r:#}");
+    assert!(
+        r["warnings"].as_array().is_none_or(|w| w.is_empty()),
+        "{r:#}"
+    );
     assert!(
         !mock.server.command_log().iter().any(|c| c.contains("CAPA")),
         "{:?}",
@@ -76,7 +82,11 @@ async fn pop_auth_follows_the_greeting_and_quit_is_not_waited_for() {
     assert_eq!(human.code, 0, "{}", human.all());
     assert!(!human.stdout.contains("CAPA"), "{}", human.stdout);
     assert!(human.stdout.contains("<redacted>"), "{}", human.stdout);
-    assert!(!contains_jwt(&human.all()), "a token leaked:\n{}", human.all());
+    assert!(
+        !contains_jwt(&human.all()),
+        "a token leaked:\n{}",
+        human.all()
+    );
     assert!(
         !human.stdout.to_ascii_lowercase().contains("capabilit"),
         "{}",
@@ -290,11 +300,7 @@ async fn pipelining_never_hides_a_pop_authentication_failure() {
             "{name}: a failure after `+` needs no CAPA: {:#?}",
             wire(&r)
         );
-        assert_eq!(
-            stages(&r),
-            ["connect", "tls", "greeting", "auth"],
-            "{name}"
-        );
+        assert_eq!(stages(&r), ["connect", "tls", "greeting", "auth"], "{name}");
         assert!(!contains_jwt(&pipelined.all()), "{name}: a token leaked");
     }
 }

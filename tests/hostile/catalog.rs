@@ -405,7 +405,9 @@ async fn a_capability_reply_that_never_comes_is_the_last_step() {
             if !peer.send(greeting).await {
                 return;
             }
-            let Some(line) = peer.line().await else { return };
+            let Some(line) = peer.line().await else {
+                return;
+            };
             // POP3 asks CAPA only after a refused AUTH (or with --no-pipelining, first).
             if pop_refuses_auth(p, &mut peer, &line).await {
                 peer.hold().await;

@@ -64,8 +64,14 @@ async fn both(server: &Hostile, extra: &[&str], code: i32) -> (Value, Value) {
 fn verdict(r: &Value) -> Value {
     let f = &r["failure"];
     serde_json::json!([
-        r["exit_code"], f["kind"], f["stage"], f["message"], f["cause"], f["fix"],
-        f["server_reply"], r["mechanism"],
+        r["exit_code"],
+        f["kind"],
+        f["stage"],
+        f["message"],
+        f["cause"],
+        f["fix"],
+        f["server_reply"],
+        r["mechanism"],
     ])
 }
 
@@ -97,7 +103,10 @@ async fn a_pop_server_without_an_oauth_mechanism_is_diagnosed_the_same_in_both_m
         }
         assert_eq!(sent(&p), ["AUTH XOAUTH2", "CAPA"], "{what}");
         let last = p["steps"].as_array().unwrap().last().unwrap().clone();
-        assert_eq!((&last["stage"], &last["ok"]), (&"capability".into(), &false.into()));
+        assert_eq!(
+            (&last["stage"], &last["ok"]),
+            (&"capability".into(), &false.into())
+        );
     }
 }
 
@@ -114,7 +123,14 @@ async fn only_the_other_oauth_mechanism_is_found_and_named_in_both_modes() {
     assert_eq!(p["capabilities"], s["capabilities"]);
     assert_eq!(
         sent(&p),
-        ["AUTH XOAUTH2", "CAPA", "AUTH OAUTHBEARER", "<redacted>", "STAT", "QUIT"],
+        [
+            "AUTH XOAUTH2",
+            "CAPA",
+            "AUTH OAUTHBEARER",
+            "<redacted>",
+            "STAT",
+            "QUIT"
+        ],
         "{p:#}"
     );
     let stages = |r: &Value| -> Vec<String> {
@@ -127,7 +143,15 @@ async fn only_the_other_oauth_mechanism_is_found_and_named_in_both_modes() {
     };
     assert_eq!(
         stages(&p),
-        ["connect", "tls", "greeting", "capability", "auth", "stat", "quit"]
+        [
+            "connect",
+            "tls",
+            "greeting",
+            "capability",
+            "auth",
+            "stat",
+            "quit"
+        ]
     );
 
     let (s, p) = both(&server, &["--mechanism", "xoauth2"], 1).await;

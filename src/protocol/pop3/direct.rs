@@ -60,11 +60,19 @@ pub async fn authenticate(
         // A server that hangs up after refusing AUTH has said all it will: its refusal is the
         // answer, as when it hangs up after refusing the response.
         Err(f) if hung_up(&f) => {
-            facts
-                .warnings
-                .push(format!("CAPA after the refused AUTH went unanswered: {}", f.message));
+            facts.warnings.push(format!(
+                "CAPA after the refused AUTH went unanswered: {}",
+                f.message
+            ));
             let since = rec.last_end;
-            return record_auth(rec, facts, since, first, req, Err(rejected(vec![refused], None)));
+            return record_auth(
+                rec,
+                facts,
+                since,
+                first,
+                req,
+                Err(rejected(vec![refused], None)),
+            );
         }
         Err(f) => {
             facts.mechanism = None;
@@ -87,8 +95,7 @@ async fn explain(
     facts: &mut Facts,
 ) -> Result<(), Failure> {
     facts.capabilities = capa.0.clone();
-    let picked = match pick_mechanism(req.mechanism, &capa.sasl_mechanisms(), Stage::Capability)
-    {
+    let picked = match pick_mechanism(req.mechanism, &capa.sasl_mechanisms(), Stage::Capability) {
         Ok(m) => m,
         Err(f) => {
             facts.mechanism = None;
@@ -98,7 +105,14 @@ async fn explain(
     if picked == first {
         // The AUTH exchange was timed in the capability step that explains it.
         let since = rec.last_end;
-        return record_auth(rec, facts, since, first, req, Err(rejected(vec![refused], None)));
+        return record_auth(
+            rec,
+            facts,
+            since,
+            first,
+            req,
+            Err(rejected(vec![refused], None)),
+        );
     }
     facts.mechanism = Some(picked);
     super::authenticate(lines, picked, req, rec, facts).await

@@ -177,7 +177,10 @@ async fn stls(
     let line = lines.read_line("stls").await.map_err(fail)?;
     if !matches!(parse_status(&line), Some(Status::Ok(_))) {
         if req.pipelining {
-            let why = format!("asked because STLS was refused: {}", escape(line.as_bytes()));
+            let why = format!(
+                "asked because STLS was refused: {}",
+                escape(line.as_bytes())
+            );
             match capa(&mut lines, rec, Instant::now(), Some(&why)).await {
                 Ok(plain) if !plain.has("STLS") => return Err(stls_not_offered(rec, t, plain)),
                 Ok(_) => {}
