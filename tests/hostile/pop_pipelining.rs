@@ -1,4 +1,4 @@
-//! POP3 servers that offer the other OAuth mechanism, none, or refuse the AUTH line itself:
+//! POP3 servers that offer the other OAuth mechanism, none, or refuse the AUTH line or STLS:
 //! the check without CAPA first (issue 13) asks CAPA only after such a refusal, and ends with
 //! the diagnosis the sequential check (`--no-pipelining`) gives.
 
@@ -212,4 +212,43 @@ async fn a_hang_up_after_refusing_the_first_command() {
     assert_eq!(p["failure"]["server_reply"][0], "-ERR going away");
     let warnings = p["warnings"].to_string();
     assert!(warnings.contains("CAPA after the refused AUTH"), "{p:#}");
+}
+
+/// Port 110: STLS advertised but refused. Pipelined, STLS goes first and CAPA only tells the
+/// refusal from a missing STLS: the same failure as the sequential check's, never a plaintext
+/// AUTH.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_stls_is_the_same_refusal_in_both_modes() {
+    let server = Hostile::start(false, |mut p| async move {
+        if !p.send("+OK scripted POP3 ready\r\n").await {
+            return;
+        }
+        while let Some(line) = p.line().await {
+            let reply = match line.to_ascii_uppercase().as_str() {
+                "CAPA" => "+OK\r\nUSER\r\nSTLS\r\n.\r\n",
+                "STLS" => "-ERR TLS is not available right now\r\n",
+                _ => "-ERR unexpected\r\n",
+            };
+            if !p.send(reply).await {
+                return;
+            }
+        }
+    })
+    .await;
+    let (s, p) = both(&server, &["--starttls"], -1).await;
+    assert_eq!(s["failure"]["kind"], "starttls_refused", "{s:#}");
+    assert_eq!(s["failure"]["stage"], "starttls", "{s:#}");
+    assert_eq!(verdict(&p), verdict(&s), "{p:#}");
+    assert_eq!(sent(&p), ["STLS", "CAPA"], "{p:#}");
+    let stages: Vec<&str> = p["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        stages,
+        ["connect", "greeting", "capability", "starttls"],
+        "{p:#}"
+    );
 }

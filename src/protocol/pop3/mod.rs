@@ -171,7 +171,7 @@ async fn stls(
             return Err(stls_not_offered(rec, Instant::now(), plain));
         }
     }
-    let t = Instant::now();
+    let mut t = Instant::now();
     let fail = |e| transport_failure(Stage::Starttls, e);
     lines.write_line("stls", "STLS").await.map_err(fail)?;
     let line = lines.read_line("stls").await.map_err(fail)?;
@@ -181,9 +181,12 @@ async fn stls(
                 "asked because STLS was refused: {}",
                 escape(line.as_bytes())
             );
-            match capa(&mut lines, rec, Instant::now(), Some(&why)).await {
-                Ok(plain) if !plain.has("STLS") => return Err(stls_not_offered(rec, t, plain)),
-                Ok(_) => {}
+            // The STLS exchange is timed in the capability step that explains it.
+            match capa(&mut lines, rec, t, Some(&why)).await {
+                Ok(plain) if !plain.has("STLS") => {
+                    return Err(stls_not_offered(rec, rec.last_end, plain));
+                }
+                Ok(_) => t = rec.last_end,
                 // A server that hangs up after refusing STLS has said all it will.
                 Err(f) if hung_up(&f) => {}
                 Err(f) => return Err(f),
