@@ -877,3 +877,103 @@ async fn dovecot_curl_and_xoauth_agree() {
         }
     }
 }
+
+/// Issue 13 against a real server: a bad or foreign token over POP3S is the same failure (exit
+/// code, kind, stage, Dovecot's reply and decoded challenge) with and without pipelining, and
+/// pipelined the AUTH line follows the greeting (no CAPA). A good token passes with AUTH, STAT
+/// and a QUIT whose reply is not read, over POP3S and POP3+STLS.
+#[tokio::test(flavor = "multi_thread")]
+async fn dovecot_pop_failures_are_the_same_with_and_without_pipelining() {
+    let Some((mock, dovecot)) = setup().await else {
+        return;
+    };
+    let clients = |r: &serde_json::Value| -> Vec<String> {
+        r["transcript"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["direction"] == "client")
+            .map(|e| e["text"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let bob = mock.token(BOB);
+    for (token, who) in [(BAD_TOKEN, "bad token"), (bob.as_str(), "bob's token")] {
+        for mechanism in ["xoauth2", "oauthbearer"] {
+            let what = format!("{who} {mechanism}");
+            let run = |extra: &'static str| {
+                let args = with_token(
+                    dovecot.args(
+                        "pop",
+                        dovecot.pop3s,
+                        &["--mechanism", mechanism, "--json", extra],
+                    ),
+                    &[],
+                );
+                async move { xoauth(&args, Some(token), None).await }
+            };
+            let sequential = run("--no-pipelining").await;
+            let pipelined = run("-v").await;
+            let verdict = |run: &Run| {
+                let r = run.json();
+                let f = &r["failure"];
+                (
+                    run.code,
+                    f["kind"].clone(),
+                    f["stage"].clone(),
+                    f["server_reply"].clone(),
+                    f["challenge"]["json"].clone(),
+                )
+            };
+            let want = verdict(&sequential);
+            assert_eq!(
+                want.0,
+                1,
+                "{what}\n{}\n{}",
+                sequential.all(),
+                dovecot.logs()
+            );
+            assert_eq!(want.1, "auth_rejected", "{what}");
+            assert_eq!(want.2, "auth", "{what}");
+            assert_eq!(verdict(&pipelined), want, "{what}\n{}", pipelined.stdout);
+            let sent = clients(&pipelined.json());
+            assert_eq!(
+                sent[0],
+                format!("AUTH {}", mechanism.to_uppercase()),
+                "{what}"
+            );
+            assert!(!sent.iter().any(|c| c == "CAPA"), "{what}: {sent:?}");
+            assert!(!contains_jwt(&pipelined.all()), "{what}: a token leaked");
+        }
+    }
+    let token = mock.token(ALICE);
+    for (port, extra, first) in [
+        (dovecot.pop3s, None, "AUTH XOAUTH2"),
+        (dovecot.pop3, Some("--starttls"), "STLS"),
+    ] {
+        let mut flags = vec!["--json", "-v"];
+        flags.extend(extra);
+        let run = xoauth(
+            &with_token(dovecot.args("pop", port, &flags), &[]),
+            Some(&token),
+            None,
+        )
+        .await;
+        assert_eq!(run.code, 0, "{}\n{}", run.all(), dovecot.logs());
+        let r = run.json();
+        let sent = clients(&r);
+        assert_eq!(sent[0], first, "{sent:?}");
+        assert_eq!(
+            sent[sent.len() - 4..],
+            ["AUTH XOAUTH2", "<redacted>", "STAT", "QUIT"],
+            "{sent:?}"
+        );
+        let last = r["transcript"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|e| e["direction"] == "client" || e["direction"] == "server");
+        assert_eq!(last.unwrap()["text"], "QUIT", "QUIT's reply is not read");
+        assert_eq!(r["stat"]["messages"], INBOX.len());
+    }
+}

@@ -6,8 +6,32 @@ use crate::util::*;
 async fn pop_passes_with_stat_and_changes_nothing() {
     let mock = Mock::start().await;
     let before = mock.server.message_ids(ALICE, "Inbox");
+    // Sequential (CAPA first), and by default without CAPA (issue 13): the same check.
+    for (flags, want) in [
+        (
+            vec!["--json", "-v", "--no-pipelining"],
+            vec![
+                "connect",
+                "tls",
+                "greeting",
+                "capability",
+                "auth",
+                "stat",
+                "quit",
+            ],
+        ),
+        (
+            vec!["--json", "-v"],
+            vec!["connect", "tls", "greeting", "auth", "stat", "quit"],
+        ),
+    ] {
+        pop_passes_once(&mock, &before, &flags, &want).await;
+    }
+}
+
+async fn pop_passes_once(mock: &Mock, before: &[String], flags: &[&str], want: &[&str]) {
     let run = xoauth(
-        &with_token(mock.pop_args(), &["--json", "-v"]),
+        &with_token(mock.pop_args(), flags),
         Some(&mock.token(ALICE)),
         None,
     )
@@ -19,18 +43,7 @@ async fn pop_passes_with_stat_and_changes_nothing() {
     assert_eq!(r["mechanism"], "XOAUTH2");
     assert_eq!(r["stat"]["messages"], before.len());
     assert!(r["stat"]["octets"].as_u64().unwrap() > 0);
-    assert_eq!(
-        stages(&r),
-        [
-            "connect",
-            "tls",
-            "greeting",
-            "capability",
-            "auth",
-            "stat",
-            "quit"
-        ]
-    );
+    assert_eq!(stages(&r), want, "{flags:?}");
     // Exchange wants the response on its own line: AUTH XOAUTH2, then "+", then the data.
     let t = r["transcript"].as_array().unwrap();
     let at = t
@@ -46,8 +59,9 @@ async fn pop_passes_with_stat_and_changes_nothing() {
         "{log:?}"
     );
     assert_eq!(mock.server.message_ids(ALICE, "Inbox"), before);
+    let quiet: Vec<&str> = flags.iter().copied().filter(|f| *f != "-v").collect();
     let again = xoauth(
-        &with_token(mock.pop_args(), &["--json"]),
+        &with_token(mock.pop_args(), &quiet),
         Some(&mock.token(ALICE)),
         None,
     )
@@ -58,8 +72,9 @@ async fn pop_passes_with_stat_and_changes_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn pop_over_stls() {
     let mock = Mock::start().await;
+    // Sequential: CAPA before STLS and again over TLS.
     let run = xoauth(
-        &with_token(mock.pop_stls_args(), &["--json"]),
+        &with_token(mock.pop_stls_args(), &["--json", "--no-pipelining"]),
         Some(&mock.token(ALICE)),
         None,
     )
@@ -85,6 +100,22 @@ async fn pop_over_stls() {
             .iter()
             .any(|c| c == "SASL PLAIN XOAUTH2")
     );
+    // By default (issue 13): STLS right after the greeting, AUTH right after the handshake,
+    // and no capabilities to report, since none were asked for.
+    let run = xoauth(
+        &with_token(mock.pop_stls_args(), &["--json"]),
+        Some(&mock.token(ALICE)),
+        None,
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    let r = run.json();
+    assert_eq!(r["target"]["security"], "starttls");
+    assert_eq!(
+        stages(&r),
+        ["connect", "greeting", "starttls", "auth", "stat", "quit"]
+    );
+    assert_eq!(r["capabilities"], serde_json::json!([]));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -22,6 +22,7 @@ mod mock_tenant;
 mod oauth;
 mod output_contract;
 mod pop;
+mod pop_pipelining;
 mod profiles;
 mod readme_flags;
 mod readme_mock;

@@ -60,7 +60,9 @@ pub struct Report {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub preflight: Vec<Finding>,
     pub tls: Option<TlsInfo>,
-    /// IMAP capabilities, POP3 CAPA lines or SMTP EHLO keywords in effect for authentication.
+    /// IMAP capabilities, POP3 CAPA lines or SMTP EHLO keywords in effect for authentication;
+    /// empty when they were not asked for (POP3 asks CAPA only when a refusal needs explaining
+    /// or with `--no-pipelining`), never a claim that the server has none.
     pub capabilities: Vec<String>,
     pub steps: Vec<Step>,
     /// IMAP: the folder list.

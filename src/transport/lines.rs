@@ -125,6 +125,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LineConn<S> {
         within(stage, self.timeout, self.stream.flush()).await
     }
 
+    /// Closes the session from this side (TLS close_notify, then FIN) without reading anything
+    /// more: for a goodbye whose reply is not worth a round trip. Bounded by the timeout.
+    pub async fn shutdown(&mut self, stage: &'static str) -> Result<(), TransportError> {
+        within(stage, self.timeout, self.stream.shutdown()).await
+    }
+
     pub fn get_ref(&self) -> &S {
         &self.stream
     }
@@ -256,6 +262,18 @@ mod tests {
             matches!(err, TransportError::Timeout { stage: "ehlo", .. }),
             "{err:?}"
         );
+    }
+
+    /// A goodbye sent without waiting: the peer reads the line, then the end of the stream.
+    #[tokio::test]
+    async fn shutdown_ends_the_stream_after_what_was_written() {
+        let (a, mut b) = tokio::io::duplex(1024);
+        let mut c = conn(a, 100);
+        c.write_line("quit", "QUIT").await.unwrap();
+        c.shutdown("quit").await.unwrap();
+        let mut got = Vec::new();
+        b.read_to_end(&mut got).await.unwrap();
+        assert_eq!(got, b"QUIT\r\n");
     }
 
     #[tokio::test(start_paused = true)]

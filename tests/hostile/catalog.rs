@@ -68,6 +68,15 @@ impl P {
     }
 }
 
+/// For POP3, answers an `AUTH` line with `-ERR` (a mechanism not offered), so that the client
+/// asks CAPA next; false once the client has gone. Other lines and protocols pass.
+async fn pop_refuses_auth(proto: P, peer: &mut Peer, line: &str) -> bool {
+    if proto != P::Pop || !line.to_ascii_uppercase().starts_with("AUTH ") {
+        return true;
+    }
+    peer.send("-ERR Unrecognized authentication type\r\n").await && peer.line().await.is_some()
+}
+
 /// Starts one implicit-TLS server per protocol, runs the binary against each at once, and
 /// checks the common bounds and the exit code `code(p)`; returns the runs for more checks.
 async fn each<F, Fut>(
@@ -183,7 +192,11 @@ async fn an_endless_capability_list() {
             if !p.send(greeting).await {
                 return;
             }
-            let Some(_) = p.line().await else { return };
+            let Some(line) = p.line().await else { return };
+            // POP3 asks CAPA only after a refused AUTH (or with --no-pipelining, first).
+            if !pop_refuses_auth(proto, &mut p, &line).await {
+                return;
+            }
             match proto {
                 P::Imap => p.endless(|n| format!("* CAPABILITY IMAP4rev1 X-{n}")).await,
                 P::Pop => {
@@ -300,15 +313,17 @@ async fn bye_at_every_stage() {
                 r["failure"]["kind"].as_str(),
             );
             // What each refusal is: a BYE/-ERR/421 greeting is a refused connection; a hang-up
-            // with an IMAP BYE is a closed connection; POP's -ERR to CAPA leaves no SASL
-            // mechanism; SMTP's 421 to EHLO is no EHLO reply and to AUTH a temporary refusal.
-            // IMAP pipelines: its first command is the CAPABILITY sent before the greeting is
-            // read, its second AUTHENTICATE with LIST (one command at a time, see below).
+            // with an IMAP BYE is a closed connection; SMTP's 421 to EHLO is no EHLO reply and
+            // to AUTH a temporary refusal. IMAP pipelines: its first command is the CAPABILITY
+            // sent before the greeting is read, its second AUTHENTICATE with LIST (one command at
+            // a time, see below). POP's first command is AUTH (no CAPA first since issue 13): its
+            // -ERR and a hang-up are a refused login, as at the response; with --no-pipelining it
+            // is CAPA, whose -ERR leaves no SASL mechanism (hostile::pop_pipelining checks both).
             let want = match (stage, p) {
                 (0, _) => (1, Some("greeting"), Some("greeting_rejected")),
                 (1, P::Imap) => (4, Some("capability"), Some("connection_closed")),
                 (2, P::Imap) => (4, Some("auth"), Some("connection_closed")),
-                (1, P::Pop) => (1, Some("capability"), Some("mechanism_not_offered")),
+                (1, P::Pop) => (1, Some("auth"), Some("auth_rejected")),
                 (1, P::Smtp) => (1, Some("capability"), Some("protocol_error")),
                 (_, P::Imap) => (4, Some("list"), Some("connection_closed")),
                 (_, P::Pop) => (1, Some("auth"), Some("auth_rejected")),
@@ -420,7 +435,14 @@ async fn a_capability_reply_that_never_comes_is_the_last_step() {
                 P::Imap => "* OK hostile ready\r\n",
                 _ => p.greeting(),
             };
-            if peer.send(greeting).await && peer.line().await.is_some() {
+            if !peer.send(greeting).await {
+                return;
+            }
+            let Some(line) = peer.line().await else {
+                return;
+            };
+            // POP3 asks CAPA only after a refused AUTH (or with --no-pipelining, first).
+            if pop_refuses_auth(p, &mut peer, &line).await {
                 peer.hold().await;
             }
         },
@@ -451,6 +473,10 @@ async fn no_oauth_mechanism_offered_is_a_failed_capability_step() {
                 let reply = match p {
                     P::Pop if line.eq_ignore_ascii_case("CAPA") => {
                         "+OK\r\nSASL PLAIN\r\n.\r\n".into()
+                    }
+                    // As a real server does: a mechanism it does not offer is refused.
+                    P::Pop if line.to_ascii_uppercase().starts_with("AUTH ") => {
+                        "-ERR Unrecognized authentication type\r\n".into()
                     }
                     P::Smtp if line.to_ascii_uppercase().starts_with("EHLO") => {
                         "250-hostile.example\r\n250 AUTH PLAIN\r\n".into()

@@ -3,4 +3,5 @@
 
 mod cases;
 mod catalog;
+mod pop_pipelining;
 mod server;

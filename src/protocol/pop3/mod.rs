@@ -13,8 +13,10 @@
 //! C: QUIT                S: +OK Microsoft Exchange Server POP3 server signing off.
 //! ```
 //! The initial response always goes on its own line: Exchange refuses it on the AUTH line, and
-//! every server accepts the two-step form.
+//! every server accepts the two-step form. This is the sequential check (`--no-pipelining`);
+//! by default [`direct`] leaves out CAPA and the wait for QUIT's reply (issue 13).
 
+pub mod direct;
 pub mod response;
 
 use std::time::Instant;
@@ -32,6 +34,7 @@ use super::{
 use crate::outcome::{Failure, FailureKind, Recorder, Stage};
 use crate::protocol::Stat;
 use crate::sasl::{self, Mechanism};
+use crate::secret::Secret;
 use crate::service::Protocol;
 use crate::transport::lines::LineConn;
 use crate::transport::tap::Tap;
@@ -53,7 +56,13 @@ pub async fn check(
         }
         Connection::Plain(tap) => stls(tap, upgrader, req, rec, facts).await?,
     };
-    let capa = capa(&mut lines, rec).await?;
+    if req.pipelining {
+        direct::authenticate(&mut lines, req, rec, facts).await?;
+        stat(&mut lines, rec, facts).await?;
+        direct::quit(&mut lines, rec, facts).await;
+        return Ok(());
+    }
+    let capa = capa(&mut lines, rec, Instant::now(), None).await?;
     facts.capabilities = capa.0.clone();
     let mechanism = pick_mechanism(req.mechanism, &capa.sasl_mechanisms(), Stage::Capability)?;
     facts.mechanism = Some(mechanism);
@@ -105,12 +114,14 @@ fn protocol_error(stage: Stage, message: &str, reply: Vec<String>) -> Failure {
     Failure::new(stage, FailureKind::ProtocolError, message).with_reply(reply)
 }
 
-/// `CAPA`: the capability list, or an empty one when the server has no CAPA.
+/// `CAPA`: the capability list, or an empty one when the server has no CAPA. The step runs
+/// from `t`; `why`, when CAPA only explains a refusal, is added to its detail.
 async fn capa<S: AsyncRead + AsyncWrite + Unpin>(
     lines: &mut LineConn<S>,
     rec: &mut Recorder,
+    t: Instant,
+    why: Option<&str>,
 ) -> Result<Capa, Failure> {
-    let t = Instant::now();
     let fail = |e| transport_failure(Stage::Capability, e);
     lines.write_line("capa", "CAPA").await.map_err(fail)?;
     let first = lines.read_line("capa").await.map_err(fail)?;
@@ -132,11 +143,19 @@ async fn capa<S: AsyncRead + AsyncWrite + Unpin>(
     let mut body = lines.read_reply("capa", |l| l == ".").await.map_err(fail)?;
     body.pop();
     let capa = Capa(body.iter().map(|l| unstuff(l).to_string()).collect());
-    rec.step(Stage::Capability, t, true, capa.0.join(" | "));
+    let detail = capa.0.join(" | ");
+    let detail = match why {
+        Some(why) => format!("{detail} ({why})"),
+        None => detail,
+    };
+    rec.step(Stage::Capability, t, true, detail);
     Ok(capa)
 }
 
-/// Plaintext greeting and CAPA, STLS, handshake. CAPA is read again by the caller.
+/// Plaintext greeting, STLS, handshake. Sequential: CAPA first, and STLS only when advertised
+/// (CAPA is read again over TLS by the caller). Pipelining: STLS straight away, and CAPA only
+/// to tell a refusal of STLS from its absence, which are diagnosed as the sequential check
+/// diagnoses them. Either way nothing is ever authenticated over plaintext.
 async fn stls(
     tap: Tap<crate::transport::Tcp>,
     upgrader: &Upgrader,
@@ -146,21 +165,33 @@ async fn stls(
 ) -> Result<LineConn<TlsConn>, Failure> {
     let mut lines = LineConn::new(tap, req.limits, req.timeout);
     greeting(&mut lines, rec).await?;
-    let plain = capa(&mut lines, rec).await?;
-    let t = Instant::now();
-    if !plain.has("STLS") {
-        rec.step(Stage::Starttls, t, false, "STLS not advertised");
-        return Err(Failure::new(
-            Stage::Starttls,
-            FailureKind::StarttlsNotOffered,
-            "the server does not advertise STLS; not authenticating over plaintext",
-        )
-        .with_reply(plain.0));
+    if !req.pipelining {
+        let plain = capa(&mut lines, rec, Instant::now(), None).await?;
+        if !plain.has("STLS") {
+            return Err(stls_not_offered(rec, Instant::now(), plain));
+        }
     }
+    let mut t = Instant::now();
     let fail = |e| transport_failure(Stage::Starttls, e);
     lines.write_line("stls", "STLS").await.map_err(fail)?;
     let line = lines.read_line("stls").await.map_err(fail)?;
     if !matches!(parse_status(&line), Some(Status::Ok(_))) {
+        if req.pipelining {
+            let why = format!(
+                "asked because STLS was refused: {}",
+                escape(line.as_bytes())
+            );
+            // The STLS exchange is timed in the capability step that explains it.
+            match capa(&mut lines, rec, t, Some(&why)).await {
+                Ok(plain) if !plain.has("STLS") => {
+                    return Err(stls_not_offered(rec, rec.last_end, plain));
+                }
+                Ok(_) => t = rec.last_end,
+                // A server that hangs up after refusing STLS has said all it will.
+                Err(f) if hung_up(&f) => {}
+                Err(f) => return Err(f),
+            }
+        }
         rec.step(Stage::Starttls, t, false, "refused");
         return Err(Failure::new(
             Stage::Starttls,
@@ -176,6 +207,24 @@ async fn stls(
     Ok(LineConn::new(tls, req.limits, req.timeout))
 }
 
+fn stls_not_offered(rec: &mut Recorder, t: Instant, plain: Capa) -> Failure {
+    rec.step(Stage::Starttls, t, false, "STLS not advertised");
+    Failure::new(
+        Stage::Starttls,
+        FailureKind::StarttlsNotOffered,
+        "the server does not advertise STLS; not authenticating over plaintext",
+    )
+    .with_reply(plain.0)
+}
+
+/// The server closed the connection (or reset it) instead of answering.
+fn hung_up(f: &Failure) -> bool {
+    matches!(
+        f.kind,
+        FailureKind::ConnectionClosed | FailureKind::ConnectFailed
+    )
+}
+
 async fn authenticate(
     lines: &mut LineConn<TlsConn>,
     mechanism: Mechanism,
@@ -185,48 +234,82 @@ async fn authenticate(
 ) -> Result<(), Failure> {
     let t = Instant::now();
     let (_, ir) = initial_response(req, mechanism, lines.get_ref().transcript())?;
-    let fail = |e| transport_failure(Stage::Auth, e);
-
     let result = async {
-        lines
-            .write_line("auth", &format!("AUTH {}", mechanism.name()))
-            .await
-            .map_err(fail)?;
-        let first = lines.read_line("auth").await.map_err(fail)?;
-        match parse_status(&first) {
-            Some(Status::Continue(_)) => {}
-            Some(Status::Err(_)) => return Err(rejected(vec![first], None)),
-            _ => {
-                return Err(protocol_error(
-                    Stage::Auth,
-                    "the server did not answer AUTH with a continuation (+)",
-                    vec![escape(first.as_bytes())],
-                ));
-            }
-        }
-        lines.write_line("auth", ir.expose()).await.map_err(fail)?;
-        let reply = lines.read_line("auth").await.map_err(fail)?;
-        match parse_status(&reply) {
-            Some(Status::Ok(_)) => Ok(()),
-            Some(Status::Err(_)) => Err(rejected(vec![reply], None)),
-            Some(Status::Continue(challenge)) => {
-                let challenge = sasl::decode_error_challenge(&challenge);
-                let ack = B64.encode(mechanism.error_acknowledgement());
-                lines.write_line("auth", &ack).await.map_err(fail)?;
-                let last = lines.read_line("auth").await.map_err(fail)?;
-                match parse_status(&last) {
-                    Some(Status::Ok(_)) => Ok(()),
-                    _ => Err(rejected(vec![reply, last], Some(challenge))),
-                }
-            }
-            None => Err(protocol_error(
-                Stage::Auth,
-                "the server's reply to the SASL response is not +OK, -ERR or +",
-                vec![escape(reply.as_bytes())],
-            )),
+        match open(lines, mechanism).await? {
+            Opening::Accepted => respond(lines, mechanism, &ir).await,
+            Opening::Refused(line) => Err(rejected(vec![line], None)),
         }
     }
     .await;
+    record_auth(rec, facts, t, mechanism, req, result)
+}
+
+/// The server's first answer to `AUTH <mechanism>`, before any response is sent.
+enum Opening {
+    /// `+`: the mechanism is accepted and the response may follow.
+    Accepted,
+    /// `-ERR` to the AUTH line itself.
+    Refused(String),
+}
+
+async fn open(lines: &mut LineConn<TlsConn>, mechanism: Mechanism) -> Result<Opening, Failure> {
+    let fail = |e| transport_failure(Stage::Auth, e);
+    lines
+        .write_line("auth", &format!("AUTH {}", mechanism.name()))
+        .await
+        .map_err(fail)?;
+    let first = lines.read_line("auth").await.map_err(fail)?;
+    match parse_status(&first) {
+        Some(Status::Continue(_)) => Ok(Opening::Accepted),
+        Some(Status::Err(_)) => Ok(Opening::Refused(first)),
+        _ => Err(protocol_error(
+            Stage::Auth,
+            "the server did not answer AUTH with a continuation (+)",
+            vec![escape(first.as_bytes())],
+        )),
+    }
+}
+
+/// The SASL response on its own line, and an error challenge acknowledged as the mechanism
+/// requires.
+async fn respond(
+    lines: &mut LineConn<TlsConn>,
+    mechanism: Mechanism,
+    ir: &Secret<String>,
+) -> Result<(), Failure> {
+    let fail = |e| transport_failure(Stage::Auth, e);
+    lines.write_line("auth", ir.expose()).await.map_err(fail)?;
+    let reply = lines.read_line("auth").await.map_err(fail)?;
+    match parse_status(&reply) {
+        Some(Status::Ok(_)) => Ok(()),
+        Some(Status::Err(_)) => Err(rejected(vec![reply], None)),
+        Some(Status::Continue(challenge)) => {
+            let challenge = sasl::decode_error_challenge(&challenge);
+            let ack = B64.encode(mechanism.error_acknowledgement());
+            lines.write_line("auth", &ack).await.map_err(fail)?;
+            let last = lines.read_line("auth").await.map_err(fail)?;
+            match parse_status(&last) {
+                Some(Status::Ok(_)) => Ok(()),
+                _ => Err(rejected(vec![reply, last], Some(challenge))),
+            }
+        }
+        None => Err(protocol_error(
+            Stage::Auth,
+            "the server's reply to the SASL response is not +OK, -ERR or +",
+            vec![escape(reply.as_bytes())],
+        )),
+    }
+}
+
+/// Records the auth step begun at `t` and keeps a decoded error challenge for the report.
+fn record_auth(
+    rec: &mut Recorder,
+    facts: &mut Facts,
+    t: Instant,
+    mechanism: Mechanism,
+    req: &Request<'_>,
+    result: Result<(), Failure>,
+) -> Result<(), Failure> {
     if let Err(f) = &result {
         facts.challenge = f.challenge.clone();
     }
