@@ -27,6 +27,7 @@ mod readme_mock;
 mod redaction;
 mod scenarios;
 mod smtp;
+mod smtp_pipelining;
 mod token_errors;
 mod trial_cli;
 mod trial_token;
