@@ -4,3 +4,4 @@
 mod cases;
 mod catalog;
 mod server;
+mod smtp_envelope;
