@@ -14,6 +14,7 @@ mod certificates;
 mod check;
 mod diagnosis_trust;
 mod dovecot;
+mod dovecot_smtp;
 mod hostile;
 mod imap;
 mod json_golden;
