@@ -5,3 +5,4 @@ mod cases;
 mod catalog;
 mod pop_pipelining;
 mod server;
+mod smtp_envelope;

@@ -10,11 +10,18 @@
 //!                           S: 535 5.7.3 Authentication unsuccessful [...]      (Exchange)
 //!                           S: 334 <base64 JSON>  C: ""  S: 535-5.7.8 ...       (Gmail)
 //! (C: MAIL FROM:<a>  RCPT TO:<b>  DATA  <message>  .   S: 250 2.0.0 OK <queue id>)
-//! C: QUIT                   S: 221 2.0.0 Service closing transmission channel
+//! C: QUIT                   (S: 221 2.0.0 Service closing transmission channel)
 //! ```
 //! The `334 <base64 JSON>` error challenge is decoded, acknowledged and reported, which a
 //! client that only looks at the final code loses.
+//!
+//! Round trips (with pipelining, the default): the initial response rides on the AUTH line
+//! (a long one only to servers known to take it, see [`response::takes_long_auth_lines`]);
+//! under `PIPELINING` (RFC 2920) MAIL FROM, RCPT TO and DATA go as one group; QUIT is sent
+//! and the connection closed without waiting for the `221`. `--no-pipelining` keeps every
+//! command waiting for its reply, QUIT's included.
 
+pub mod envelope;
 pub mod message;
 pub mod response;
 
@@ -23,8 +30,9 @@ use std::time::Instant;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
 
+use self::envelope::{OpenData, Verdict};
 use self::response::{Extensions, Reply};
 use super::record::{record, record_failure};
 use super::wrong_port::wrong_protocol;
@@ -42,6 +50,9 @@ use crate::transport::{Connection, TlsConn, TransportError, Upgrader};
 
 /// The longest AUTH command line (CRLF included) sent with its initial response.
 const MAX_ONE_LINE_AUTH: usize = 512;
+
+/// The same to a server known to take long AUTH lines (RFC 4954's 12288 octets).
+const MAX_LONG_AUTH_LINE: usize = 12288;
 
 /// More `334` rounds than this in one AUTH is a looping server.
 const MAX_SASL_ROUNDS: usize = 3;
@@ -70,23 +81,40 @@ pub async fn check(
     rec: &mut Recorder,
     facts: &mut Facts,
 ) -> Result<(), Failure> {
-    let (mut lines, ext) = match conn {
+    let (mut lines, ext, greeting) = match conn {
         Connection::Tls(tap) => {
             let mut lines = LineConn::new(*tap, req.limits, req.timeout);
-            banner(&mut lines, rec).await?;
+            let greeting = banner(&mut lines, rec).await?;
             let ext = ehlo(&mut lines, &client.ehlo_name, rec).await?;
-            (lines, ext)
+            (lines, ext, greeting)
         }
         Connection::Plain(tap) => starttls(tap, upgrader, req, client, rec, facts).await?,
     };
     facts.capabilities = ext.0.clone();
     let mechanism = pick_mechanism(req.mechanism, &ext.auth_mechanisms(), Stage::Capability)?;
     facts.mechanism = Some(mechanism);
-    authenticate(&mut lines, mechanism, req, rec, facts).await?;
+    // The banner only sizes the AUTH line: one forged before STARTTLS could at most get a
+    // long line refused, which is reported like any refusal.
+    let max_auth_line = if req.pipelining && response::takes_long_auth_lines(&greeting) {
+        MAX_LONG_AUTH_LINE
+    } else {
+        MAX_ONE_LINE_AUTH
+    };
+    authenticate(&mut lines, mechanism, max_auth_line, req, rec, facts).await?;
     if let Some(send) = client.send {
-        submit(&mut lines, send, rec, facts).await?;
+        let grouped = req.pipelining && ext.has("PIPELINING");
+        if let Err(refused) = submit(&mut lines, send, grouped, rec, facts).await {
+            if refused.close {
+                close(lines, req.timeout).await;
+            }
+            return Err(refused.failure);
+        }
     }
-    quit(&mut lines, rec, facts).await;
+    if req.pipelining {
+        quit_unwaited(lines, req.timeout, rec, facts).await;
+    } else {
+        quit(&mut lines, rec, facts).await;
+    }
     Ok(())
 }
 
@@ -139,7 +167,7 @@ fn unexpected(stage: Stage, kind: FailureKind, message: &str, reply: &Reply) -> 
 async fn banner<S: AsyncRead + AsyncWrite + Unpin>(
     lines: &mut LineConn<S>,
     rec: &mut Recorder,
-) -> Result<(), Failure> {
+) -> Result<Reply, Failure> {
     let t = Instant::now();
     let reply = read_reply(lines, Stage::Greeting).await.map_err(|f| {
         // A reply that is not SMTP may be another service's greeting.
@@ -155,7 +183,7 @@ async fn banner<S: AsyncRead + AsyncWrite + Unpin>(
     let shown = escape_all(&reply.wire()).join(" ");
     if reply.code == 220 {
         rec.step(Stage::Greeting, t, true, shown);
-        Ok(())
+        Ok(reply)
     } else {
         rec.step(Stage::Greeting, t, false, shown);
         Err(unexpected(
@@ -203,9 +231,9 @@ async fn starttls(
     client: &Client<'_>,
     rec: &mut Recorder,
     facts: &mut Facts,
-) -> Result<(LineConn<TlsConn>, Extensions), Failure> {
+) -> Result<(LineConn<TlsConn>, Extensions, Reply), Failure> {
     let mut lines = LineConn::new(tap, req.limits, req.timeout);
-    banner(&mut lines, rec).await?;
+    let greeting = banner(&mut lines, rec).await?;
     let plain = ehlo(&mut lines, &client.ehlo_name, rec).await?;
     let t = Instant::now();
     if !plain.has("STARTTLS") {
@@ -234,12 +262,13 @@ async fn starttls(
     facts.tls = Some(info);
     let mut lines = LineConn::new(tls, req.limits, req.timeout);
     let ext = ehlo(&mut lines, &client.ehlo_name, rec).await?;
-    Ok((lines, ext))
+    Ok((lines, ext, greeting))
 }
 
 async fn authenticate(
     lines: &mut LineConn<TlsConn>,
     mechanism: Mechanism,
+    max_line: usize,
     req: &Request<'_>,
     rec: &mut Recorder,
     facts: &mut Facts,
@@ -248,11 +277,12 @@ async fn authenticate(
     let (_, ir) = initial_response(req, mechanism, lines.get_ref().transcript())?;
 
     // RFC 4954 lets the AUTH line reach 12288 octets, but servers cap it lower (Dovecot at
-    // 1 KiB: "500 5.5.2 Line too long"), and real tokens make 2-3 KiB responses. Within the
-    // 512 octets every SMTP server takes (RFC 5321 §4.5.3.1.4) the response rides on the AUTH
-    // line; otherwise it follows a bare 334 (Microsoft's documented form).
+    // 1 KiB: "500 5.5.2 Line too long"), and real tokens make 2-3 KiB responses. Within
+    // `max_line` (the 512 octets every SMTP server takes, RFC 5321 §4.5.3.1.4, or more for a
+    // server known to take more) the response rides on the AUTH line, saving a round trip;
+    // otherwise it follows a bare 334 (Microsoft's documented form).
     let one_line = format!("AUTH {} {}", mechanism.name(), ir.expose());
-    let mut ir_sent = one_line.len() + 2 <= MAX_ONE_LINE_AUTH;
+    let mut ir_sent = one_line.len() + 2 <= max_line;
     let first = if ir_sent {
         one_line
     } else {
@@ -344,14 +374,24 @@ fn classify_auth_failure(r: &Reply) -> (FailureKind, &'static str) {
     (FailureKind::AuthRejected, "the server rejected the token")
 }
 
-/// MAIL FROM, RCPT TO, DATA: the one test message.
+/// A refused submission, and whether the session was left in a data phase that only closing
+/// the connection ends without delivering anything.
+struct Refused {
+    failure: Failure,
+    close: bool,
+}
+
+/// MAIL FROM, RCPT TO, DATA: the one test message. `grouped`: the three go as one write
+/// (RFC 2920), else each waits for its reply.
 async fn submit(
     lines: &mut LineConn<TlsConn>,
     send: &SendPlan,
+    grouped: bool,
     rec: &mut Recorder,
     facts: &mut Facts,
-) -> Result<(), Failure> {
+) -> Result<(), Refused> {
     let t = Instant::now();
+    let mut close = false;
     let result: Result<Submission, Failure> = async {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -364,27 +404,28 @@ async fn submit(
                 format!("could not build the test message: {e}"),
             )
         })?;
-        let expect = |reply: Reply, codes: &[u16], what: &str| {
-            if codes.contains(&reply.code) {
-                Ok(reply)
-            } else {
-                Err(send_refused(&reply, what))
+        let commands = envelope::commands(send);
+        if grouped {
+            if let Err(refused) = envelope_grouped(lines, &commands).await {
+                close = refused.close;
+                return Err(refused.failure);
             }
-        };
-        let r = command(lines, Stage::Send, &format!("MAIL FROM:<{}>", send.from)).await?;
-        expect(r, &[250], "MAIL FROM")?;
-        for to in &send.to {
-            let r = command(lines, Stage::Send, &format!("RCPT TO:<{to}>")).await?;
-            expect(r, &[250, 251], "RCPT TO")?;
+        } else {
+            for c in &commands {
+                let r = command(lines, Stage::Send, &c.line).await?;
+                if !c.accepts(&r) {
+                    return Err(send_refused(&r, c.what));
+                }
+            }
         }
-        let r = command(lines, Stage::Send, "DATA").await?;
-        expect(r, &[354], "DATA")?;
         lines
             .write_raw("data", &message::dot_stuff(&message.bytes))
             .await
             .map_err(|e: TransportError| transport_failure(Stage::Send, e))?;
         let r = read_reply(lines, Stage::Send).await?;
-        let r = expect(r, &[250], "the message")?;
+        if r.code != 250 {
+            return Err(send_refused(&r, "the message"));
+        }
         Ok(Submission {
             message_id: send.message_id.clone(),
             from: send.from.clone(),
@@ -396,9 +437,75 @@ async fn submit(
     .await;
     let sub = record(rec, Stage::Send, t, result, |sub| {
         format!("{}: {}", sub.message_id, sub.reply)
-    })?;
+    })
+    .map_err(|failure| Refused { failure, close })?;
     facts.submission = Some(sub);
     Ok(())
+}
+
+/// Sends the envelope as one group and reads every reply to it, in order; `Ok`: all
+/// accepted, the message may follow. A refusal is the first refused command's, whatever the
+/// later replies say (they are read, so the session stays in step).
+async fn envelope_grouped(
+    lines: &mut LineConn<TlsConn>,
+    commands: &[envelope::Command],
+) -> Result<(), Refused> {
+    let refused = |failure| Refused {
+        failure,
+        close: false,
+    };
+    lines
+        .write_raw(Stage::Send.name(), envelope::group(commands).as_bytes())
+        .await
+        .map_err(|e| refused(transport_failure(Stage::Send, e)))?;
+    let mut replies = Vec::with_capacity(commands.len());
+    let mut lost = None;
+    for _ in commands {
+        match read_reply(lines, Stage::Send).await {
+            Ok(r) => replies.push(r),
+            Err(f) => {
+                lost = Some(f);
+                break;
+            }
+        }
+    }
+    let (at, open) = match envelope::verdict(commands, &replies) {
+        Verdict::Accepted => return Ok(()),
+        Verdict::Refused { at, open } => (at, open),
+    };
+    let failure = match (replies.get(at), commands.get(at)) {
+        (Some(r), Some(c)) => send_refused(r, c.what),
+        // No refusal among the replies that came: why the rest did not is the cause.
+        _ => lost.unwrap_or_else(|| {
+            Failure::new(
+                Stage::Send,
+                FailureKind::ProtocolError,
+                "the server did not answer every command of the envelope",
+            )
+        }),
+    };
+    match open {
+        OpenData::No => Err(refused(failure)),
+        OpenData::EndEmpty => {
+            // Nothing is delivered without a recipient. Whatever the dot's reply says, the
+            // first refusal stays the cause; the reply is only read to end the exchange.
+            if lines.write_line(Stage::Send.name(), ".").await.is_ok() {
+                let _ = read_reply(lines, Stage::Send).await;
+            }
+            Err(refused(failure))
+        }
+        OpenData::Abort => {
+            let mut failure = failure;
+            failure.message.push_str(
+                "; the server opened the data phase for the other recipients anyway, so the \
+                 connection was closed without sending the message",
+            );
+            Err(Refused {
+                failure,
+                close: true,
+            })
+        }
+    }
 }
 
 fn send_refused(reply: &Reply, what: &str) -> Failure {
@@ -436,6 +543,37 @@ async fn quit(lines: &mut LineConn<TlsConn>, rec: &mut Recorder, facts: &mut Fac
                 .warnings
                 .push(format!("QUIT did not complete: {}", f.message));
         }
+    }
+}
+
+/// QUIT without waiting for its `221`: the check is over, and the reply would cost a round
+/// trip and say nothing the report needs. The connection is then closed (TLS close_notify).
+async fn quit_unwaited(
+    mut lines: LineConn<TlsConn>,
+    timeout: std::time::Duration,
+    rec: &mut Recorder,
+    facts: &mut Facts,
+) {
+    let t = Instant::now();
+    match lines.write_line(Stage::Quit.name(), "QUIT").await {
+        Ok(()) => rec.step(Stage::Quit, t, true, "sent; the reply is not waited for"),
+        Err(e) => {
+            let f = transport_failure(Stage::Quit, e);
+            rec.step(Stage::Quit, t, false, f.message.clone());
+            facts
+                .warnings
+                .push(format!("QUIT did not complete: {}", f.message));
+        }
+    }
+    close(lines, timeout).await;
+}
+
+/// Ends the session: TLS close_notify and the TCP shutdown, bounded by `timeout`; nothing is
+/// waited for from the server. Unread server bytes (none in a session that kept in step)
+/// leave the socket to be dropped instead.
+async fn close(lines: LineConn<TlsConn>, timeout: std::time::Duration) {
+    if let Ok(mut stream) = lines.into_inner() {
+        let _ = tokio::time::timeout(timeout, stream.shutdown()).await;
     }
 }
 

@@ -189,6 +189,18 @@ impl Extensions {
     }
 }
 
+/// Whether the server that sent this banner is one known to take an `AUTH` line far past the
+/// 512 octets of RFC 5321 §4.5.3.1.4: Exchange (`Microsoft ESMTP MAIL Service`, documented to
+/// accept `AUTH XOAUTH2 <response>` on one line, with tokens of 2-4 KiB) and Gmail (`gsmtp`,
+/// whose own XOAUTH2 guide sends it so). Others are held to RFC 4954 §4: an initial response
+/// that would take the line past the limit is not sent on it (Dovecot 2.3 answers such a line
+/// `500 5.5.2 Line too long`; a server that truncates it would report a bad token).
+pub fn takes_long_auth_lines(banner: &Reply) -> bool {
+    let text = banner.text();
+    banner.code == 220
+        && (text.contains("Microsoft ESMTP MAIL Service") || text.trim_end().ends_with("gsmtp"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,5 +328,24 @@ mod tests {
             "no last line"
         );
         assert!(Reply::from_lines(&[]).is_err());
+    }
+
+    #[test]
+    fn banners_that_take_long_auth_lines() {
+        let banner = |l: &str| Reply::from_lines(&lines(&[l])).unwrap();
+        for yes in [
+            "220 BL1P221CA0016.outlook.office365.com Microsoft ESMTP MAIL Service ready at Fri, 4 Nov 2022 10:07:41 +0000",
+            "220 BL1P221CA0016.outlook.office365.com Microsoft ESMTP MAIL Service ready at Fri, 4 Nov 2022 10:07:41 +0000 [08DCE8B62813AB2B]",
+            "220 smtp.gmail.com ESMTP a1b2c3d4e5 - gsmtp",
+        ] {
+            assert!(takes_long_auth_lines(&banner(yes)), "{yes}");
+        }
+        for no in [
+            "220 dovecot-interop.localhost Dovecot (Debian) ready.",
+            "220 mail.example.com ESMTP Postfix",
+            "554 5.7.1 BL1P221CA0016.outlook.office365.com Microsoft ESMTP MAIL Service refuses",
+        ] {
+            assert!(!takes_long_auth_lines(&banner(no)), "{no}");
+        }
     }
 }
