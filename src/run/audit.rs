@@ -13,7 +13,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt as _;
 use tokio::sync::Mutex;
 
 use super::{Obtained, RunError, Trust, obtain_timed, run_check, token_failed};
@@ -74,13 +73,8 @@ pub async fn audit(audit: &AuditPlan, on_cell: Arc<OnCell>) -> Result<Audit, Run
         }),
         on_cell,
     };
-    // Polled in this task (the protocol drivers' futures are not `Send`), `concurrency` rows
-    // at a time, in the list's order.
-    let rows: Vec<MailboxAudit> = futures_util::stream::iter(&audit.list.mailboxes)
-        .map(|listed| row(&shared, listed))
-        .buffered(audit.concurrency.max(1))
-        .collect()
-        .await;
+    let shared = Arc::new(shared);
+    let rows = rows(&shared, &audit.list.mailboxes, audit.concurrency.max(1)).await;
     let token = match &shared.keeper.lock().await.current {
         Ok(o) => Some(o.info.clone()),
         Err(_) => None,
@@ -113,6 +107,36 @@ pub async fn audit(audit: &AuditPlan, on_cell: Arc<OnCell>) -> Result<Audit, Run
             })
             .collect(),
     })
+}
+
+/// Every row, each its own task on the multi-thread runtime (TLS and parsing of the checks in
+/// flight spread over the cores), at most `concurrency` at once, started in the list's order
+/// and returned in it. A slot is refilled as soon as any row ends: one slow or throttled
+/// mailbox holds its own slot, not the rows behind it.
+async fn rows(shared: &Arc<Shared>, list: &[Listed], concurrency: usize) -> Vec<MailboxAudit> {
+    let mut done: Vec<Option<MailboxAudit>> = (0..list.len()).map(|_| None).collect();
+    let mut next = list.iter().cloned().enumerate();
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        while running.len() < concurrency {
+            let Some((i, listed)) = next.next() else {
+                break;
+            };
+            let shared = shared.clone();
+            running.spawn(async move { (i, row(&shared, &listed).await) });
+        }
+        match running.join_next().await {
+            Some(Ok((i, row))) => done[i] = Some(row),
+            // A row's own panic (the drivers' are caught by `run::survive`) is a bug: it ends
+            // the process as it would have without the task.
+            Some(Err(e)) => std::panic::resume_unwind(
+                e.try_into_panic()
+                    .unwrap_or_else(|e| Box::new(e.to_string())),
+            ),
+            None => break,
+        }
+    }
+    done.into_iter().flatten().collect()
 }
 
 /// One mailbox's row: its protocols one after another, each tried again when throttled.
