@@ -389,6 +389,76 @@ impl Retry {
 mod tests {
     use super::*;
 
+    /// An IMAP-only audit of `n` mailboxes at 127.0.0.1:`port` with a given token.
+    fn local_audit(port: u16, n: usize, concurrency: usize) -> AuditPlan {
+        use crate::plan::args::{RawCheck, RawMailboxList};
+        let list: String = (0..n).map(|i| format!("m{i}@x.example\n")).collect();
+        let mut a = RawCheck {
+            common: crate::plan::fixtures::given_token(),
+            mailboxes: Some(RawMailboxList {
+                name: "list.txt".into(),
+                bytes: list.into_bytes(),
+            }),
+            ..RawCheck::default()
+        }
+        .build_audit()
+        .unwrap();
+        a.plan.token = TokenPlan::Given(crate::token::TokenSource::Value(
+            crate::secret::Secret::new("not-a-token".into()),
+        ));
+        a.plan
+            .checks
+            .retain(|c| c.protocol() == crate::plan::Protocol::Imap);
+        if let Some(Check::Imap { endpoint, .. }) = a.plan.checks.first_mut() {
+            endpoint.host = "127.0.0.1".into();
+            endpoint.port = port;
+        }
+        a.concurrency = concurrency;
+        a
+    }
+
+    /// Two rows are inside the progress callback at the same time, which only rows running on
+    /// different threads can be: the first one in waits (blocking its thread, up to 10 s) for
+    /// a second. Rows polled together in one task never meet: the first blocks them all.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rows_run_on_the_runtime_s_threads_at_the_same_time() {
+        use std::sync::{Condvar, Mutex as Blocking};
+        // Every connection is closed at once: each cell fails fast, on the network.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                drop(tcp);
+            }
+        });
+        let meet = Arc::new((Blocking::new((0usize, false, false)), Condvar::new()));
+        let seen = meet.clone();
+        let on_cell: Arc<OnCell> = Arc::new(move |_: &str, _: bool| {
+            let (lock, cv) = &*seen;
+            // (cells so far, a first one is waiting, a second came while it waited)
+            let mut g = lock.lock().unwrap();
+            g.0 += 1;
+            if g.2 {
+                return;
+            }
+            if g.1 {
+                g.2 = true;
+                cv.notify_all();
+                return;
+            }
+            g.1 = true;
+            let (mut g, _) = cv
+                .wait_timeout_while(g, Duration::from_secs(10), |g| !g.2)
+                .unwrap();
+            g.1 = false;
+        });
+        let done = audit(&local_audit(port, 4, 4), on_cell).await.unwrap();
+        assert_eq!(done.mailboxes.len(), 4);
+        let (count, _, met) = *meet.0.lock().unwrap();
+        assert_eq!(count, 4);
+        assert!(met, "no two rows were ever running at the same time");
+    }
+
     #[test]
     fn the_suggested_backoff_is_read_from_the_reply() {
         let reply = |s: &str| vec![s.to_string()];
