@@ -166,6 +166,9 @@ async fn device_code(
         .set_device_authorization_url(DeviceAuthorizationUrl::from_url(device_url))
         .set_token_uri(token_url(p));
     // The reply's times are read leniently (a string, zero, negative, missing).
+    // The HTTP client closure owns what it uses: borrowing them into oauth2's
+    // `AsyncHttpClient` impl made the flow's future `Send` only for one lifetime, so no audit
+    // row (which may renew the token) could be spawned on the multi-thread runtime.
     let said = std::sync::Arc::new(std::sync::OnceLock::new());
     let (said_own, wait, http_own) = (said.clone(), p.user_wait, http.clone());
     let lenient = move |request| {
