@@ -615,3 +615,87 @@ async fn combined_advice_never_asks_for_a_permission_the_token_holds() {
     let pop = &alice["pop-disabled"];
     assert!(!pop.contains("request https://"), "{pop}");
 }
+
+/// A server on 127.0.0.1 that holds the first connection it accepts (no byte sent) until
+/// `others` more have been accepted, or `limit` passed, and closes every other one at once;
+/// it returns how many others had come when it let the first go.
+async fn holds_the_first(
+    others: usize,
+    limit: std::time::Duration,
+) -> (u16, tokio::task::JoinHandle<usize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let served = tokio::spawn(async move {
+        let (first, _) = listener.accept().await.unwrap();
+        let mut seen = 0;
+        let until = tokio::time::Instant::now() + limit;
+        while seen < others {
+            match tokio::time::timeout_at(until, listener.accept()).await {
+                Ok(Ok((other, _))) => {
+                    drop(other);
+                    seen += 1;
+                }
+                _ => break,
+            }
+        }
+        drop(first);
+        // The rest (when the client is slower than the limit) are closed as they come.
+        tokio::spawn(async move {
+            while let Ok((other, _)) = listener.accept().await {
+                drop(other);
+            }
+        });
+        seen
+    });
+    (port, served)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_mailbox_holds_only_its_own_slot_and_rows_stay_in_list_order() {
+    // Concurrency 2, eleven mailboxes, the first connection held open: the other ten must all
+    // be checked while it hangs (each ends at once: the server closes it), and the output is
+    // still in the list's order. An audit that keeps finished rows queued behind the oldest
+    // one (`buffered`) gets one other mailbox through, then waits for the slow one.
+    let (port, served) = holds_the_first(10, std::time::Duration::from_secs(20)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let boxes: Vec<String> = (1..=11)
+        .map(|i| format!("box{i:02}@contoso.example"))
+        .collect();
+    let list = write(&dir, "list.txt", &(boxes.join("\n") + "\n"));
+    let args = with_token(
+        strings(&[
+            "check",
+            "--provider",
+            "custom",
+            "--host",
+            "127.0.0.1",
+            "--imap-port",
+            &port.to_string(),
+            "--protocols",
+            "imap",
+            "--user",
+            ALICE,
+            "--timeout",
+            "30",
+            "--concurrency",
+            "2",
+            "--mailboxes",
+            list.to_str().unwrap(),
+            "--json",
+        ]),
+        &[],
+    );
+    let run = xoauth(&args, Some("not-a-real-token"), None).await;
+    let others = served.await.unwrap();
+    assert_eq!(
+        others, 10,
+        "while one mailbox's check hung, only {others} of the other 10 were started"
+    );
+    assert_eq!(run.code, 4, "{}", run.all());
+    let (cells, summary) = lines(&run);
+    let order: Vec<&str> = cells
+        .iter()
+        .map(|c| c["mailbox"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, boxes, "{summary:#}");
+}

@@ -21,7 +21,7 @@ pub mod audit;
 mod checks;
 mod common;
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 pub mod mailboxes;
 mod oauth;
 pub mod profile;

@@ -13,7 +13,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt as _;
 use tokio::sync::Mutex;
 
 use super::{Obtained, RunError, Trust, obtain_timed, run_check, token_failed};
@@ -74,13 +73,8 @@ pub async fn audit(audit: &AuditPlan, on_cell: Arc<OnCell>) -> Result<Audit, Run
         }),
         on_cell,
     };
-    // Polled in this task (the protocol drivers' futures are not `Send`), `concurrency` rows
-    // at a time, in the list's order.
-    let rows: Vec<MailboxAudit> = futures_util::stream::iter(&audit.list.mailboxes)
-        .map(|listed| row(&shared, listed))
-        .buffered(audit.concurrency.max(1))
-        .collect()
-        .await;
+    let shared = Arc::new(shared);
+    let rows = rows(&shared, &audit.list.mailboxes, audit.concurrency.max(1)).await;
     let token = match &shared.keeper.lock().await.current {
         Ok(o) => Some(o.info.clone()),
         Err(_) => None,
@@ -113,6 +107,36 @@ pub async fn audit(audit: &AuditPlan, on_cell: Arc<OnCell>) -> Result<Audit, Run
             })
             .collect(),
     })
+}
+
+/// Every row, each its own task on the multi-thread runtime (TLS and parsing of the checks in
+/// flight spread over the cores), at most `concurrency` at once, started in the list's order
+/// and returned in it. A slot is refilled as soon as any row ends: one slow or throttled
+/// mailbox holds its own slot, not the rows behind it.
+async fn rows(shared: &Arc<Shared>, list: &[Listed], concurrency: usize) -> Vec<MailboxAudit> {
+    let mut done: Vec<Option<MailboxAudit>> = (0..list.len()).map(|_| None).collect();
+    let mut next = list.iter().cloned().enumerate();
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        while running.len() < concurrency {
+            let Some((i, listed)) = next.next() else {
+                break;
+            };
+            let shared = shared.clone();
+            running.spawn(async move { (i, row(&shared, &listed).await) });
+        }
+        match running.join_next().await {
+            Some(Ok((i, row))) => done[i] = Some(row),
+            // A row's own panic (the drivers' are caught by `run::survive`) is a bug: it ends
+            // the process as it would have without the task.
+            Some(Err(e)) => std::panic::resume_unwind(
+                e.try_into_panic()
+                    .unwrap_or_else(|e| Box::new(e.to_string())),
+            ),
+            None => break,
+        }
+    }
+    done.into_iter().flatten().collect()
 }
 
 /// One mailbox's row: its protocols one after another, each tried again when throttled.
@@ -364,6 +388,76 @@ impl Retry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An IMAP-only audit of `n` mailboxes at 127.0.0.1:`port` with a given token.
+    fn local_audit(port: u16, n: usize, concurrency: usize) -> AuditPlan {
+        use crate::plan::args::{RawCheck, RawMailboxList};
+        let list: String = (0..n).map(|i| format!("m{i}@x.example\n")).collect();
+        let mut a = RawCheck {
+            common: crate::plan::fixtures::given_token(),
+            mailboxes: Some(RawMailboxList {
+                name: "list.txt".into(),
+                bytes: list.into_bytes(),
+            }),
+            ..RawCheck::default()
+        }
+        .build_audit()
+        .unwrap();
+        a.plan.token = TokenPlan::Given(crate::token::TokenSource::Value(
+            crate::secret::Secret::new("not-a-token".into()),
+        ));
+        a.plan
+            .checks
+            .retain(|c| c.protocol() == crate::plan::Protocol::Imap);
+        if let Some(Check::Imap { endpoint, .. }) = a.plan.checks.first_mut() {
+            endpoint.host = "127.0.0.1".into();
+            endpoint.port = port;
+        }
+        a.concurrency = concurrency;
+        a
+    }
+
+    /// Two rows are inside the progress callback at the same time, which only rows running on
+    /// different threads can be: the first one in waits (blocking its thread, up to 10 s) for
+    /// a second. Rows polled together in one task never meet: the first blocks them all.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rows_run_on_the_runtime_s_threads_at_the_same_time() {
+        use std::sync::{Condvar, Mutex as Blocking};
+        // Every connection is closed at once: each cell fails fast, on the network.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                drop(tcp);
+            }
+        });
+        let meet = Arc::new((Blocking::new((0usize, false, false)), Condvar::new()));
+        let seen = meet.clone();
+        let on_cell: Arc<OnCell> = Arc::new(move |_: &str, _: bool| {
+            let (lock, cv) = &*seen;
+            // (cells so far, a first one is waiting, a second came while it waited)
+            let mut g = lock.lock().unwrap();
+            g.0 += 1;
+            if g.2 {
+                return;
+            }
+            if g.1 {
+                g.2 = true;
+                cv.notify_all();
+                return;
+            }
+            g.1 = true;
+            let (mut g, _) = cv
+                .wait_timeout_while(g, Duration::from_secs(10), |g| !g.2)
+                .unwrap();
+            g.1 = false;
+        });
+        let done = audit(&local_audit(port, 4, 4), on_cell).await.unwrap();
+        assert_eq!(done.mailboxes.len(), 4);
+        let (count, _, met) = *meet.0.lock().unwrap();
+        assert_eq!(count, 4);
+        assert!(met, "no two rows were ever running at the same time");
+    }
 
     #[test]
     fn the_suggested_backoff_is_read_from_the_reply() {

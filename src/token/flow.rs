@@ -166,9 +166,15 @@ async fn device_code(
         .set_device_authorization_url(DeviceAuthorizationUrl::from_url(device_url))
         .set_token_uri(token_url(p));
     // The reply's times are read leniently (a string, zero, negative, missing).
-    let said = std::sync::OnceLock::new();
-    let (said_ref, wait) = (&said, p.user_wait);
-    let lenient = move |request| device_reply::call(http, request, wait, said_ref);
+    // The HTTP client closure owns what it uses: borrowing them into oauth2's
+    // `AsyncHttpClient` impl made the flow's future `Send` only for one lifetime, so no audit
+    // row (which may renew the token) could be spawned on the multi-thread runtime.
+    let said = std::sync::Arc::new(std::sync::OnceLock::new());
+    let (said_own, wait, http_own) = (said.clone(), p.user_wait, http.clone());
+    let lenient = move |request| {
+        let (said, http) = (said_own.clone(), http_own.clone());
+        async move { device_reply::call(&http, request, wait, &said).await }
+    };
     let details: StandardDeviceAuthorizationResponse = client
         .exchange_device_code()
         .add_scopes(scopes(p))
