@@ -91,8 +91,10 @@ impl Report {
         self.outcome == Outcome::Pass
     }
 
+    /// The document `--json` prints, with `xoauth_version` (a report nested in another
+    /// document goes without: the outer one says it once).
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        versioned_json(self)
     }
 
     /// The human report: one line per stage with its time, facts, then PASS/FAIL and why.
@@ -268,8 +270,10 @@ impl Combined {
         }
     }
 
+    /// The document `--json` prints, with `xoauth_version` (a report nested in another
+    /// document goes without: the outer one says it once).
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        versioned_json(self)
     }
 
     pub fn render_human(&self) -> String {
@@ -304,8 +308,10 @@ pub struct TokenReport {
 }
 
 impl TokenReport {
+    /// The document `--json` prints, with `xoauth_version` (a report nested in another
+    /// document goes without: the outer one says it once).
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        versioned_json(self)
     }
 
     pub fn render_human(&self) -> String {
@@ -323,4 +329,20 @@ impl TokenReport {
     }
 }
 
+/// A top-level JSON document: its own keys, then which build wrote it.
+fn versioned_json<T: Serialize>(body: &T) -> String {
+    #[derive(Serialize)]
+    struct Versioned<'a, T: Serialize> {
+        #[serde(flatten)]
+        body: &'a T,
+        xoauth_version: &'static str,
+    }
+    let doc = Versioned {
+        body,
+        xoauth_version: version::SHORT,
+    };
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
 pub mod audit;
+pub mod version;
