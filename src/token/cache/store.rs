@@ -1,7 +1,8 @@
 //! The keyring store: one value per [`CacheKey::account`] under the keyring service, plus an
 //! index value (user `__index__`, a JSON list of account strings and no secrets), because
-//! keyring cannot enumerate; a value too big for one entry is split (`parts`). A corrupt index is reset on the next update; entries that vanished
-//! are dropped from it by `list`, format-1 entries skipped by `list` and removed by `clear`.
+//! keyring cannot enumerate; a value too big for one entry is split (`parts`). A corrupt index
+//! is reset on the next update; entries that vanished are dropped from it by `list`, format-1
+//! entries skipped by `list` and removed by `clear`.
 //!
 //! Every write is read back before it counts: keyutils reports a refused write as "no entry",
 //! and a cache that silently loses tokens is worse than none. keyring calls block (D-Bus round
@@ -16,7 +17,6 @@ use keyring::credential::CredentialPersistence;
 use zeroize::Zeroizing;
 
 use super::parts::ENTRY_BYTES;
-
 use super::record::{CacheKey, CacheListing, CachedToken, decode, encode, json_fault};
 use super::{CacheError, TokenStore, lock};
 
