@@ -17,7 +17,8 @@ use xoauth::sasl::{Mechanism, MechanismChoice};
 #[derive(Parser, Debug)]
 #[command(
     name = "xoauth",
-    version,
+    version = xoauth::report::version::SHORT,
+    long_version = xoauth::report::version::LONG,
     about = "Check that OAuth (XOAUTH2/OAUTHBEARER) really works for IMAP, POP3 and SMTP against \
              Exchange Online, Gmail or any standards-following server, and explain why when it \
              does not.",
@@ -50,6 +51,16 @@ pub enum Command {
     /// Run the checks against a built-in mock of Exchange Online (no tenant, no network).
     #[cfg(feature = "demo")]
     Demo(DemoArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
+    /// Print a manual page (roff): `xoauth man | man -l -`, or one subcommand's, `xoauth man imap`.
+    Man {
+        /// The subcommand whose page to print [default: xoauth(1), which lists them].
+        subcommand: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

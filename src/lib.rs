@@ -28,7 +28,8 @@
 //!
 //! The binary (`main.rs`, `cli.rs` with the clap definitions, `profile_args.rs` that turns a
 //! config file's profile into flags, `outputs.rs` that writes the audit's files atomically,
-//! `progress.rs` with the audit's progress bar, `demo.rs` behind the `demo` feature) sits above
+//! `progress.rs` with the audit's progress bar, `shell_docs.rs` with the shell completions and
+//! manual pages, `demo.rs` behind the `demo` feature) sits above
 //! all of them and sees the library only through its public API.
 //!
 //! Rules: the library never uses clap or anyhow (errors are typed per layer); a failed check is

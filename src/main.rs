@@ -16,6 +16,7 @@ mod demo;
 mod outputs;
 mod profile_args;
 mod progress;
+mod shell_docs;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -246,6 +247,18 @@ fn main() -> ExitCode {
             }
             #[cfg(feature = "demo")]
             Command::Demo(args) => demo::run(&args.output).await,
+            Command::Completions { shell } => {
+                match shell_docs::completions(shell, &mut std::io::stdout().lock()) {
+                    Ok(()) => ExitStatus::Pass.into(),
+                    Err(e) => fail(anyhow::anyhow!("cannot write the completions: {e}")),
+                }
+            }
+            Command::Man { subcommand } => {
+                match shell_docs::man(subcommand.as_deref(), &mut std::io::stdout().lock()) {
+                    Ok(()) => ExitStatus::Pass.into(),
+                    Err(e) => fail(e),
+                }
+            }
         }
     })
 }

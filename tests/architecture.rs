@@ -36,6 +36,7 @@ const BINARY: &[&str] = &[
     "profile_args.rs",
     "outputs.rs",
     "progress.rs",
+    "shell_docs.rs",
 ];
 
 fn rank(module: &str) -> Option<usize> {

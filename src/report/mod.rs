@@ -102,8 +102,10 @@ impl Report {
             .reduce(|a, b| a + b)
     }
 
+    /// The document `--json` prints, with `xoauth_version` (a report nested in another
+    /// document goes without: the outer one says it once).
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        versioned_json(self)
     }
 
     /// The human report: one line per stage with its time, facts, then PASS/FAIL and why.
@@ -291,8 +293,10 @@ impl Combined {
         }
     }
 
+    /// The document `--json` prints, with `xoauth_version` (a report nested in another
+    /// document goes without: the outer one says it once).
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        versioned_json(self)
     }
 
     pub fn render_human(&self) -> String {
@@ -327,8 +331,10 @@ pub struct TokenReport {
 }
 
 impl TokenReport {
+    /// The document `--json` prints, with `xoauth_version` (a report nested in another
+    /// document goes without: the outer one says it once).
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        versioned_json(self)
     }
 
     pub fn render_human(&self) -> String {
@@ -346,4 +352,20 @@ impl TokenReport {
     }
 }
 
+/// A top-level JSON document: its own keys, then which build wrote it.
+fn versioned_json<T: Serialize>(body: &T) -> String {
+    #[derive(Serialize)]
+    struct Versioned<'a, T: Serialize> {
+        #[serde(flatten)]
+        body: &'a T,
+        xoauth_version: &'static str,
+    }
+    let doc = Versioned {
+        body,
+        xoauth_version: version::SHORT,
+    };
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
 pub mod audit;
+pub mod version;

@@ -41,6 +41,7 @@ impl Audit {
             "elapsed_ms": self.elapsed_ms,
             "skipped": self.skipped,
             "duplicates": self.duplicates,
+            "xoauth_version": crate::report::version::SHORT,
         })
     }
 }

@@ -1,5 +1,6 @@
-//! Which keyring backend holds the cache: the Secret Service, keyutils or none, forced by
-//! `XOAUTH_KEYRING` or found by a probe; and under which keyring service name, `xoauth` or
+//! Which keyring backend holds the cache: on Linux the Secret Service, keyutils or none, forced
+//! by `XOAUTH_KEYRING` or found by a probe; elsewhere the system's own store (Windows
+//! Credential Manager, macOS Keychain) or none; and under which keyring service name, `xoauth` or
 //! `$XOAUTH_KEYRING_SERVICE`.
 
 use std::sync::Arc;
@@ -35,8 +36,20 @@ pub(super) fn parse_choice(value: Option<&str>) -> Result<Choice, CacheError> {
     }
 }
 
-/// The selection policy, with the probe passed in so it can be tested without a keyring.
+/// The selection policy among this build's stores, with the probe passed in so it can be
+/// tested without a keyring.
 pub(super) fn choose(
+    choice: Choice,
+    dbus_session: bool,
+    probe: &dyn Fn(Backend) -> Result<(), String>,
+) -> Result<Backend, CacheError> {
+    choose_among(&Backend::candidates(), choice, dbus_session, probe)
+}
+
+/// [`choose`] among `stores` in order: on Linux the Secret Service (only with a session bus)
+/// then keyutils; on Windows and macOS keyring's store for the system.
+pub(super) fn choose_among(
+    stores: &[Backend],
     choice: Choice,
     dbus_session: bool,
     probe: &dyn Fn(Backend) -> Result<(), String>,
@@ -51,19 +64,17 @@ pub(super) fn choose(
         }),
         Choice::Auto => {
             let mut tried = Vec::new();
-            if dbus_session {
-                match probe(Backend::SecretService) {
-                    Ok(()) => return Ok(Backend::SecretService),
-                    Err(why) => tried.push(format!("secret-service: {why}")),
+            for &backend in stores {
+                if backend == Backend::SecretService && !dbus_session {
+                    tried.push(
+                        "secret-service: skipped, DBUS_SESSION_BUS_ADDRESS is not set".to_string(),
+                    );
+                    continue;
                 }
-            } else {
-                tried.push(
-                    "secret-service: skipped, DBUS_SESSION_BUS_ADDRESS is not set".to_string(),
-                );
-            }
-            match probe(Backend::Keyutils) {
-                Ok(()) => return Ok(Backend::Keyutils),
-                Err(why) => tried.push(format!("keyutils: {why}")),
+                match probe(backend) {
+                    Ok(()) => return Ok(backend),
+                    Err(why) => tried.push(format!("{}: {why}", backend.name())),
+                }
             }
             Err(CacheError::NoBackend(tried.join("; ")))
         }
@@ -104,9 +115,10 @@ pub(super) fn open_keyring(service: &str) -> Result<KeyringStore, CacheError> {
 }
 
 /// Chooses a backend: `XOAUTH_KEYRING=secret-service|keyutils|none` forces one (`none` gives
-/// `Err(NoBackend)`); otherwise the Secret Service when `DBUS_SESSION_BUS_ADDRESS` is set and a
-/// probe write + read-back + delete works, else keyutils when its probe works, else
-/// `Err(NoBackend)` explaining each attempt. Never a plaintext file. The service name is
+/// `Err(Off)`); otherwise, on Linux, the Secret Service when `DBUS_SESSION_BUS_ADDRESS` is set
+/// and a probe write + read-back + delete works, else keyutils when its probe works; on Windows
+/// and macOS the system's store when its probe works; else `Err(NoBackend)` explaining each
+/// attempt. Never a plaintext file. The service name is
 /// `$XOAUTH_KEYRING_SERVICE` when set (tests give each run its own), else [`SERVICE`].
 pub fn open_default() -> Result<Arc<dyn TokenStore>, CacheError> {
     open_with_service(&service_name(std::env::var(SERVICE_ENV))?)

@@ -1,13 +1,16 @@
-//! The token cache: access and refresh tokens kept in the OS keyring (the Secret Service over
-//! D-Bus, or the Linux kernel's keyutils) so that the next run can skip the OAuth flow. Never a
+//! The token cache: access and refresh tokens kept in the OS keyring (on Linux the Secret
+//! Service over D-Bus or the kernel's keyutils, on Windows the Credential Manager, on macOS the
+//! Keychain) so that the next run can skip the OAuth flow. Never a
 //! plaintext file: when no keyring works, [`open_default`] says what it tried and why each
 //! attempt failed, and the caller runs without a cache.
 //!
 //! Here: the store's contract ([`TokenStore`], [`CacheError`]) and the in-memory store. The
 //! record (key, token, entry JSON) is in `record`, the keyring store (entries, index, read-back,
-//! the blocking pool) in `store`, the choice of backend and service name in `backend`.
+//! the blocking pool) in `store`, values split to fit every store's entry size in `parts`, the
+//! choice of backend and service name in `backend`.
 
 mod backend;
+mod parts;
 mod record;
 mod store;
 
@@ -52,7 +55,8 @@ impl CacheError {
 
 /// Where tokens are cached. Implementations block; async code goes through [`get`]/[`put`].
 pub trait TokenStore: Send + Sync {
-    /// `"secret-service"`, `"keyutils"` or `"memory"`.
+    /// `"secret-service"`, `"keyutils"`, `"windows-credential-manager"`, `"macos-keychain"`,
+    /// `"os-keyring"` or `"memory"`.
     fn backend(&self) -> &'static str;
     /// A missing entry is `Ok(None)`.
     fn get(&self, key: &CacheKey) -> Result<Option<CachedToken>, CacheError>;

@@ -1,7 +1,8 @@
-//! The keyring store: one entry per [`CacheKey::account`] under the keyring service, plus an
-//! index entry (user `__index__`, a JSON list of account strings and no secrets), because
-//! keyring cannot enumerate. A corrupt index is reset on the next update; entries that vanished
-//! are dropped from it by `list`, format-1 entries skipped by `list` and removed by `clear`.
+//! The keyring store: one value per [`CacheKey::account`] under the keyring service, plus an
+//! index value (user `__index__`, a JSON list of account strings and no secrets), because
+//! keyring cannot enumerate; a value too big for one entry is split (`parts`). A corrupt index
+//! is reset on the next update; entries that vanished are dropped from it by `list`, format-1
+//! entries skipped by `list` and removed by `clear`.
 //!
 //! Every write is read back before it counts: keyutils reports a refused write as "no entry",
 //! and a cache that silently loses tokens is worse than none. keyring calls block (D-Bus round
@@ -12,8 +13,10 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
+use keyring::credential::CredentialPersistence;
 use zeroize::Zeroizing;
 
+use super::parts::ENTRY_BYTES;
 use super::record::{CacheKey, CacheListing, CachedToken, decode, encode, json_fault};
 use super::{CacheError, TokenStore, lock};
 
@@ -24,6 +27,9 @@ pub(super) const INDEX_USER: &str = "__index__";
 pub(super) enum Backend {
     SecretService,
     Keyutils,
+    /// keyring's own store for the system it was built for: the Windows Credential Manager,
+    /// the macOS Keychain. On Linux the two above are chosen between instead.
+    Native,
 }
 
 impl Backend {
@@ -31,7 +37,59 @@ impl Backend {
         match self {
             Backend::SecretService => "secret-service",
             Backend::Keyutils => "keyutils",
+            // A run-time match on the OS, not a `cfg`: every build names every store.
+            Backend::Native => match std::env::consts::OS {
+                "windows" => "windows-credential-manager",
+                "macos" => "macos-keychain",
+                _ => "os-keyring",
+            },
         }
+    }
+
+    /// keyring's builder for this backend, or `None` where this build of keyring has no such
+    /// store (the Linux ones elsewhere).
+    fn builder(self) -> Option<Box<keyring::CredentialBuilder>> {
+        match self {
+            Backend::SecretService => linux::secret_service(),
+            Backend::Keyutils => linux::keyutils(),
+            Backend::Native => Some(keyring::default::default_credential_builder()),
+        }
+    }
+
+    /// The stores this build chooses between, in order of preference: the Linux ones where
+    /// they exist, else keyring's own store for the system.
+    pub(super) fn candidates() -> Vec<Backend> {
+        let linux: Vec<Backend> = [Backend::SecretService, Backend::Keyutils]
+            .into_iter()
+            .filter(|b| b.builder().is_some())
+            .collect();
+        if linux.is_empty() {
+            vec![Backend::Native]
+        } else {
+            linux
+        }
+    }
+}
+
+/// The only platform-selected lines: which of keyring's Linux builders exist. Windows and
+/// macOS go through keyring's portable `default` module, with no code of ours for them.
+#[cfg(target_os = "linux")]
+mod linux {
+    pub(super) fn secret_service() -> Option<Box<keyring::CredentialBuilder>> {
+        Some(keyring::secret_service::default_credential_builder())
+    }
+    pub(super) fn keyutils() -> Option<Box<keyring::CredentialBuilder>> {
+        Some(keyring::keyutils::default_credential_builder())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod linux {
+    pub(super) fn secret_service() -> Option<Box<keyring::CredentialBuilder>> {
+        None
+    }
+    pub(super) fn keyutils() -> Option<Box<keyring::CredentialBuilder>> {
+        None
     }
 }
 
@@ -44,29 +102,30 @@ pub(super) struct KeyringStore {
     service: String,
 }
 
-#[cfg(target_os = "linux")]
 fn credential(
     backend: Backend,
     service: &str,
     user: &str,
 ) -> keyring::Result<Box<keyring::Credential>> {
-    use keyring::{keyutils::KeyutilsCredential, secret_service::SsCredential};
-    Ok(match backend {
-        Backend::SecretService => Box::new(SsCredential::new_with_target(None, service, user)?),
-        Backend::Keyutils => Box::new(KeyutilsCredential::new_with_target(None, service, user)?),
-    })
-}
-
-#[cfg(not(target_os = "linux"))]
-fn credential(
-    backend: Backend,
-    _service: &str,
-    _user: &str,
-) -> keyring::Result<Box<keyring::Credential>> {
-    Err(keyring::Error::Invalid(
-        backend.name().to_string(),
-        "xoauth's keyring cache supports Linux only".to_string(),
-    ))
+    let unusable = |why: String| keyring::Error::Invalid(backend.name().to_string(), why);
+    let builder = backend.builder().ok_or_else(|| {
+        unusable(format!(
+            "there is no such store on {}",
+            std::env::consts::OS
+        ))
+    })?;
+    // keyring falls back to its in-memory mock on a system it has no store for: tokens there
+    // would vanish with the entry object, so that is no store at all.
+    if matches!(
+        builder.persistence(),
+        CredentialPersistence::EntryOnly | CredentialPersistence::ProcessOnly
+    ) {
+        return Err(unusable(format!(
+            "keyring has no persistent store for {}",
+            std::env::consts::OS
+        )));
+    }
+    builder.build(None, service, user)
 }
 
 impl KeyringStore {
@@ -121,6 +180,14 @@ impl KeyringStore {
         what: &str,
     ) -> Result<(), CacheError> {
         let backend = self.backend.name();
+        // The same limit on every platform, so that a value too big for Windows fails here too.
+        if bytes.len() > ENTRY_BYTES {
+            return Err(CacheError::Backend(format!(
+                "{what} is {} bytes, more than the {ENTRY_BYTES} one keyring entry holds on \
+                 every platform (larger values are split first)",
+                bytes.len()
+            )));
+        }
         match self.entry(user)?.set_secret(bytes) {
             Ok(()) => {}
             Err(keyring::Error::NoEntry) => {
@@ -153,7 +220,7 @@ impl KeyringStore {
 
     /// A missing index is empty; a corrupt one is `Corrupt`.
     pub(super) fn read_index(&self) -> Result<BTreeSet<String>, CacheError> {
-        match self.read_raw(INDEX_USER, "the cache index")? {
+        match self.read_value(INDEX_USER, "the cache index")? {
             None => Ok(BTreeSet::new()),
             Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
                 CacheError::Corrupt(format!(
@@ -168,7 +235,7 @@ impl KeyringStore {
         let bytes = serde_json::to_vec(accounts).map_err(|e| {
             CacheError::Backend(format!("cannot encode the cache index: {}", json_fault(&e)))
         })?;
-        self.write_verified(INDEX_USER, &bytes, "the cache index")
+        self.write_value(INDEX_USER, &bytes, "the cache index")
     }
 
     /// Read-modify-write of the index; a corrupt index is reset rather than blocking the cache.
@@ -198,7 +265,7 @@ impl TokenStore for KeyringStore {
 
     fn get(&self, key: &CacheKey) -> Result<Option<CachedToken>, CacheError> {
         let account = key.account();
-        match self.read_raw(&account, "the cached token")? {
+        match self.read_value(&account, "the cached token")? {
             None => Ok(None),
             Some(bytes) => decode(&bytes, &account).map(|(_, token)| Some(token)),
         }
@@ -206,7 +273,7 @@ impl TokenStore for KeyringStore {
 
     fn put(&self, key: &CacheKey, token: &CachedToken) -> Result<(), CacheError> {
         let account = key.account();
-        self.write_verified(&account, &encode(key, token)?, "the token")?;
+        self.write_value(&account, &encode(key, token)?, "the token")?;
         self.update_index(|accounts| {
             accounts.insert(account);
         })
@@ -214,7 +281,7 @@ impl TokenStore for KeyringStore {
 
     fn delete(&self, key: &CacheKey) -> Result<bool, CacheError> {
         let account = key.account();
-        let deleted = self.remove_raw(&account, "the cached token")?;
+        let deleted = self.remove_value(&account, "the cached token")?;
         self.update_index(|accounts| {
             accounts.remove(&account);
         })?;
@@ -225,7 +292,7 @@ impl TokenStore for KeyringStore {
         let mut listings = Vec::new();
         let mut vanished = Vec::new();
         for account in self.read_index()? {
-            match self.read_raw(&account, "a cached token")? {
+            match self.read_value(&account, "a cached token")? {
                 None => vanished.push(account),
                 Some(bytes) => match decode(&bytes, &account) {
                     Ok((key, token)) => listings.push(CacheListing {
@@ -258,11 +325,11 @@ impl TokenStore for KeyringStore {
         };
         let mut deleted = 0;
         for account in &accounts {
-            if self.remove_raw(account, "a cached token")? {
+            if self.remove_value(account, "a cached token")? {
                 deleted += 1;
             }
         }
-        self.remove_raw(INDEX_USER, "the cache index")?;
+        self.remove_value(INDEX_USER, "the cache index")?;
         Ok(deleted)
     }
 }

@@ -1,5 +1,6 @@
 //! The cache end to end: the record's format, the choice of backend, the memory store, and a
-//! real OS keyring when there is one (skipped loudly otherwise).
+//! real OS keyring when there is one (skipped loudly otherwise). Values split across entries:
+//! `tests/parts.rs`.
 
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -275,6 +276,7 @@ fn selection_prefers_secret_service_then_keyutils_and_explains_failures() {
     let only_keyutils = |b: Backend| match b {
         Backend::Keyutils => Ok(()),
         Backend::SecretService => Err("org.freedesktop.secrets not provided".to_string()),
+        Backend::Native => Err("not on Linux".to_string()),
     };
     let none = |b: Backend| Err(format!("{} probe failed", b.name()));
     let probed = Mutex::new(Vec::new());
@@ -325,6 +327,40 @@ fn selection_prefers_secret_service_then_keyutils_and_explains_failures() {
         choose(Choice::Off, true, &both),
         Err(CacheError::Off)
     ));
+}
+
+#[test]
+fn without_the_linux_stores_the_systems_own_store_is_chosen() {
+    // What Windows and macOS builds choose among (`Backend::candidates` there).
+    let stores = [Backend::Native];
+    let works = |_: Backend| Ok(());
+    for dbus in [true, false] {
+        assert_eq!(
+            choose_among(&stores, Choice::Auto, dbus, &works).unwrap(),
+            Backend::Native
+        );
+    }
+    let refused = |_: Backend| Err("the Keychain is locked".to_string());
+    let err = choose_among(&stores, Choice::Auto, false, &refused).unwrap_err();
+    let shown = err.to_string();
+    assert!(shown.contains("the Keychain is locked"), "{shown}");
+    assert!(!shown.contains("DBUS"), "no D-Bus talk off Linux: {shown}");
+    assert!(matches!(
+        choose_among(&stores, Choice::Off, false, &works),
+        Err(CacheError::Off)
+    ));
+    // On Linux the Linux stores are the candidates, and asking for the system's store names
+    // which OS has none of the Linux ones.
+    if cfg!(target_os = "linux") {
+        assert_eq!(
+            Backend::candidates(),
+            vec![Backend::SecretService, Backend::Keyutils]
+        );
+    }
+    assert!(
+        ["windows-credential-manager", "macos-keychain", "os-keyring"]
+            .contains(&Backend::Native.name())
+    );
 }
 
 // --- memory store ------------------------------------------------------------------------
@@ -666,3 +702,5 @@ fn backend_entries_are_seen_by_another_process() {
     assert!(deleted.contains("Ok(true)"), "{deleted}");
     assert_eq!(after, None, "a delete in another process is seen here");
 }
+
+mod parts;
