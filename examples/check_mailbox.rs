@@ -34,6 +34,7 @@ async fn main() -> std::process::ExitCode {
         limits: Limits::default(),
         transcript: false,
         pipelining: true,
+        hve: false,
         checks: vec![
             Check::Imap {
                 endpoint: endpoint(Protocol::Imap, Security::ImplicitTls),

@@ -73,6 +73,9 @@ pub enum ProviderArg {
     MicrosoftChina,
     /// Gmail: imap.gmail.com, pop.gmail.com, smtp.gmail.com.
     Google,
+    /// Exchange Online High Volume Email: smtp.hve.mx.microsoft:587, SMTP only, internal
+    /// recipients only; the app must be on the HVE account's allow-list (Add-HVEAppAccess).
+    MicrosoftHve,
     /// Any other server: give --host.
     Custom,
 }
@@ -513,6 +516,7 @@ fn provider(p: ProviderArg) -> Provider {
         ProviderArg::MicrosoftUsgov => Provider::MicrosoftUsGov,
         ProviderArg::MicrosoftChina => Provider::MicrosoftChina,
         ProviderArg::Google => Provider::Google,
+        ProviderArg::MicrosoftHve => Provider::MicrosoftHve,
         ProviderArg::Custom => Provider::Custom,
     }
 }

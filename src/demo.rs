@@ -107,6 +107,7 @@ impl Setup<'_> {
             limits: Limits::default(),
             transcript: self.verbose,
             pipelining: true,
+            hve: false,
             checks,
         }
     }

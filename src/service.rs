@@ -94,8 +94,22 @@ pub enum Provider {
     /// 21Vianet.
     MicrosoftChina,
     Google,
+    /// Exchange Online High Volume Email: SMTP submission only, for internal recipients, by
+    /// apps on an HVE account's allow-list (reference I, docs/exchange-2026.md).
+    MicrosoftHve,
     /// Any other server: a host is required.
     Custom,
+}
+
+/// High Volume Email's SMTP host. Microsoft's troubleshooting page recommends it over the older
+/// `smtp-hve.office365.com`, which "will be deprecated".
+pub const HVE_SMTP_HOST: &str = "smtp.hve.mx.microsoft";
+
+/// Whether `host` is one of High Volume Email's SMTP hosts: its rules (allow-listed apps,
+/// internal recipients, no `SmtpClientAuthenticationDisabled`) differ from submission's.
+pub fn is_hve_host(host: &str) -> bool {
+    let h = host.trim_end_matches('.').to_ascii_lowercase();
+    h == HVE_SMTP_HOST || h == "smtp-hve.office365.com"
 }
 
 impl Provider {
@@ -115,6 +129,8 @@ impl Provider {
             (Provider::Google, Protocol::Imap) => Some("imap.gmail.com"),
             (Provider::Google, Protocol::Pop) => Some("pop.gmail.com"),
             (Provider::Google, Protocol::Smtp) => Some("smtp.gmail.com"),
+            (Provider::MicrosoftHve, Protocol::Smtp) => Some(HVE_SMTP_HOST),
+            (Provider::MicrosoftHve, Protocol::Imap | Protocol::Pop) => None,
             (Provider::Custom, _) => None,
         }
     }

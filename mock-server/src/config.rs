@@ -254,6 +254,10 @@ pub struct MailboxConfig {
     /// check. Off by default: FullAccess is then enough, as for IMAP and POP.
     #[serde(default)]
     pub smtp_send_as_required: bool,
+    /// `kind = "hve"` only: client ids of the apps that may send as this HVE account
+    /// (`Add-HVEAppAccess -AppIds`), at most [`HVE_MAX_ALLOWED_APPS`].
+    #[serde(default)]
+    pub allowed_apps: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -269,7 +273,14 @@ pub enum MailboxKind {
     User,
     /// A shared mailbox.
     Shared,
+    /// A High Volume Email account: a mail user that only sends (SMTP), for the apps on its
+    /// `allowed_apps`; IMAP and POP find no mailbox. Not governed by
+    /// `smtp_auth_disabled`, as Microsoft's HVE troubleshooting page says.
+    Hve,
 }
+
+/// How many apps one HVE account may allow (`Add-HVEAppAccess`: "up to ten").
+pub const HVE_MAX_ALLOWED_APPS: usize = 10;
 
 /// One folder of a mailbox.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -371,6 +382,18 @@ impl Config {
                 return invalid(format!("duplicate mailbox {:?}", mailbox.address));
             }
             validate_folders(mailbox)?;
+            if mailbox.kind != MailboxKind::Hve && !mailbox.allowed_apps.is_empty() {
+                return invalid(format!(
+                    "mailbox {:?}: allowed_apps is for kind = \"hve\" (High Volume Email accounts)",
+                    mailbox.address
+                ));
+            }
+            if mailbox.allowed_apps.len() > HVE_MAX_ALLOWED_APPS {
+                return invalid(format!(
+                    "mailbox {:?}: an HVE account allows at most {HVE_MAX_ALLOWED_APPS} apps",
+                    mailbox.address
+                ));
+            }
         }
 
         let mut object_ids = HashSet::new();
@@ -622,7 +645,13 @@ mod tests {
         assert_eq!(parsed, Config::demo());
         assert_eq!(parsed.server, ServerConfig::default());
         assert_eq!(parsed.tenant, TenantConfig::default());
-        assert_eq!(parsed.mailboxes.len(), 5);
+        // alice, bob, sales, payroll, carol, and the HVE accounts notify and alerts.
+        assert_eq!(parsed.mailboxes.len(), 7);
+        assert_eq!(parsed.mailboxes[5].kind, MailboxKind::Hve);
+        assert_eq!(
+            parsed.mailboxes[5].allowed_apps,
+            ["66666666-7777-8888-9999-000000000000"]
+        );
         assert_eq!(parsed.apps.len(), 2);
         let sales = &parsed.mailboxes[2];
         assert_eq!(sales.kind, MailboxKind::Shared);

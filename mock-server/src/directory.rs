@@ -44,6 +44,8 @@ pub(crate) struct Mailbox {
     pub smtp_auth_disabled: Option<bool>,
     /// SMTP AUTH by a delegate or an app needs SendAs too.
     pub smtp_send_as_required: bool,
+    /// HVE accounts: the apps that may send as it (`Add-HVEAppAccess`).
+    allowed_apps: Vec<String>,
 }
 
 impl Mailbox {
@@ -146,6 +148,7 @@ impl Directory {
                 pop_enabled: m.pop_enabled,
                 smtp_auth_disabled: m.smtp_auth_disabled,
                 smtp_send_as_required: m.smtp_send_as_required,
+                allowed_apps: m.allowed_apps.clone(),
             })
             .collect();
         let apps = config
@@ -234,6 +237,10 @@ impl Directory {
     /// open it: a user's own mailbox, or one whose `full_access` lists the principal.
     pub fn open(&self, principal: &str, address: &str) -> Option<&Mailbox> {
         let mailbox = self.mailbox(address)?;
+        // An HVE account has no mailbox to open; only SMTP submission knows it.
+        if mailbox.kind == MailboxKind::Hve {
+            return None;
+        }
         let own =
             mailbox.kind == MailboxKind::User && mailbox.address.eq_ignore_ascii_case(principal);
         let granted = mailbox
@@ -286,7 +293,24 @@ impl Directory {
     /// Whether SMTP AUTH is switched off for `mailbox`, and by which setting. The mailbox's
     /// own switch wins over the tenant's (as with `Set-CASMailbox`); security defaults
     /// block everyone.
+    /// The HVE account `address`, when `principal` is an app on its Allowed Apps list.
+    pub fn hve_account(&self, principal: &str, address: &str) -> Option<&Mailbox> {
+        self.mailbox(address).filter(|m| {
+            m.kind == MailboxKind::Hve
+                && m.allowed_apps
+                    .iter()
+                    .any(|a| a.eq_ignore_ascii_case(principal))
+        })
+    }
+
     pub fn smtp_auth_block(&self, mailbox: &Mailbox) -> Option<SmtpAuthBlock> {
+        // HVE accounts ignore SmtpClientAuthenticationDisabled (tenant or mailbox).
+        if mailbox.kind == MailboxKind::Hve {
+            return self
+                .tenant
+                .security_defaults
+                .then_some(SmtpAuthBlock::SecurityDefaults);
+        }
         match mailbox.smtp_auth_disabled {
             Some(true) => return Some(SmtpAuthBlock::Mailbox),
             None if self.tenant.smtp_auth_disabled => return Some(SmtpAuthBlock::Tenant),

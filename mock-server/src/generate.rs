@@ -223,6 +223,7 @@ fn generated_mailboxes(config: &Config) -> Result<Vec<MailboxConfig>, ConfigErro
                 pop_enabled: mix != Mix::PopDisabled,
                 smtp_auth_disabled: (mix == Mix::SmtpDisabled).then_some(true),
                 smtp_send_as_required: true,
+                allowed_apps: Vec::new(),
             }
         })
         .collect())
@@ -338,14 +339,14 @@ mod tests {
         let a = demo(12).with_generated().expect("valid");
         let b = demo(12).with_generated().expect("valid");
         assert_eq!(a, b);
-        assert_eq!(a.mailboxes.len(), 5 + 12);
+        assert_eq!(a.mailboxes.len(), 7 + 12);
         assert_eq!(a.generate.mailboxes, 0);
         assert_eq!(
             a.clone().with_generated().expect("valid"),
             a,
             "twice adds nothing"
         );
-        let names: Vec<&str> = a.mailboxes[5..]
+        let names: Vec<&str> = a.mailboxes[7..]
             .iter()
             .map(|m| m.address.as_str())
             .collect();
@@ -358,9 +359,9 @@ mod tests {
         assert_eq!(wide.len(), 12_345);
         a.validate()
             .expect("generated mailboxes pass the config validation");
-        let denied = &a.mailboxes[6];
+        let denied = &a.mailboxes[8];
         assert!(denied.full_access.is_empty() && denied.send_as.is_empty());
-        let allowed = &a.mailboxes[5];
+        let allowed = &a.mailboxes[7];
         assert_eq!(allowed.full_access, [DAEMON, ALICE]);
         assert!(allowed.folders.is_empty());
     }

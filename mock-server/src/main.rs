@@ -18,7 +18,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
-use xoauth_mock::{Addrs, Config, MockServer, SCENARIOS, Scenario, generate};
+use xoauth_mock::{Addrs, Config, MailboxKind, MockServer, SCENARIOS, Scenario, generate};
 
 /// A local stand-in for Exchange Online's IMAP, POP3 and SMTP submission services and the
 /// Microsoft identity platform, for testing OAuth (XOAUTH2 / OAUTHBEARER) clients offline.
@@ -400,7 +400,11 @@ impl Tenant {
         };
         let config = config.with_generated()?;
         if !generated {
-            addresses = config.mailboxes.iter().map(|m| m.address.clone()).collect();
+            // HVE accounts are senders, not mailboxes: an audit of mailboxes leaves them out.
+            addresses = (config.mailboxes.iter())
+                .filter(|m| m.kind != MailboxKind::Hve)
+                .map(|m| m.address.clone())
+                .collect();
         }
         Ok(Tenant {
             config,

@@ -326,8 +326,8 @@ mod tests {
         assert_eq!(c.apps[1].roles, ["POP.AccessAsApp"]);
         assert_eq!(c.apps[1].secrets, demo.apps[1].secrets);
         assert!(c.faults.throttles(MailService::Smtp));
-        assert_eq!(c.mailboxes.len(), 6);
-        assert_eq!(c.mailboxes[5].kind, MailboxKind::User);
+        assert_eq!(c.mailboxes.len(), 8);
+        assert_eq!(c.mailboxes[7].kind, MailboxKind::User);
         assert_eq!(c.server, demo.server);
     }
 

@@ -213,5 +213,5 @@ fn a_scenario_can_generate_mailboxes() {
     assert_eq!(addresses.len(), 20);
     assert_eq!(addresses[1], "denied-0002@big.example");
     let served = s.config.with_generated().expect("valid");
-    assert_eq!(served.mailboxes.len(), 25);
+    assert_eq!(served.mailboxes.len(), 27);
 }

@@ -27,10 +27,13 @@ pub(super) fn from_facts(e: &Evidence<'_>) -> Option<Explanation> {
                     .filter(|_| e.exchange_online)
                     .map(|note| rejected::not_a_jwt(e, note));
             };
-            let blocking: Vec<Finding> = token::findings(e.checked(), c, e.user, e.mailbox, e.now)
-                .into_iter()
-                .filter(|f| f.blocking)
-                .collect();
+            let findings = token::findings(e.checked(), c, e.user, e.mailbox, e.now);
+            let findings = if e.hve {
+                super::hve::without_role_findings(findings)
+            } else {
+                findings
+            };
+            let blocking: Vec<Finding> = findings.into_iter().filter(|f| f.blocking).collect();
             if let Some(first) = blocking.first() {
                 let all: Vec<&str> = blocking.iter().map(|f| f.message.as_str()).collect();
                 return Some(one(
@@ -40,6 +43,10 @@ pub(super) fn from_facts(e: &Evidence<'_>) -> Option<Explanation> {
             }
             if let Some(ex) = someone_elses_token(e, c) {
                 return Some(ex);
+            }
+            // HVE has its own permission model (an allow-list per account): its module explains.
+            if e.hve {
+                return None;
             }
             // Exchange's permission model (service principals, CAS switches) only explains an
             // Exchange server's refusal; Dovecot or Gmail refuse for their own reasons.

@@ -381,7 +381,9 @@ pub(super) fn smtp_auth_disabled(mailbox: &str, reply: &[String]) -> Explanation
 
 pub(super) fn auth_blocked(reply: &[String]) -> Explanation {
     let text = reply.join(" ");
-    if text.contains("security defaults") {
+    if text.contains("5.7.30") {
+        basic_auth_retired()
+    } else if text.contains("security defaults") {
         one(
             "Security Defaults are on for the tenant, and they block SMTP AUTH",
             Some(
@@ -403,5 +405,34 @@ pub(super) fn auth_blocked(reply: &[String]) -> Explanation {
             "an authentication policy blocked the sign-in",
             Some("check the tenant's authentication policies for SMTP".into()),
         )
+    }
+}
+
+/// `550 5.7.30 Basic authentication is not supported for Client Submission`: Exchange Online
+/// took the sign-in for Basic (a password) after Basic was turned off for SMTP AUTH — off by
+/// default for existing tenants from the end of December 2026 (docs/exchange-2026.md). xoauth
+/// itself only sends OAuth, so seeing it here means the server did not read the exchange as
+/// OAuth; for the printers and scripts that meet it, the way out is OAuth or HVE.
+fn basic_auth_retired() -> Explanation {
+    Explanation {
+        cause: "Exchange Online refused Basic authentication for SMTP client submission (5.7.30): \
+                Basic is off by default for existing tenants from the end of December 2026 and \
+                unavailable to tenants created after it; OAuth is what it accepts"
+            .into(),
+        candidates: vec![
+            "the sign-in used a password (AUTH LOGIN or PLAIN), not an OAuth token".into(),
+            "the XOAUTH2 exchange was not read as OAuth (run with -v and check the mechanism \
+             and that the token is an Exchange Online access token)"
+                .into(),
+        ],
+        fix: Some(
+            "move each sender that uses a password (printers, scripts, apps) to OAuth and prove \
+             it with xoauth smtp; for mail to internal recipients only, High Volume Email \
+             (--provider microsoft-hve) is the other supported path. Admins can still turn \
+             Basic back on for a while (Microsoft's message center post MC786329); the final \
+             removal date is to be announced in the second half of 2027"
+                .into(),
+        ),
+        evidence: Vec::new(),
     }
 }

@@ -18,6 +18,7 @@ mod aadsts;
 pub mod combination;
 mod facts;
 mod fixes;
+mod hve;
 mod kinds;
 mod rejected;
 pub mod tls;
@@ -52,6 +53,8 @@ pub struct Evidence<'a> {
     /// The server is Exchange (by host name, or by its own greeting), so Exchange's known
     /// behaviour and permission model apply.
     pub exchange_online: bool,
+    /// The server is High Volume Email's SMTP endpoint, whose rules differ from submission's.
+    pub hve: bool,
     pub implicit_tls: bool,
     /// Seconds since the epoch, for judging `exp`.
     pub now: i64,
@@ -114,9 +117,40 @@ pub fn preflight(
     token::findings(protocol, claims, user, mailbox, now)
 }
 
+/// High Volume Email delivers only inside the tenant, and an outside recipient is not refused
+/// at RCPT: the message is accepted and bounces (550 5.5.105) later, where a check never looks.
+/// So recipients outside the sender's domain get a warning before anything is sent. The
+/// tenant may own more domains than the sender's; the warning says so rather than guess.
+pub fn hve_external_recipients(from: &str, to: &[String]) -> Option<String> {
+    let domain = |a: &str| a.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase());
+    let own = domain(from)?;
+    let outside: Vec<&str> = to
+        .iter()
+        .filter(|t| domain(t).is_some_and(|d| d != own))
+        .map(String::as_str)
+        .collect();
+    (!outside.is_empty()).then(|| {
+        format!(
+            "High Volume Email delivers only to recipients in the tenant: {} is outside \
+             {own}; unless that domain is also the tenant's, the server accepts the message and \
+             it bounces later (550 5.5.105 External sending is not supported)",
+            outside.join(", ")
+        )
+    })
+}
+
+/// [`preflight`] for High Volume Email, which authorises apps by its own allow-list and the
+/// `Mail.Send` application permission rather than `SMTP.SendAsApp`: a finding about that role
+/// would send the admin to the wrong permission.
+pub fn preflight_hve(claims: &Claims, user: &str, mailbox: &str, now: i64) -> Vec<Finding> {
+    hve::without_role_findings(token::findings(Protocol::Smtp, claims, user, mailbox, now))
+}
+
 /// The cause, candidates and fix for a failure, with the evidence they rest on.
 pub fn explain(e: &Evidence<'_>) -> Explanation {
-    let mut ex = facts::from_facts(e).unwrap_or_else(|| kinds::by_kind(e));
+    let mut ex = facts::from_facts(e)
+        .or_else(|| e.hve.then(|| hve::explain(e)).flatten())
+        .unwrap_or_else(|| kinds::by_kind(e));
     ex.evidence = gather(e);
     ex
 }

@@ -16,6 +16,7 @@ fn evidence(kind: FailureKind) -> Evidence<'static> {
         token_note: None,
         client_id: Some("66666666-7777-8888-9999-000000000000"),
         exchange_online: true,
+        hve: false,
         implicit_tls: true,
         now: 0,
     }
@@ -500,6 +501,7 @@ fn walk(
                                         token_note: token_note.filter(|_| claims.is_none()),
                                         client_id: Some("66666666-7777-8888-9999-000000000000"),
                                         exchange_online: exchange,
+                                        hve: false,
                                         implicit_tls,
                                         now: 0,
                                     });
@@ -895,4 +897,114 @@ fn a_mailbox_that_may_not_exist_is_a_candidate_where_exchange_cannot_tell() {
         let disabled = ex.candidates.iter().position(|c| c.contains("disabled"));
         assert!(disabled.is_none_or(|d| at < Some(d)), "{:?}", ex.candidates);
     }
+}
+
+/// High Volume Email: a refusal is the app missing from the account's Allowed Apps list, never
+/// the submission rows' service principal or SMTP.SendAsApp (HVE authorises by its own list),
+/// and a token that cannot work (wrong audience) still says so first.
+#[test]
+fn hve_refusals_name_the_allow_list_not_the_submission_permissions() {
+    let app = app_claims(); // no SMTP.SendAsApp role: irrelevant at HVE
+    let reply = vec!["535 5.7.3 Authentication unsuccessful [X.PROD.OUTLOOK.COM]".to_string()];
+    let hve = Evidence {
+        protocol: Some(Protocol::Smtp),
+        mailbox: "notify@contoso.example",
+        claims: Some(&app),
+        server_reply: &reply,
+        hve: true,
+        implicit_tls: false,
+        ..evidence(FailureKind::AuthRejected)
+    };
+    let ex = explain(&hve);
+    let fix = ex.fix.clone().unwrap();
+    assert!(ex.cause.contains("High Volume Email"), "{}", ex.cause);
+    assert!(
+        fix.starts_with("Add-HVEAppAccess -Identity 'notify@contoso.example' -AppIds 'app-1'"),
+        "{fix}"
+    );
+    let all = format!("{ex:?}");
+    for wrong in ["SMTP.SendAsApp", "New-ServicePrincipal", "Set-CASMailbox"] {
+        assert!(!all.contains(wrong), "{wrong} in {all}");
+    }
+    // The same evidence at ordinary submission gets the submission rows.
+    let ex = explain(&Evidence { hve: false, ..hve });
+    assert!(format!("{ex:?}").contains("SMTP.SendAsApp"), "{ex:?}");
+    // A token for Graph cannot work anywhere: that fact still comes first.
+    let graph = Claims {
+        aud: Some("https://graph.microsoft.com".into()),
+        ..app_claims()
+    };
+    let ex = explain(&Evidence {
+        claims: Some(&graph),
+        ..hve
+    });
+    assert!(ex.cause.contains("graph.microsoft.com"), "{}", ex.cause);
+    // Preflight at HVE drops only the role finding.
+    let pre = preflight_hve(&app, "", "notify@contoso.example", 0);
+    assert!(
+        pre.iter().all(|f| !f.message.contains("SMTP.SendAsApp")),
+        "{pre:?}"
+    );
+    let pre = preflight_hve(&graph, "", "notify@contoso.example", 0);
+    assert!(pre.iter().any(|f| f.blocking), "{pre:?}");
+}
+
+#[test]
+fn hve_external_recipients_are_warned_about_before_sending() {
+    let to = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let w = hve_external_recipients("notify@contoso.example", &to(&["a@fabrikam.example"]))
+        .expect("an outside recipient is warned about");
+    assert!(
+        w.contains("a@fabrikam.example") && w.contains("5.5.105"),
+        "{w}"
+    );
+    assert_eq!(
+        hve_external_recipients("notify@contoso.example", &to(&["b@CONTOSO.example"])),
+        None
+    );
+    // Should a server refuse at once rather than bounce, the refusal is explained the same way.
+    let reply = vec![
+        "550 5.5.105 External sending is not supported for High Volume Email accounts.".into(),
+    ];
+    let ex = explain(&Evidence {
+        protocol: Some(Protocol::Smtp),
+        server_reply: &reply,
+        hve: true,
+        ..evidence(FailureKind::SendRejected)
+    });
+    assert!(
+        ex.cause.contains("only to recipients in the tenant"),
+        "{}",
+        ex.cause
+    );
+}
+
+/// 5.7.30, Exchange Online's reply to Basic authentication once it is off for client
+/// submission (the end of December 2026 for existing tenants): explained as such, with the
+/// ways out, and never as a Conditional Access or Security Defaults block.
+#[test]
+fn basic_auth_retired_is_explained() {
+    let reply =
+        vec!["550 5.7.30 Basic authentication is not supported for Client Submission.".into()];
+    let ex = explain(&Evidence {
+        protocol: Some(Protocol::Smtp),
+        server_reply: &reply,
+        ..evidence(FailureKind::AuthBlockedByPolicy)
+    });
+    assert!(ex.cause.contains("5.7.30"), "{}", ex.cause);
+    assert!(ex.cause.contains("December 2026"), "{}", ex.cause);
+    let fix = ex.fix.unwrap();
+    assert!(
+        fix.contains("OAuth") && fix.contains("microsoft-hve"),
+        "{fix}"
+    );
+    assert!(!format!("{:?}", ex.candidates).contains("Conditional Access"));
+    // At an HVE endpoint too (HVE's own policy row must not swallow it).
+    let ex = explain(&Evidence {
+        protocol: Some(Protocol::Smtp),
+        server_reply: &reply,
+        hve: true,
+        ..evidence(FailureKind::AuthBlockedByPolicy)
+    });
+    assert!(ex.cause.contains("5.7.30"), "{}", ex.cause);
 }

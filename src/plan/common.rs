@@ -2,7 +2,9 @@
 //! both), who it is for and which mailbox is opened, and the run-wide settings.
 
 use super::args::{Environment, RawCommon, RawTokenSource};
-use super::{Flow, Plan, PlanError, Protocol, TokenPlan, UsageError, check_address, timeout};
+use super::{
+    Flow, Plan, PlanError, Protocol, Provider, TokenPlan, UsageError, check_address, timeout,
+};
 use crate::token::TokenSource;
 use crate::transport::Limits;
 
@@ -122,6 +124,7 @@ impl RawCommon {
             },
             transcript: self.verbose,
             pipelining: self.pipelining,
+            hve: self.provider == Provider::MicrosoftHve,
             checks: Vec::new(),
         })
     }

@@ -60,6 +60,9 @@ impl Endpoint {
     ) -> Result<Endpoint, PlanError> {
         let host = match host.or_else(|| provider.host(protocol).map(str::to_string)) {
             Some(h) if !h.trim().is_empty() => h.trim().to_string(),
+            _ if provider == Provider::MicrosoftHve => {
+                return Err(PlanError::HveIsSmtpOnly(protocol.name()));
+            }
             _ => return Err(PlanError::HostRequired(protocol.name())),
         };
         let port = port.unwrap_or(default_port(protocol, security));
@@ -76,7 +79,15 @@ impl Endpoint {
     /// Exchange Online's hosts, whose known quirks (no SMTP on 465) are worth a warning.
     pub fn is_exchange_online(&self) -> bool {
         let h = self.host.to_ascii_lowercase();
-        h.ends_with(".office365.com") || h.ends_with(".outlook.com") || h.ends_with(".office365.us")
+        h.ends_with(".office365.com")
+            || h.ends_with(".outlook.com")
+            || h.ends_with(".office365.us")
+            || self.is_hve()
+    }
+
+    /// High Volume Email's SMTP endpoint, whose failures have their own causes.
+    pub fn is_hve(&self) -> bool {
+        crate::service::is_hve_host(&self.host)
     }
 }
 
@@ -84,6 +95,12 @@ impl Endpoint {
 pub enum PlanError {
     #[error("a host is required for {0} with --provider custom (--host or --{0}-host)")]
     HostRequired(&'static str),
+    #[error(
+        "--provider microsoft-hve is High Volume Email, which is SMTP submission only and has no \
+         {0}: run `xoauth smtp --provider microsoft-hve` (or `xoauth check --protocols smtp`), \
+         and check {0} with --provider microsoft"
+    )]
+    HveIsSmtpOnly(&'static str),
     #[error("ports must be between 1 and 65535")]
     BadPort,
     #[error("--timeout must be more than 0 seconds")]
@@ -346,6 +363,9 @@ pub struct Plan {
     /// LIST with AUTHENTICATE, SMTP MAIL/RCPT/DATA under PIPELINING, LOGOUT/QUIT unwaited):
     /// fewer round trips. Off is the escape hatch for a server that mishandles it.
     pub pipelining: bool,
+    /// The service is High Volume Email (`--provider microsoft-hve`, whatever the host: a test
+    /// or a relay may stand in for it), whose failures have their own causes.
+    pub hve: bool,
     pub checks: Vec<Check>,
 }
 

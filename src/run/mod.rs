@@ -134,6 +134,7 @@ pub async fn token(
                 token_note: None,
                 client_id: client_id(plan),
                 exchange_online: false,
+                hve: false,
                 implicit_tls: false,
                 now: crate::token::now(),
             }));
@@ -232,14 +233,14 @@ async fn run_check(
         .claims
         .as_ref()
         .map(|c| {
-            diagnose::preflight(
-                check.protocol(),
-                c,
-                // No --user (an app-only run): there is no user to hold the token against.
-                plan.user.as_deref().unwrap_or_default(),
-                mailbox,
-                crate::token::now(),
-            )
+            // No --user (an app-only run): there is no user to hold the token against.
+            let user = plan.user.as_deref().unwrap_or_default();
+            let now = crate::token::now();
+            if plan.hve || check.endpoint().is_hve() {
+                diagnose::preflight_hve(c, user, mailbox, now)
+            } else {
+                diagnose::preflight(check.protocol(), c, user, mailbox, now)
+            }
         })
         .unwrap_or_default();
     let mut facts = Facts {
@@ -492,6 +493,15 @@ fn finish(
     {
         facts.warnings.push(note.clone());
     }
+    if let Check::Smtp {
+        send: Some(send), ..
+    } = check
+        && (plan.hve || endpoint.is_hve())
+    {
+        facts
+            .warnings
+            .extend(diagnose::hve_external_recipients(&send.from, &send.to));
+    }
     let failure = result.err().map(|mut f| {
         if f.challenge.is_none() {
             f.challenge = facts.challenge.clone();
@@ -508,6 +518,7 @@ fn finish(
             client_id: client_id(plan),
             exchange_online: endpoint.is_exchange_online()
                 || transcript.is_some_and(speaks_like_exchange),
+            hve: plan.hve || endpoint.is_hve(),
             implicit_tls: endpoint.security == Security::ImplicitTls,
             now: crate::token::now(),
         }));

@@ -99,7 +99,7 @@ pub fn endpoint(what: &'static str, raw: &str) -> Result<Url, ProviderError> {
 /// The Microsoft login host of each cloud ([NATCLOUD]).
 pub fn microsoft_login_host(provider: Provider) -> Option<&'static str> {
     match provider {
-        Provider::Microsoft => Some("https://login.microsoftonline.com"),
+        Provider::Microsoft | Provider::MicrosoftHve => Some("https://login.microsoftonline.com"),
         Provider::MicrosoftUsGov => Some("https://login.microsoftonline.us"),
         Provider::MicrosoftChina => Some("https://login.partner.microsoftonline.cn"),
         Provider::Google | Provider::Custom => None,
@@ -137,7 +137,10 @@ impl Authority {
         custom: &CustomUrls,
     ) -> Result<Authority, ProviderError> {
         match provider {
-            Provider::Microsoft | Provider::MicrosoftUsGov | Provider::MicrosoftChina => {
+            Provider::Microsoft
+            | Provider::MicrosoftUsGov
+            | Provider::MicrosoftChina
+            | Provider::MicrosoftHve => {
                 let tenant = tenant.ok_or(ProviderError::TenantRequired("Microsoft"))?;
                 check_tenant(tenant)?;
                 let host = match login_host {

@@ -363,6 +363,7 @@ impl Session {
             directory
                 .open(p, user)
                 .filter(|m| directory.smtp_send_as_ok(p, m))
+                .or_else(|| directory.hve_account(p, user))
         });
         let (Some(principal), Some(mailbox)) = (principal, mailbox) else {
             let gmail = self.ctx.server.xoauth2_error_challenge;

@@ -344,9 +344,18 @@ fn classify_auth_failure(r: &Reply) -> (FailureKind, &'static str) {
             "SMTP AUTH is disabled for this tenant or mailbox",
         );
     }
+    // 5.7.30: Exchange Online's answer to Basic authentication once it is off for client
+    // submission (by default for existing tenants from the end of December 2026).
+    if text.contains("5.7.30") || text.contains("basic authentication is not supported") {
+        return (
+            FailureKind::AuthBlockedByPolicy,
+            "Exchange Online no longer accepts Basic authentication for client submission",
+        );
+    }
     if text.contains("security defaults")
         || text.contains("did not meet the criteria")
         || text.contains("basic authentication is disabled")
+        || text.contains("organization configuration doesn't allow")
     {
         return (
             FailureKind::AuthBlockedByPolicy,
@@ -606,6 +615,14 @@ mod tests {
             ),
             (
                 "535 5.7.139 Authentication unsuccessful, the request did not meet the criteria to be authenticated successfully. Contact your administrator.",
+                FailureKind::AuthBlockedByPolicy,
+            ),
+            (
+                "550 5.7.30 Basic authentication is not supported for Client Submission.",
+                FailureKind::AuthBlockedByPolicy,
+            ),
+            (
+                "535 5.7.139 Authentication unsuccessful, the organization configuration doesn't allow this authentication request.",
                 FailureKind::AuthBlockedByPolicy,
             ),
             (

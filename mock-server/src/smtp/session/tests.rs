@@ -200,6 +200,47 @@ fn tenant_switches_and_override() {
     );
 }
 
+/// High Volume Email accounts: only apps on the account's Allowed Apps list get in, and the
+/// SmtpClientAuthenticationDisabled switches (tenant and account) do not apply; Security
+/// Defaults still do.
+#[test]
+fn hve_accounts_admit_only_their_allowed_apps() {
+    let daemon = test_token(&TokenSpec::app(crate::DEMO_DAEMON_CLIENT_ID));
+    let refused = format!("535 5.7.3 Authentication unsuccessful [{HOST}]\r\n");
+    let mut config = Config::demo();
+    config.tenant.smtp_auth_disabled = true;
+    let (mut s1, _) = greeted(&config);
+    s(
+        &mut s1,
+        &format!(
+            "AUTH XOAUTH2 {}",
+            xoauth2("notify@contoso.example", &daemon)
+        ),
+        "235 2.7.0 Authentication successful\r\n",
+    );
+    for (user, token) in [
+        ("alerts@contoso.example", daemon.as_str()), // empty Allowed Apps list
+        ("notify@contoso.example", ALICE.as_str()),  // a user, not an allowed app
+    ] {
+        let (mut s1, _) = greeted(&config);
+        s(
+            &mut s1,
+            &format!("AUTH XOAUTH2 {}", xoauth2(user, token)),
+            &refused,
+        );
+    }
+    config.tenant.security_defaults = true;
+    let (mut s1, _) = greeted(&config);
+    s(
+        &mut s1,
+        &format!(
+            "AUTH XOAUTH2 {}",
+            xoauth2("notify@contoso.example", &daemon)
+        ),
+        "535 5.7.139 Authentication unsuccessful, user is locked by your organization's security defaults policy. Contact your administrator.\r\n",
+    );
+}
+
 #[test]
 fn gmail_and_oauthbearer_challenges() {
     let mut config = Config::demo();
