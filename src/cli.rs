@@ -308,6 +308,8 @@ pub struct ImapArgs {
     #[arg(long, value_name = "FOLDER", num_args = 0..=1, default_missing_value = "INBOX")]
     pub examine: Option<String>,
     #[command(flatten)]
+    pub bundle: BundleArgs,
+    #[command(flatten)]
     pub common: Common,
 }
 
@@ -322,6 +324,8 @@ pub struct PopArgs {
     /// Connect in plaintext and upgrade with STLS (fails if the server does not offer it).
     #[arg(long)]
     pub starttls: bool,
+    #[command(flatten)]
+    pub bundle: BundleArgs,
     #[command(flatten)]
     pub common: Common,
 }
@@ -353,6 +357,8 @@ pub struct SmtpArgs {
     pub implicit_tls: bool,
     #[command(flatten)]
     pub send: SendArgs,
+    #[command(flatten)]
+    pub bundle: BundleArgs,
     #[command(flatten)]
     pub common: Common,
 }
@@ -412,6 +418,8 @@ pub struct CheckArgs {
     pub concurrency: Option<usize>,
     #[command(flatten)]
     pub send: SendArgs,
+    #[command(flatten)]
+    pub bundle: BundleArgs,
     #[command(flatten)]
     pub common: Common,
     #[command(flatten)]
@@ -481,6 +489,16 @@ pub struct OutputArgs {
     /// LOGOUT/QUIT; use this flag for a server that mishandles that.
     #[arg(long)]
     pub no_pipelining: bool,
+}
+
+/// `--support-bundle`, on the commands that check a server.
+#[derive(Args, Debug, Clone, Default)]
+pub struct BundleArgs {
+    /// Also write a support bundle to FILE (.tar.gz): the report, each connection's redacted
+    /// transcript, the token's claims, the ids, the environment and a filter for the Entra
+    /// sign-in logs. No secret goes in it.
+    #[arg(long, value_name = "FILE")]
+    pub support_bundle: Option<std::path::PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -19,13 +19,14 @@ mod progress;
 mod shell_docs;
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser as _;
 use xoauth::outcome::ExitStatus;
 use xoauth::plan::{Plan, UsageError};
-use xoauth::report::Combined;
 use xoauth::report::audit::Audit;
+use xoauth::report::{Combined, Report};
 
 use xoauth::transport::util::escape_text;
 
@@ -145,19 +146,29 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Imap(args) => {
                 let output = args.common.output.clone();
-                single(args.into_raw().build(), &output, errors).await
+                let bundle = args.bundle.support_bundle.clone();
+                single(args.into_raw().build(), &output, bundle, errors).await
             }
             Command::Pop(args) => {
                 let output = args.common.output.clone();
-                single(args.into_raw().build(), &output, errors).await
+                let bundle = args.bundle.support_bundle.clone();
+                single(args.into_raw().build(), &output, bundle, errors).await
             }
             Command::Smtp(args) => {
                 let output = args.common.output.clone();
-                single(args.into_raw().build(), &output, errors).await
+                let bundle = args.bundle.support_bundle.clone();
+                single(args.into_raw().build(), &output, bundle, errors).await
             }
             Command::Check(args) => {
                 let output = args.common.output.clone();
                 let audit_outputs = args.audit_outputs.clone();
+                let bundle = args.bundle.support_bundle.clone();
+                if bundle.is_some() && args.mailboxes.is_some() {
+                    return fail(anyhow::anyhow!(
+                        "--support-bundle is for one check; with --mailboxes, run the check of \
+                         the mailbox in question again with --support-bundle"
+                    ));
+                }
                 if let Some(path) = args.mailboxes.clone() {
                     return match read_list(&path) {
                         Ok(list) => {
@@ -168,17 +179,26 @@ fn main() -> ExitCode {
                         Err(e) => fail(e),
                     };
                 }
-                let plan = match args.into_raw().build() {
+                let mut plan = match args.into_raw().build() {
                     Ok(plan) => plan,
                     Err(e) => return fail(e.into()),
                 };
                 if let Err(e) = outputs::preflight(&audit_outputs) {
                     return fail(e);
                 }
+                if let Err(e) = bundle_preflight(bundle.as_deref(), &mut plan) {
+                    return fail(e);
+                }
                 let started_at = xoauth::token::now().max(0) as u64;
                 let clock = std::time::Instant::now();
                 match xoauth::run::run(&plan).await {
                     Ok(reports) => {
+                        if let Some(path) = &bundle
+                            && let Err(e) = write_bundle(path, &reports, started_at as i64)
+                        {
+                            return fail(e);
+                        }
+                        let reports = shown(reports, output.verbose);
                         // A single check is a one-row audit for the audit's outputs.
                         let elapsed_ms = clock.elapsed().as_millis() as u64;
                         let audit = Audit::from_reports(started_at, elapsed_ms, reports.clone());
@@ -440,17 +460,27 @@ async fn audit(
 async fn single(
     plan: Result<Plan, UsageError>,
     output: &cli::OutputArgs,
+    bundle: Option<PathBuf>,
     errors: Errors,
 ) -> ExitCode {
     let fail = |e: anyhow::Error| fail(e, errors);
-    let plan = match plan {
+    let mut plan = match plan {
         Ok(plan) => plan,
         Err(e) => return fail(e.into()),
     };
+    if let Err(e) = bundle_preflight(bundle.as_deref(), &mut plan) {
+        return fail(e);
+    }
+    let started = xoauth::token::now();
     match xoauth::run::run(&plan).await {
         Ok(reports) => {
+            if let Some(path) = &bundle
+                && let Err(e) = write_bundle(path, &reports, started)
+            {
+                return fail(e);
+            }
             let mut code = ExitStatus::Pass;
-            for report in reports {
+            for report in shown(reports, output.verbose) {
                 if output.json {
                     println!("{}", report.to_json());
                 } else {
@@ -462,6 +492,58 @@ async fn single(
         }
         Err(e) => fail(e.into()),
     }
+}
+
+/// A bundle needs the transcripts, whether or not they are printed; and a path it cannot be
+/// written to is a usage error before any connection, not after the check.
+fn bundle_preflight(path: Option<&std::path::Path>, plan: &mut Plan) -> anyhow::Result<()> {
+    let Some(path) = path else { return Ok(()) };
+    if path.is_dir() {
+        anyhow::bail!(
+            "--support-bundle {}: is a directory; give a file name such as xoauth-support.tar.gz",
+            path.display()
+        );
+    }
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(dir) = parent
+        && !dir.is_dir()
+    {
+        anyhow::bail!(
+            "--support-bundle {}: the directory {} does not exist",
+            path.display(),
+            dir.display()
+        );
+    }
+    plan.transcript = true;
+    Ok(())
+}
+
+/// Writes the support bundle (see `xoauth::report::bundle`).
+fn write_bundle(path: &std::path::Path, reports: &[Report], started: i64) -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let ctx = xoauth::report::bundle::Context {
+        args: &args,
+        started,
+        finished: xoauth::token::now(),
+    };
+    let bytes = xoauth::report::bundle::tar_gz(reports, &ctx)?;
+    std::fs::write(path, bytes)
+        .map_err(|e| anyhow::anyhow!("cannot write the support bundle {}: {e}", path.display()))?;
+    eprintln!(
+        "xoauth: support bundle written to {}",
+        escape_text(&path.display().to_string())
+    );
+    Ok(())
+}
+
+/// The reports as printed: without the transcripts that only the bundle asked for.
+fn shown(mut reports: Vec<Report>, verbose: bool) -> Vec<Report> {
+    if !verbose {
+        for r in &mut reports {
+            r.transcript = None;
+        }
+    }
+    reports
 }
 
 /// Which flags a profile added, for an error about flags the user did not type.

@@ -34,6 +34,7 @@ mod scenarios;
 mod shell_docs;
 mod smtp;
 mod smtp_pipelining;
+mod support_bundle;
 mod token_errors;
 mod trial_cli;
 mod trial_token;

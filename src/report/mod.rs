@@ -368,4 +368,5 @@ fn versioned_json<T: Serialize>(body: &T) -> String {
 }
 
 pub mod audit;
+pub mod bundle;
 pub mod version;
