@@ -61,6 +61,11 @@ pub struct RawOAuth {
     pub refresh: bool,
     pub no_browser: bool,
     pub login_wait: f64,
+    pub redirect_uri: Option<String>,
+    pub issuer: Option<String>,
+    /// The command line as typed (the program first), for the device-code command offered
+    /// when no browser opens; empty when unknown.
+    pub command_line: Vec<String>,
 }
 
 impl Default for RawOAuth {
@@ -85,6 +90,9 @@ impl Default for RawOAuth {
             refresh: false,
             no_browser: false,
             login_wait: DEFAULT_LOGIN_WAIT_SECS,
+            redirect_uri: None,
+            issuer: None,
+            command_line: Vec::new(),
         }
     }
 }

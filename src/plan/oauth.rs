@@ -4,7 +4,9 @@
 use super::args::{Environment, RawOAuth};
 use super::{ClientCredential, Flow, OAuthPlan, Protocol, Provider, SecretSource, UsageError};
 use crate::powershell::{self, Kind};
-use crate::token::provider::{self, Authority, CustomUrls};
+use crate::token::discovery::Discovery;
+use crate::token::provider::{self, Authority, CustomUrls, ProviderError};
+use crate::token::redirect::LoopbackRedirect;
 
 /// The tenants Microsoft's identity platform accepts in place of one tenant: any work or
 /// school account, or any of those and personal accounts, or personal accounts only.
@@ -39,6 +41,8 @@ impl RawOAuth {
             || self.credential().is_some()
             || self.authority.is_some()
             || self.token_url.is_some()
+            || self.issuer.is_some()
+            || self.redirect_uri.is_some()
     }
 
     /// The app's credential: a secret (environment, file, prompt, in that order; the CLI
@@ -131,11 +135,33 @@ impl RawOAuth {
         self.check_variable_names()?;
         let credential = self.credential();
         let flow = self.flow(credential.as_ref(), thunderbird, env)?;
+        let discovery = match &self.issuer {
+            None => None,
+            Some(_) if provider != Provider::Custom => {
+                return Err(ProviderError::IssuerNeedsCustom.into());
+            }
+            Some(raw) => Some(Discovery {
+                issuer: provider::endpoint("--issuer", raw.trim())?,
+                token_url_given: self.token_url.is_some(),
+            }),
+        };
         let custom = CustomUrls {
             authorize: self.authorize_url.clone(),
-            token: self.token_url.clone(),
+            // Until the document is read (the token layer does that, at run time), the token
+            // URL is the document's own; `Discovery::token_url_given` tells them apart.
+            token: self.token_url.clone().or_else(|| {
+                discovery
+                    .as_ref()
+                    .map(|d| d.document_url().as_str().to_string())
+            }),
             device: self.device_url.clone(),
         };
+        let redirect_uri = self
+            .redirect_uri
+            .as_deref()
+            .map(LoopbackRedirect::parse)
+            .transpose()
+            .map_err(ProviderError::from)?;
         if let (Some(tenant), Some(_)) = (&self.tenant, provider::microsoft_login_host(provider)) {
             check_tenant(tenant, flow)?;
         }
@@ -164,6 +190,10 @@ impl RawOAuth {
             refresh: self.refresh,
             open_browser: !self.no_browser,
             user_wait,
+            redirect_uri,
+            discovery,
+            device_code_command: (flow == Flow::Interactive && !self.command_line.is_empty())
+                .then(|| super::rerun::with_device_code(&self.command_line)),
         }))
     }
 }
@@ -175,7 +205,6 @@ mod tests {
 
     use super::*;
     use crate::plan::fixtures::{CLIENT, TENANT, USER, oauth};
-    use crate::token::provider::ProviderError;
 
     const DESKTOP: Environment = Environment {
         browser: true,
