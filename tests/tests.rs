@@ -19,6 +19,7 @@ mod imap;
 mod json_golden;
 mod mock_tenant;
 mod oauth;
+mod other_idp;
 mod output_contract;
 mod pop;
 mod profiles;

@@ -56,6 +56,10 @@ pub(crate) fn router(idp: Arc<Idp>) -> Router {
             "/{tenant}/oauth2/v2.0/devicecode",
             post(devicecode_endpoint),
         )
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(discovery_endpoint),
+        )
         .route("/devicelogin", get(devicelogin_page))
         .route("/mock/devicecode/approve", post(approve_hook))
         .route("/mock/devicecode/decline", post(decline_hook))
@@ -258,6 +262,15 @@ async fn authorize_endpoint(
         },
         Outcome::Page(e) => response(400, HTML, e.to_html(&ids)),
     }
+}
+
+async fn discovery_endpoint(
+    State(idp): State<Arc<Idp>>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let ids = error_ids(&headers, clock::now_ms());
+    json_result(super::discovery::document(&idp, &tenant), &ids).2
 }
 
 async fn devicelogin_page(State(idp): State<Arc<Idp>>) -> Response {
