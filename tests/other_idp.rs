@@ -45,16 +45,18 @@ fn bin() -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn over_ssh_without_a_display_the_device_code_command_is_offered_and_works() {
-    let mock = Mock::with(register_callback).await;
+    let mock = Mock::with(|c| c.idp.device_code_interval_secs = 1).await;
     let args = mock.oauth(
         mock.imap_args(),
         PUBLIC,
-        &["--flow", "interactive", "--redirect-uri", CALLBACK, "--json"],
+        &["--flow", "interactive", "--json"],
     );
     let ssh = [("SSH_CONNECTION", "10.0.0.2 50022 10.0.0.1 22")];
     let mut live = spawn_xoauth(&args, &ssh);
     live.line(|l| {
-        l.starts_with("No browser can be opened here: this is an SSH session without a graphical display")
+        l.starts_with(
+            "No browser can be opened here: this is an SSH session without a graphical display",
+        )
     })
     .await;
     live.line(|l| l.contains("by running:")).await;
@@ -68,7 +70,7 @@ async fn over_ssh_without_a_display_the_device_code_command_is_offered_and_works
     assert_eq!(offered.trim(), expected);
     // The run can still go on by hand (a port forward): the page is printed, and works.
     let location = play_browser(&mock, &mut live).await;
-    assert!(location.contains("/callback?code="), "{location}");
+    assert!(location.contains("?code="), "{location}");
     let run = live.finish().await;
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(run.json()["token"]["origin"], "interactive");
@@ -94,10 +96,7 @@ async fn a_failing_browser_opener_ends_in_a_device_code_fix_not_a_bare_timeout()
         PUBLIC,
         &["--flow", "interactive", "--login-wait", "2", "--json"],
     );
-    let env = [
-        ("DISPLAY", ":99"),
-        ("PATH", empty.path().to_str().unwrap()),
-    ];
+    let env = [("DISPLAY", ":99"), ("PATH", empty.path().to_str().unwrap())];
     let run = xoauth_env(&args, &env, None).await;
     assert_eq!(run.code, 3, "{}", run.all());
     assert!(
@@ -278,7 +277,13 @@ async fn the_issuer_s_discovery_document_gives_the_endpoints() {
     let args = by_issuer(
         &mock,
         &issuer,
-        &["--flow", "interactive", "--no-browser", "--redirect-uri", CALLBACK],
+        &[
+            "--flow",
+            "interactive",
+            "--no-browser",
+            "--redirect-uri",
+            CALLBACK,
+        ],
     );
     let mut live = spawn_xoauth(&args, &[]);
     play_browser(&mock, &mut live).await;
@@ -298,7 +303,11 @@ async fn a_wrong_issuer_is_refused_saying_why() {
         &["--flow", "device-code"],
     );
     // No discovery document there at all.
-    let nowhere = by_issuer(&mock, &format!("{base}/nowhere"), &["--flow", "device-code"]);
+    let nowhere = by_issuer(
+        &mock,
+        &format!("{base}/nowhere"),
+        &["--flow", "device-code"],
+    );
     for (args, says) in [
         (by_name, "names the issuer"),
         (nowhere, "not a discovery document"),
