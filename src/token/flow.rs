@@ -62,6 +62,15 @@ pub async fn run(
     progress: bool,
     on_device_code: Option<&super::DeviceCodeHook<'_>>,
 ) -> Result<Obtained, Failure> {
+    // A plan that names an issuer has no endpoints until its document is read.
+    let resolved;
+    let p = match p.discovery {
+        Some(_) => {
+            resolved = super::discovery::resolve(p, http).await?;
+            &resolved
+        }
+        None => p,
+    };
     match p.flow {
         Flow::ClientCredentials => client_credentials(p, http, credential).await,
         Flow::DeviceCode => device_code(p, http, progress, on_device_code).await,
