@@ -22,7 +22,8 @@ pub const MAX_SECS: f64 = 86_400.0;
 /// so that the rules that depend on it stay pure and testable.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Environment {
-    /// A browser can plausibly be opened here (a desktop, or a display on Unix).
+    /// A browser can plausibly be opened on the user's screen (a desktop, or a display on
+    /// Unix; not an SSH session without one).
     pub browser: bool,
     /// Standard input is a terminal, so no token can be piped on it.
     pub stdin_is_terminal: bool,
