@@ -259,6 +259,22 @@ async fn the_issuer_s_discovery_document_gives_the_endpoints() {
             mock.server.idp_url()
         )
     );
+    // The page it names carries the code.
+    let page_url = format!("{}/devicelogin?user_code={code}", mock.server.idp_url());
+    let page = reqwest::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_der(mock.server.ca_der().as_ref()).unwrap(),
+        )
+        .build()
+        .unwrap()
+        .get(&page_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&format!("value=\"{code}\"")), "{page}");
     assert!(mock.server.approve_device_code(&code, ALICE));
     let run = live.finish().await;
     assert_eq!(run.code, 0, "{}", run.all());
