@@ -211,6 +211,15 @@ pub struct OAuthArgs {
     /// --provider custom: the device authorization endpoint.
     #[arg(long, value_name = "URL")]
     pub device_url: Option<String>,
+    /// --provider custom: read the authorize, token and device endpoints from this issuer's
+    /// discovery document (<URL>/.well-known/openid-configuration; OpenID Connect, RFC 8414).
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+    /// The interactive flow's redirect as registered for the app, e.g.
+    /// http://127.0.0.1/callback: http on a loopback address; host and path are kept, the port
+    /// is chosen at run time unless given (RFC 8252) [default: http://localhost:PORT].
+    #[arg(long, value_name = "URL")]
+    pub redirect_uri: Option<String>,
     /// Neither read nor write the OS-keyring token cache.
     #[arg(long)]
     pub no_cache: bool,
@@ -551,11 +560,10 @@ fn protocols(ps: Vec<ProtocolArg>) -> Vec<Protocol> {
     ps.into_iter().map(protocol).collect()
 }
 
-/// Whether a browser can plausibly be opened here.
+/// Whether a browser can plausibly be opened on the user's screen (not over SSH without a
+/// display).
 fn has_browser() -> bool {
-    cfg!(any(target_os = "macos", target_os = "windows"))
-        || std::env::var_os("DISPLAY").is_some()
-        || std::env::var_os("WAYLAND_DISPLAY").is_some()
+    xoauth::token::flow::browser::headless_here().is_none()
 }
 
 impl SetupArgs {
@@ -597,6 +605,11 @@ impl OAuthArgs {
             refresh: self.refresh,
             no_browser: self.no_browser,
             login_wait: self.login_wait,
+            redirect_uri: self.redirect_uri,
+            issuer: self.issuer,
+            command_line: std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
         }
     }
 }

@@ -141,6 +141,9 @@ impl Setup<'_> {
             refresh: false,
             open_browser: false,
             user_wait: Duration::from_secs(60),
+            redirect_uri: None,
+            discovery: None,
+            device_code_command: None,
         }
     }
 

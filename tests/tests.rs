@@ -22,6 +22,7 @@ mod imap_pipelining;
 mod json_golden;
 mod mock_tenant;
 mod oauth;
+mod other_idp;
 mod output_contract;
 mod pop;
 mod pop_pipelining;

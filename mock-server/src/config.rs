@@ -144,6 +144,9 @@ pub struct IdpConfig {
     /// Lifetime of issued access tokens (`expires_in`, `exp - iat`); negative = tokens
     /// that are already expired when issued (`exp` that many seconds in the past).
     pub token_lifetime_secs: i64,
+    /// Device authorization responses carry `verification_uri_complete` (RFC 8628 §3.3.1),
+    /// as many non-Microsoft providers do; Entra sends none.
+    pub device_code_verification_uri_complete: bool,
 }
 
 impl Default for IdpConfig {
@@ -156,6 +159,7 @@ impl Default for IdpConfig {
             device_code_expires_secs: 900,
             enforce_slow_down: true,
             token_lifetime_secs: 3599,
+            device_code_verification_uri_complete: false,
         }
     }
 }
@@ -172,7 +176,8 @@ pub struct AppConfig {
     #[serde(default)]
     pub public_client: bool,
     /// Registered redirect URIs; `http://localhost` matches any port on localhost and
-    /// 127.0.0.1, anything else must match exactly.
+    /// 127.0.0.1, a loopback IP literal (`http://127.0.0.1/callback`, `http://[::1]/cb`) any
+    /// port on itself (RFC 8252 §7.3), path equal; anything else must match exactly.
     #[serde(default)]
     pub redirect_uris: Vec<String>,
     /// Delegated permissions with (admin) consent, short names (`IMAP.AccessAsUser.All`).

@@ -22,7 +22,8 @@ pub const MAX_SECS: f64 = 86_400.0;
 /// so that the rules that depend on it stay pure and testable.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Environment {
-    /// A browser can plausibly be opened here (a desktop, or a display on Unix).
+    /// A browser can plausibly be opened on the user's screen (a desktop, or a display on
+    /// Unix; not an SSH session without one).
     pub browser: bool,
     /// Standard input is a terminal, so no token can be piped on it.
     pub stdin_is_terminal: bool,
@@ -61,6 +62,11 @@ pub struct RawOAuth {
     pub refresh: bool,
     pub no_browser: bool,
     pub login_wait: f64,
+    pub redirect_uri: Option<String>,
+    pub issuer: Option<String>,
+    /// The command line as typed (the program first), for the device-code command offered
+    /// when no browser opens; empty when unknown.
+    pub command_line: Vec<String>,
 }
 
 impl Default for RawOAuth {
@@ -85,6 +91,9 @@ impl Default for RawOAuth {
             refresh: false,
             no_browser: false,
             login_wait: DEFAULT_LOGIN_WAIT_SECS,
+            redirect_uri: None,
+            issuer: None,
+            command_line: Vec::new(),
         }
     }
 }

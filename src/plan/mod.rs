@@ -25,6 +25,7 @@ pub(crate) mod fixtures;
 pub mod mailboxes;
 mod oauth;
 pub mod profile;
+mod rerun;
 mod setup;
 mod usage;
 

@@ -4,7 +4,9 @@
 use super::args::{Environment, RawOAuth};
 use super::{ClientCredential, Flow, OAuthPlan, Protocol, Provider, SecretSource, UsageError};
 use crate::powershell::{self, Kind};
-use crate::token::provider::{self, Authority, CustomUrls};
+use crate::token::discovery::Discovery;
+use crate::token::provider::{self, Authority, CustomUrls, ProviderError};
+use crate::token::redirect::LoopbackRedirect;
 
 /// The tenants Microsoft's identity platform accepts in place of one tenant: any work or
 /// school account, or any of those and personal accounts, or personal accounts only.
@@ -39,6 +41,8 @@ impl RawOAuth {
             || self.credential().is_some()
             || self.authority.is_some()
             || self.token_url.is_some()
+            || self.issuer.is_some()
+            || self.redirect_uri.is_some()
     }
 
     /// The app's credential: a secret (environment, file, prompt, in that order; the CLI
@@ -131,11 +135,33 @@ impl RawOAuth {
         self.check_variable_names()?;
         let credential = self.credential();
         let flow = self.flow(credential.as_ref(), thunderbird, env)?;
+        let discovery = match &self.issuer {
+            None => None,
+            Some(_) if provider != Provider::Custom => {
+                return Err(ProviderError::IssuerNeedsCustom.into());
+            }
+            Some(raw) => Some(Discovery {
+                issuer: provider::endpoint("--issuer", raw.trim())?,
+                token_url_given: self.token_url.is_some(),
+            }),
+        };
         let custom = CustomUrls {
             authorize: self.authorize_url.clone(),
-            token: self.token_url.clone(),
+            // Until the document is read (the token layer does that, at run time), the token
+            // URL is the document's own; `Discovery::token_url_given` tells them apart.
+            token: self.token_url.clone().or_else(|| {
+                discovery
+                    .as_ref()
+                    .map(|d| d.document_url().as_str().to_string())
+            }),
             device: self.device_url.clone(),
         };
+        let redirect_uri = self
+            .redirect_uri
+            .as_deref()
+            .map(LoopbackRedirect::parse)
+            .transpose()
+            .map_err(ProviderError::from)?;
         if let (Some(tenant), Some(_)) = (&self.tenant, provider::microsoft_login_host(provider)) {
             check_tenant(tenant, flow)?;
         }
@@ -154,7 +180,17 @@ impl RawOAuth {
         let user_wait = super::timeout(self.login_wait).map_err(|_| UsageError::BadLoginWait)?;
         Ok(Some(OAuthPlan {
             authority,
-            tenant: self.tenant.clone().unwrap_or_default(),
+            // The issuer names a custom provider in the cache key, so that two providers' tokens
+            // for the same client id and user are never mixed up.
+            tenant: self
+                .tenant
+                .clone()
+                .or_else(|| {
+                    discovery
+                        .as_ref()
+                        .map(|d| d.issuer.as_str().replace('|', "%7C"))
+                })
+                .unwrap_or_default(),
             client_id,
             flow,
             scopes,
@@ -164,6 +200,10 @@ impl RawOAuth {
             refresh: self.refresh,
             open_browser: !self.no_browser,
             user_wait,
+            redirect_uri,
+            discovery,
+            device_code_command: (flow == Flow::Interactive && !self.command_line.is_empty())
+                .then(|| super::rerun::with_device_code(&self.command_line)),
         }))
     }
 }
@@ -175,7 +215,6 @@ mod tests {
 
     use super::*;
     use crate::plan::fixtures::{CLIENT, TENANT, USER, oauth};
-    use crate::token::provider::ProviderError;
 
     const DESKTOP: Environment = Environment {
         browser: true,
@@ -606,6 +645,75 @@ mod tests {
             "https://idp.example/token"
         );
         assert_eq!(plan.authority.device_url, None);
+    }
+
+    #[test]
+    fn an_issuer_defers_the_endpoints_to_its_discovery_document() {
+        let raw = RawOAuth {
+            tenant: None,
+            scopes: vec!["openid".into()],
+            issuer: Some("https://idp.example/realms/mail".into()),
+            ..oauth()
+        };
+        let plan = build_for(raw.clone(), Provider::Custom, &[Protocol::Imap], DESKTOP).unwrap();
+        let discovery = plan.discovery.expect("discovery");
+        assert!(!discovery.token_url_given);
+        assert_eq!(
+            plan.authority.token_url.as_str(),
+            "https://idp.example/realms/mail/.well-known/openid-configuration"
+        );
+        assert_eq!(plan.tenant, "https://idp.example/realms/mail");
+        let with_token_url = RawOAuth {
+            token_url: Some("https://idp.example/t".into()),
+            ..raw.clone()
+        };
+        let plan = build_for(with_token_url, Provider::Custom, &[Protocol::Imap], DESKTOP).unwrap();
+        assert!(plan.discovery.unwrap().token_url_given);
+        assert_eq!(plan.authority.token_url.as_str(), "https://idp.example/t");
+        assert!(matches!(
+            build_for(raw.clone(), Provider::Google, &[Protocol::Imap], DESKTOP),
+            Err(UsageError::Provider(ProviderError::IssuerNeedsCustom))
+        ));
+        let plain = RawOAuth {
+            issuer: Some("http://idp.example/realms/mail".into()),
+            ..raw
+        };
+        assert!(matches!(
+            build_for(plain, Provider::Custom, &[Protocol::Imap], DESKTOP),
+            Err(UsageError::Provider(ProviderError::NotHttps { .. }))
+        ));
+    }
+
+    #[test]
+    fn a_redirect_uri_is_checked_and_the_device_code_command_kept_for_interactive() {
+        let raw = RawOAuth {
+            flow: Some(Flow::Interactive),
+            redirect_uri: Some("http://127.0.0.1/callback".into()),
+            command_line: vec!["xoauth".into(), "imap".into()],
+            ..oauth()
+        };
+        let plan = build(raw.clone(), DESKTOP).unwrap();
+        assert_eq!(
+            plan.redirect_uri.unwrap().uri(1),
+            "http://127.0.0.1:1/callback"
+        );
+        assert_eq!(
+            plan.device_code_command.as_deref(),
+            Some("xoauth imap --flow device-code")
+        );
+        let device = RawOAuth {
+            flow: Some(Flow::DeviceCode),
+            ..raw.clone()
+        };
+        assert_eq!(build(device, DESKTOP).unwrap().device_code_command, None);
+        let https = RawOAuth {
+            redirect_uri: Some("https://127.0.0.1/callback".into()),
+            ..raw
+        };
+        assert!(matches!(
+            build(https, DESKTOP),
+            Err(UsageError::Provider(ProviderError::Redirect(_)))
+        ));
     }
 
     #[test]

@@ -26,6 +26,7 @@ use crate::outcome::{Failure, FailureKind, Stage};
 use crate::secret::Secret;
 use crate::transport::util::escape;
 
+pub mod browser;
 mod credential;
 // Public so the `fuzz/` crate can feed the lenient reply readers arbitrary provider JSON.
 pub mod device_reply;
@@ -61,6 +62,15 @@ pub async fn run(
     progress: bool,
     on_device_code: Option<&super::DeviceCodeHook<'_>>,
 ) -> Result<Obtained, Failure> {
+    // A plan that names an issuer has no endpoints until its document is read.
+    let resolved;
+    let p = match p.discovery {
+        Some(_) => {
+            resolved = super::discovery::resolve(p, http).await?;
+            &resolved
+        }
+        None => p,
+    };
     match p.flow {
         Flow::ClientCredentials => client_credentials(p, http, credential).await,
         Flow::DeviceCode => device_code(p, http, progress, on_device_code).await,
@@ -189,6 +199,10 @@ async fn device_code(
         device_reply::prompt(
             details.verification_uri().as_str(),
             details.user_code().secret(),
+            details
+                .verification_uri_complete()
+                .map(|c| escape(c.secret().as_bytes()))
+                .as_deref(),
             lifetime,
             p.user_wait,
         )
@@ -292,7 +306,8 @@ async fn interactive(p: &OAuthPlan, http: &reqwest::Client) -> Result<Obtained, 
             Some("give it with --authorize-url, or use --flow device-code".into()),
         )
     })?;
-    let listener = loopback::Listener::bind()
+    let default_redirect = super::redirect::LoopbackRedirect::entra_default();
+    let listener = loopback::Listener::bind(p.redirect_uri.as_ref().unwrap_or(&default_redirect))
         .await
         .map_err(|e| e.into_failure())?;
     let redirect = RedirectUrl::new(listener.redirect_uri())
@@ -311,14 +326,47 @@ async fn interactive(p: &OAuthPlan, http: &reqwest::Client) -> Result<Obtained, 
         request = request.add_extra_param("login_hint", hint.clone());
     }
     let (url, state) = request.url();
-    eprintln!("To sign in, open this page in a browser on this machine:\n  {url}");
-    if p.open_browser && open::that_detached(url.as_str()).is_err() {
-        eprintln!("(no browser could be opened here; use the link above)");
+    // Where no browser can run, waiting for its redirect would only end in the timeout: say
+    // so first, with the device-code command, and still print the page for a port forward.
+    let headless = p.open_browser.then(browser::headless_here).flatten();
+    let no_browser = match headless {
+        Some(why) => Some(why.to_string()),
+        None => {
+            eprintln!("To sign in, open this page in a browser on this machine:\n  {url}");
+            match p.open_browser {
+                true => browser::open(url.as_str())
+                    .await
+                    .err()
+                    .map(|e| format!("the system's browser opener failed ({e})")),
+                false => None,
+            }
+        }
+    };
+    if let Some(why) = &no_browser {
+        eprintln!(
+            "{}",
+            browser::advice(
+                why,
+                &listener.redirect_uri(),
+                listener.port(),
+                p.device_code_command.as_deref(),
+                p.authority.device_url.is_some(),
+                p.user_wait.as_secs_f64(),
+            )
+        );
+        if headless.is_some() {
+            eprintln!("The sign-in page:\n  {url}");
+        }
     }
     let code = listener
         .wait(state.secret(), p.user_wait)
         .await
-        .map_err(|e| e.into_failure())?;
+        .map_err(|e| match (&no_browser, e) {
+            (Some(why), loopback::LoopbackError::TimedOut { wait, stray: 0 }) => {
+                no_browser_timeout(p, why, wait)
+            }
+            (_, e) => e.into_failure(),
+        })?;
     let resp = client
         .exchange_code(AuthorizationCode::new(code.expose().clone()))
         .set_pkce_verifier(verifier)
@@ -326,6 +374,34 @@ async fn interactive(p: &OAuthPlan, http: &reqwest::Client) -> Result<Obtained, 
         .await
         .map_err(|e| endpoint_failure("authorization-code redemption", e))?;
     Ok(obtained(&resp))
+}
+
+/// The wait for a redirect ended where no browser could open: the fix is the device-code flow.
+fn no_browser_timeout(p: &OAuthPlan, why: &str, wait: Duration) -> Failure {
+    let fix = match (&p.device_code_command, p.authority.device_url.is_some()) {
+        (Some(command), true) => format!("sign in with a code on any device instead: {command}"),
+        (None, true) => "sign in with a code on any device instead: run again with --flow \
+                         device-code"
+            .to_string(),
+        (_, false) => "run xoauth on a machine with a browser, or forward the redirect's port \
+                       (ssh -L) to one"
+            .to_string(),
+    };
+    failure(
+        FailureKind::SignInIncomplete,
+        format!(
+            "nobody completed this sign-in within --login-wait ({} s): no browser could be \
+             opened here ({why})",
+            wait.as_secs_f64()
+        ),
+    )
+    .with_advice(
+        format!(
+            "no browser could show the sign-in page here ({why}), so its redirect to this \
+             machine never came"
+        ),
+        Some(fix),
+    )
 }
 
 /// Exchanges a refresh token; public clients only (a confidential client's credentials are
@@ -373,7 +449,7 @@ fn provider_reply<T: oauth2::ErrorResponseType + AsRef<str>>(
     lines
 }
 
-fn transport_error(what: &str, e: HttpClientError<reqwest::Error>) -> Failure {
+pub(crate) fn transport_error(what: &str, e: HttpClientError<reqwest::Error>) -> Failure {
     let detail = match &e {
         HttpClientError::Reqwest(inner) => {
             let mut s = inner.to_string();

@@ -71,6 +71,14 @@ pub struct OAuthPlan {
     pub open_browser: bool,
     /// Longest wait for the user to sign in or approve a device code.
     pub user_wait: Duration,
+    /// The interactive flow's loopback redirect as registered at the provider (host and
+    /// path kept, port chosen at run time unless given); `None` is `http://localhost:PORT`.
+    pub redirect_uri: Option<super::redirect::LoopbackRedirect>,
+    /// Read the endpoints from this issuer's discovery document before the first request.
+    pub discovery: Option<super::discovery::Discovery>,
+    /// The command line that runs the same check with the device-code flow, offered when the
+    /// interactive flow finds no browser; `None` for library callers, who get the flag only.
+    pub device_code_command: Option<String>,
 }
 
 /// The token: given, or obtained by a flow.

@@ -4,11 +4,13 @@
 pub mod assertion;
 pub mod cache;
 pub mod claims;
+pub mod discovery;
 pub mod flow;
 pub mod http;
 pub mod info;
 pub mod input;
 pub mod provider;
+pub mod redirect;
 pub mod source;
 
 use std::sync::Arc;
@@ -187,6 +189,9 @@ async fn obtain_oauth(p: &OAuthPlan, ctx: &Context<'_>) -> Result<Token, Failure
             Err(e) => warnings.push(format!("ignoring the cached token: {e}")),
         }
     }
+    // Only now, with no usable cached token, are endpoints needed.
+    let resolved = discovery::resolve(p, ctx.http).await?;
+    let p = &resolved;
     let mut obtained = None;
     if let Some(refresh) = stale_refresh {
         match flow::refresh(p, ctx.http, &refresh).await {

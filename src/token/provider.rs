@@ -37,9 +37,17 @@ pub enum ProviderError {
     #[error("{0:?} is not a valid tenant (a tenant id, a domain, common or organizations)")]
     BadTenant(String),
     #[error(
-        "--provider custom needs --token-url (and --authorize-url / --device-url for those flows)"
+        "--provider custom needs --issuer (the provider's endpoints from its discovery \
+         document) or --token-url (and --authorize-url / --device-url for those flows)"
     )]
     CustomNeedsUrls,
+    #[error(
+        "--issuer is for --provider custom: the other providers' endpoints are known (a \
+         private Microsoft login host goes in --authority)"
+    )]
+    IssuerNeedsCustom,
+    #[error(transparent)]
+    Redirect(#[from] super::redirect::RedirectError),
     #[error("--scope is required with --provider custom")]
     ScopeRequired,
     #[error(

@@ -10,7 +10,10 @@
 //! ```
 //! Redirect URIs match as Entra does for public clients: a registered `http://localhost`
 //! accepts `http://localhost:<port>` and `http://127.0.0.1:<port>` (path equal, `/` = empty);
-//! anything else must be equal.
+//! a registered loopback IP literal (`http://127.0.0.1/callback`, `http://[::1]/cb`) accepts
+//! any port on the same address, as RFC 8252 §7.3 asks of every provider (path equal);
+//! anything else must be equal. A wrong path is AADSTS50011, as a standards-following provider
+//! answers 400 to it.
 
 use super::Idp;
 use super::errors::{self, AadError, ErrorIds};
@@ -190,10 +193,14 @@ pub(crate) fn redirect_matches(registered: &str, requested: &str) -> bool {
         return false;
     };
     let loopback = |host: &str| host.eq_ignore_ascii_case("localhost") || host == "127.0.0.1";
+    let hosts_match = if reg.host.eq_ignore_ascii_case("localhost") {
+        loopback(req.host)
+    } else {
+        (reg.host == "127.0.0.1" || reg.host == "[::1]") && reg.host == req.host
+    };
     reg.scheme == "http"
         && req.scheme == "http"
-        && reg.host.eq_ignore_ascii_case("localhost")
-        && loopback(req.host)
+        && hosts_match
         && reg.path.trim_end_matches('/') == req.path.trim_end_matches('/')
 }
 
@@ -210,9 +217,16 @@ fn split_http(uri: &str) -> Option<HttpUri<'_>> {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, ""),
     };
-    let host = match authority.rsplit_once(':') {
-        Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => host,
-        Some(_) => return None,
+    // `[::1]:8080`: the port follows the bracket.
+    let port_from = authority.rfind(']').unwrap_or(0);
+    let host = match authority[port_from..].rfind(':').map(|i| port_from + i) {
+        Some(i) => {
+            let port = &authority[i + 1..];
+            if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            &authority[..i]
+        }
         None => authority,
     };
     if host.is_empty() || path.contains(['?', '#']) {
@@ -241,6 +255,18 @@ mod tests {
         let cb = "http://localhost/callback";
         assert!(redirect_matches(cb, "http://127.0.0.1:9/callback"));
         assert!(!redirect_matches(cb, "http://127.0.0.1:9/"));
+        // RFC 8252 §7.3: a loopback IP literal, any port, the same address and path.
+        let ip = "http://127.0.0.1/callback";
+        assert!(redirect_matches(ip, "http://127.0.0.1:53682/callback"));
+        assert!(redirect_matches(ip, "http://127.0.0.1/callback"));
+        assert!(!redirect_matches(ip, "http://127.0.0.1:53682"));
+        assert!(!redirect_matches(ip, "http://127.0.0.1:53682/other"));
+        assert!(!redirect_matches(ip, "http://localhost:53682/callback"));
+        assert!(!redirect_matches(ip, "http://[::1]:53682/callback"));
+        let v6 = "http://[::1]/x";
+        assert!(redirect_matches(v6, "http://[::1]:9/x"));
+        assert!(!redirect_matches(v6, "http://127.0.0.1:9/x"));
+        assert!(!redirect_matches(v6, "http://[::1]:x/x"));
         let exact = "https://app.example/cb";
         assert!(redirect_matches(exact, "https://app.example/cb"));
         assert!(!redirect_matches(exact, "https://app.example:444/cb"));

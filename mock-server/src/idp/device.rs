@@ -210,9 +210,17 @@ pub(crate) fn device_authorization(
          {user_code} to authenticate."
     );
     let s = |text: &str| Value::from(text).to_string();
+    let complete = if config.device_code_verification_uri_complete {
+        format!(
+            ",\"verification_uri_complete\":{}",
+            s(&format!("{verification_uri}?user_code={user_code}"))
+        )
+    } else {
+        String::new()
+    };
     Ok(format!(
-        "{{\"user_code\":{},\"device_code\":{},\"verification_uri\":{},\"expires_in\":{expires_in},\
-         \"interval\":{},\"message\":{}}}",
+        "{{\"user_code\":{},\"device_code\":{},\"verification_uri\":{}{complete},\
+         \"expires_in\":{expires_in},\"interval\":{},\"message\":{}}}",
         s(&user_code),
         s(&device_code),
         s(&verification_uri),

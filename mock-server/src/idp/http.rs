@@ -56,6 +56,10 @@ pub(crate) fn router(idp: Arc<Idp>) -> Router {
             "/{tenant}/oauth2/v2.0/devicecode",
             post(devicecode_endpoint),
         )
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(discovery_endpoint),
+        )
         .route("/devicelogin", get(devicelogin_page))
         .route("/mock/devicecode/approve", post(approve_hook))
         .route("/mock/devicecode/decline", post(decline_hook))
@@ -260,7 +264,20 @@ async fn authorize_endpoint(
     }
 }
 
-async fn devicelogin_page(State(idp): State<Arc<Idp>>) -> Response {
+async fn discovery_endpoint(
+    State(idp): State<Arc<Idp>>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let ids = error_ids(&headers, clock::now_ms());
+    json_result(super::discovery::document(&idp, &tenant), &ids).2
+}
+
+/// The device login page; `?user_code=…` (a `verification_uri_complete`) fills in the code.
+async fn devicelogin_page(State(idp): State<Arc<Idp>>, RawQuery(query): RawQuery) -> Response {
+    let params = Params::parse(query.unwrap_or_default().as_bytes());
+    let code = params.get("user_code").unwrap_or_default();
+    let clean = |s: &str| s.replace(['"', '<', '>', '&'], "");
     let user = idp
         .ctx
         .idp
@@ -273,10 +290,11 @@ async fn devicelogin_page(State(idp): State<Arc<Idp>>) -> Response {
          <h1>xoauth-mock device login</h1>\n<p>Enter the code shown by the app. The mock signs you in \
          as the user below and consents on your behalf.</p>\n\
          <form method=\"post\" action=\"/mock/devicecode/approve\">\n\
-         <label>Code <input name=\"user_code\" autofocus></label>\n\
+         <label>Code <input name=\"user_code\" value=\"{}\" autofocus></label>\n\
          <label>User <input name=\"user\" value=\"{}\"></label>\n\
          <button>Next</button></form>\n</body></html>\n",
-        user.replace(['"', '<', '>', '&'], "")
+        clean(code),
+        clean(&user)
     );
     response(200, HTML, page)
 }

@@ -9,6 +9,7 @@
 //!        client_auth.rs (secret, Basic, assertion.rs), pkce.rs, device.rs, mint.rs,
 //!        faults.rs (injected AADSTS refusals)
 //! POST /{tenant}/oauth2/v2.0/devicecode  device.rs     → user_code, device_code, …
+//! GET  /{tenant}/v2.0/.well-known/openid-configuration   discovery.rs (OIDC discovery)
 //! GET  /devicelogin, POST /mock/devicecode/{approve,decline}   test hooks
 //! http.rs: axum routes, one hyper HTTP/1.1 connection per TLS stream, bounded bodies
 //! ```
@@ -20,6 +21,7 @@ mod assertion;
 mod authorize;
 mod client_auth;
 mod device;
+mod discovery;
 pub(crate) mod errors;
 mod faults;
 mod grants;

@@ -91,8 +91,16 @@ pub fn span(d: Duration) -> String {
 }
 
 /// The line that asks the user to sign in, with how long the code is valid when the provider
-/// said, else how long xoauth waits.
-pub fn prompt(uri: &str, code: &str, lifetime: Option<Duration>, wait: Duration) -> String {
+/// said, else how long xoauth waits; and the page that carries the code already
+/// (`verification_uri_complete`, RFC 8628 §3.3.1) when the provider sent one, for a phone's
+/// camera or a click.
+pub fn prompt(
+    uri: &str,
+    code: &str,
+    complete: Option<&str>,
+    lifetime: Option<Duration>,
+    wait: Duration,
+) -> String {
     let when = match lifetime {
         Some(l) => format!("it expires in {}", span(l)),
         None => format!(
@@ -100,7 +108,11 @@ pub fn prompt(uri: &str, code: &str, lifetime: Option<Duration>, wait: Duration)
             span(wait)
         ),
     };
-    format!("To sign in, open {uri} and enter the code {code} ({when}).")
+    let line = format!("To sign in, open {uri} and enter the code {code} ({when}).");
+    match complete {
+        Some(complete) => format!("{line}\nOr open {complete}, which carries the code."),
+        None => line,
+    }
 }
 
 #[cfg(test)]
@@ -203,6 +215,7 @@ mod tests {
             prompt(
                 "https://d.example",
                 "ABCD",
+                None,
                 Some(Duration::from_secs(45)),
                 WAIT
             ),
@@ -210,9 +223,20 @@ mod tests {
              seconds)."
         );
         assert_eq!(
-            prompt("https://d.example", "ABCD", None, WAIT),
+            prompt("https://d.example", "ABCD", None, None, WAIT),
             "To sign in, open https://d.example and enter the code ABCD (the provider did not \
              say when it expires; xoauth waits 5 min (--login-wait))."
+        );
+        assert_eq!(
+            prompt(
+                "https://d.example",
+                "ABCD",
+                Some("https://d.example?user_code=ABCD"),
+                Some(Duration::from_secs(900)),
+                WAIT
+            ),
+            "To sign in, open https://d.example and enter the code ABCD (it expires in 15 \
+             min).\nOr open https://d.example?user_code=ABCD, which carries the code."
         );
     }
 }

@@ -1,5 +1,7 @@
 //! The loopback redirect of the interactive flow (RFC 8252 §7.3): a one-shot HTTP listener on
-//! 127.0.0.1 and a free port that waits for the browser to come back with `code` and `state`.
+//! the redirect's loopback address (127.0.0.1 unless `--redirect-uri` names [::1]) and its port
+//! or a free one, that waits for the browser to come back to the redirect's path (any other
+//! path is 404) with `code` and `state`.
 //!
 //! ```text
 //! browser: GET /?code=0.AX...&state=Xy7... HTTP/1.1      → 200 "you can close this window"
@@ -17,6 +19,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::outcome::{Failure, FailureKind, Stage};
 use crate::secret::Secret;
+use crate::token::redirect::LoopbackRedirect;
 use crate::transport::util::escape;
 
 const MAX_REQUEST: usize = 16 * 1024;
@@ -24,7 +27,7 @@ const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoopbackError {
-    #[error("cannot listen for the sign-in redirect on 127.0.0.1: {0}")]
+    #[error("cannot listen for the sign-in redirect on the loopback address: {0}")]
     Bind(std::io::Error),
     #[error(
         "nobody completed this sign-in within --login-wait ({} s){}",
@@ -68,7 +71,9 @@ impl LoopbackError {
         };
         let advice = match &self {
             LoopbackError::Bind(_) => Some((
-                "xoauth could not listen on 127.0.0.1 for the browser's redirect".to_string(),
+                "xoauth could not listen on the loopback address for the browser's redirect (a \
+                 port given in --redirect-uri may be taken by another program)"
+                    .to_string(),
                 "use --flow device-code where no local port can be opened".to_string(),
             )),
             LoopbackError::TimedOut { stray: 0, wait } => Some((
@@ -101,20 +106,31 @@ impl LoopbackError {
 pub struct Listener {
     listener: TcpListener,
     port: u16,
+    redirect: LoopbackRedirect,
 }
 
 impl Listener {
-    pub async fn bind() -> Result<Listener, LoopbackError> {
-        let listener = TcpListener::bind("127.0.0.1:0")
+    /// Listens where `redirect` says: its loopback address, its port or a free one.
+    pub async fn bind(redirect: &LoopbackRedirect) -> Result<Listener, LoopbackError> {
+        let listener = TcpListener::bind((redirect.bind_ip(), redirect.port.unwrap_or(0)))
             .await
             .map_err(LoopbackError::Bind)?;
         let port = listener.local_addr().map_err(LoopbackError::Bind)?.port();
-        Ok(Listener { listener, port })
+        Ok(Listener {
+            listener,
+            port,
+            redirect: redirect.clone(),
+        })
     }
 
-    /// `http://localhost:PORT`: Entra matches a registered `http://localhost` on any port.
+    /// The redirect URI to send, with the port bound: `http://localhost:PORT` by default
+    /// (Entra matches a registered `http://localhost` on any port).
     pub fn redirect_uri(&self) -> String {
-        format!("http://localhost:{}", self.port)
+        self.redirect.uri(self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// Waits for the redirect and returns the authorization code. A redirect with another
@@ -132,7 +148,7 @@ impl Listener {
                 }
                 continue;
             };
-            match handle(stream, state).await {
+            match handle(stream, state, &self.redirect).await {
                 Handled::Answer(answer) => return answer,
                 Handled::Stray => {
                     stray += 1;
@@ -156,15 +172,19 @@ enum Handled {
     Other,
 }
 
-/// Serves one request.
-async fn handle(mut stream: TcpStream, state: &str) -> Handled {
+/// Serves one request: the redirect on the registered path, 404 on any other.
+async fn handle(mut stream: TcpStream, state: &str, redirect: &LoopbackRedirect) -> Handled {
     let Some(head) = read_head(&mut stream).await else {
         return Handled::Other;
     };
     let Some(target) = parse_target(&head) else {
         return Handled::Other;
     };
-    let query = target.split_once('?').map(|(_, q)| q).unwrap_or("");
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    if !redirect.is_callback(path) {
+        respond(&mut stream, "404 Not Found", "Not the sign-in redirect.").await;
+        return Handled::Other;
+    }
     let mut code = None;
     let mut got_state = None;
     let mut error = None;
@@ -272,14 +292,10 @@ mod tests {
 
     #[tokio::test]
     async fn returns_the_code_after_ignoring_other_requests() {
-        let l = Listener::bind().await.unwrap();
-        let port: u16 = l
-            .redirect_uri()
-            .rsplit(':')
-            .next()
-            .unwrap()
-            .parse()
+        let l = Listener::bind(&LoopbackRedirect::entra_default())
+            .await
             .unwrap();
+        let port = l.port();
         let waiter = tokio::spawn(async move { l.wait("st-1", Duration::from_secs(5)).await });
         assert!(get(port, "/favicon.ico").await.starts_with("HTTP/1.1 404"));
         assert!(
@@ -292,14 +308,10 @@ mod tests {
 
     #[tokio::test]
     async fn rejects_a_wrong_state_and_reports_provider_errors() {
-        let l = Listener::bind().await.unwrap();
-        let port: u16 = l
-            .redirect_uri()
-            .rsplit(':')
-            .next()
-            .unwrap()
-            .parse()
+        let l = Listener::bind(&LoopbackRedirect::entra_default())
+            .await
             .unwrap();
+        let port = l.port();
         let waiter = tokio::spawn(async move { l.wait("st-1", Duration::from_secs(5)).await });
         // A forged or stale redirect is refused and does not end the wait.
         assert!(
@@ -310,14 +322,10 @@ mod tests {
         get(port, "/?code=abc&state=st-1").await;
         assert_eq!(waiter.await.unwrap().unwrap().expose(), "abc");
 
-        let l = Listener::bind().await.unwrap();
-        let port: u16 = l
-            .redirect_uri()
-            .rsplit(':')
-            .next()
-            .unwrap()
-            .parse()
+        let l = Listener::bind(&LoopbackRedirect::entra_default())
+            .await
             .unwrap();
+        let port = l.port();
         let waiter = tokio::spawn(async move { l.wait("st-1", Duration::from_millis(800)).await });
         get(port, "/?code=abc&state=forged").await;
         let e = waiter.await.unwrap().unwrap_err();
@@ -331,14 +339,10 @@ mod tests {
         assert!(!f.message.contains("refused"), "{}", f.message);
         assert!(f.advice.unwrap().fix.unwrap().contains("sign in again"));
 
-        let l = Listener::bind().await.unwrap();
-        let port: u16 = l
-            .redirect_uri()
-            .rsplit(':')
-            .next()
-            .unwrap()
-            .parse()
+        let l = Listener::bind(&LoopbackRedirect::entra_default())
+            .await
             .unwrap();
+        let port = l.port();
         let waiter = tokio::spawn(async move { l.wait("s", Duration::from_secs(5)).await });
         get(
             port,
@@ -355,14 +359,10 @@ mod tests {
 
     #[tokio::test]
     async fn times_out_and_survives_garbage() {
-        let l = Listener::bind().await.unwrap();
-        let port: u16 = l
-            .redirect_uri()
-            .rsplit(':')
-            .next()
-            .unwrap()
-            .parse()
+        let l = Listener::bind(&LoopbackRedirect::entra_default())
+            .await
             .unwrap();
+        let port = l.port();
         let waiter = tokio::spawn(async move { l.wait("s", Duration::from_millis(800)).await });
         let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
         s.write_all(&[b'x'; 20_000]).await.unwrap();
@@ -371,6 +371,31 @@ mod tests {
             waiter.await.unwrap(),
             Err(LoopbackError::TimedOut { stray: 0, .. })
         ));
+    }
+
+    #[tokio::test]
+    async fn only_the_registered_path_is_the_callback() {
+        let redirect = LoopbackRedirect::parse("http://127.0.0.1/callback").unwrap();
+        let l = Listener::bind(&redirect).await.unwrap();
+        let port = l.port();
+        assert_eq!(
+            l.redirect_uri(),
+            format!("http://127.0.0.1:{port}/callback")
+        );
+        let waiter = tokio::spawn(async move { l.wait("st-1", Duration::from_secs(5)).await });
+        // The right code and state on another path are not the redirect.
+        for other in ["/?code=abc&state=st-1", "/callbackx?code=abc&state=st-1"] {
+            assert!(
+                get(port, other).await.starts_with("HTTP/1.1 404"),
+                "{other}"
+            );
+        }
+        assert!(
+            get(port, "/callback?code=abc&state=st-1")
+                .await
+                .starts_with("HTTP/1.1 200")
+        );
+        assert_eq!(waiter.await.unwrap().unwrap().expose(), "abc");
     }
 
     #[test]
