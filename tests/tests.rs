@@ -17,6 +17,7 @@ mod dovecot;
 mod hostile;
 mod imap;
 mod json_golden;
+mod legacy_auth;
 mod mock_tenant;
 mod oauth;
 mod output_contract;

@@ -120,6 +120,10 @@ impl JsonSignIns {
             }
             return Ok(None);
         }
+        let between_elements = Some(self.depth) == self.element_depth && !self.elements_done;
+        if between_elements && !matches!(b, b'{' | b']' | b',' | b'[') && !b.is_ascii_whitespace() {
+            return Err(self.malformed("a value that is not a sign-in object in the array"));
+        }
         match b {
             b'"' => self.in_string = true,
             b':' if top_level => self.after_colon = true,
@@ -158,9 +162,6 @@ impl JsonSignIns {
             }
             b if b.is_ascii_whitespace() => {}
             b',' if self.depth > 0 => {}
-            _ if Some(self.depth) == self.element_depth && !self.elements_done => {
-                return Err(self.malformed("a value that is not a sign-in object in the array"));
-            }
             _ if self.depth == 0 => {
                 return Err(self.malformed("text outside the JSON document"));
             }
@@ -307,6 +308,8 @@ mod tests {
             ("[{\"clientAppUsed\":\"IMAP4\"", false),
             ("{\"values\":[]}", true),
             ("[1,2]", false),
+            ("[\"a\"]", false),
+            ("[[]]", false),
             ("[{}]]", false),
             ("{\"value\":[{}]} x", true),
         ] {

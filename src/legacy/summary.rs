@@ -118,7 +118,8 @@ impl Summary {
         Ok(())
     }
 
-    fn warn(&mut self, line: u64, message: String) {
+    /// A row (or the input, at `line`) that could not be fully used.
+    pub fn warn(&mut self, line: u64, message: String) {
         self.warning_count += 1;
         if self.warnings.len() < MAX_WARNINGS {
             self.warnings.push((line, message));
