@@ -263,8 +263,12 @@ fn generated_row(i: u64) -> String {
         (i / 60) % 60,
         (i / 7) % 4,
         i % 50,
-        if i % 3 == 0 { "Failure" } else { "Success" },
-        if i % 3 == 0 { 50126 } else { 0 },
+        if i.is_multiple_of(3) {
+            "Failure"
+        } else {
+            "Success"
+        },
+        if i.is_multiple_of(3) { 50126 } else { 0 },
         u = i % 200,
     )
 }
@@ -314,7 +318,9 @@ fn a_100k_row_export_is_summarised_in_state_that_does_not_grow_with_rows() {
     assert_eq!(imap.sign_ins, 20_000);
     assert_eq!(
         imap.failed,
-        (0..100_000u64).filter(|i| i % 5 == 0 && i % 3 == 0).count() as u64
+        (0..100_000u64)
+            .filter(|i| i.is_multiple_of(5) && i.is_multiple_of(3))
+            .count() as u64
     );
     assert_eq!(imap.apps.top(), [("Mail, the app", 20_000)]);
     assert_eq!(big.retained_names(), small.retained_names());

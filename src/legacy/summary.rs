@@ -144,11 +144,11 @@ impl Summary {
                 "no readable sign-in date; counted without a time".into(),
             );
         }
-        if let (Some(since), Some(when)) = (self.since, s.when) {
-            if when < since {
-                self.before_window += 1;
-                return;
-            }
+        if let (Some(since), Some(when)) = (self.since, s.when)
+            && when < since
+        {
+            self.before_window += 1;
+            return;
         }
         if LEGACY_APPS[index].client_app == ACTIVESYNC && s.certificate {
             self.certificate_activesync += 1;
