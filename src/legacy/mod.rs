@@ -5,6 +5,7 @@
 //! bytes, from a file or from Graph pages.
 
 mod csv;
+pub mod graph;
 mod json;
 pub mod kql;
 pub mod protocols;
