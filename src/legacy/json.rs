@@ -236,35 +236,49 @@ impl Iterator for JsonSignIns {
         if self.done {
             return None;
         }
-        loop {
-            let buf = match self.input.fill_buf() {
+        // The input is taken out for the loop so `step` may borrow `self` while the buffer is
+        // borrowed from it; a box swap, not a copy.
+        let mut input = std::mem::replace(&mut self.input, Box::new(std::io::empty()));
+        let result = loop {
+            let buf = match input.fill_buf() {
                 Ok(b) => b,
                 Err(e) => {
                     self.done = true;
-                    return Some(Err(e.into()));
+                    break Some(Err(e.into()));
                 }
             };
             if buf.is_empty() {
                 self.done = true;
-                return self.finish().err().map(Err);
+                break self.finish().err().map(Err);
             }
-            // Copy out a chunk so `step` may borrow self mutably.
-            let chunk: Vec<u8> = buf[..buf.len().min(64 * 1024)].to_vec();
-            for (i, &b) in chunk.iter().enumerate() {
+            let mut found = None;
+            for (i, &b) in buf.iter().enumerate() {
                 match self.step(b) {
                     Ok(None) => {}
                     Ok(Some((line, bytes))) => {
-                        self.input.consume(i + 1);
-                        return Some(Ok(to_item(line, &bytes)));
+                        found = Some((i + 1, Ok(to_item(line, &bytes))));
+                        break;
                     }
                     Err(e) => {
                         self.done = true;
-                        return Some(Err(e));
+                        found = Some((i + 1, Err(e)));
+                        break;
                     }
                 }
             }
-            self.input.consume(chunk.len());
-        }
+            match found {
+                Some((used, item)) => {
+                    input.consume(used);
+                    break Some(item);
+                }
+                None => {
+                    let n = buf.len();
+                    input.consume(n);
+                }
+            }
+        };
+        self.input = input;
+        result
     }
 }
 
