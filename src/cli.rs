@@ -48,6 +48,9 @@ pub enum Command {
     Cache(CacheCmd),
     /// Print the Exchange Online PowerShell and Entra steps that give an app access to mailboxes.
     SetupScript(SetupArgs),
+    /// Who still signs in with legacy (Basic) authentication, per protocol, from Entra sign-in
+    /// logs; or the KQL that answers it in Log Analytics.
+    LegacyAuth(LegacyAuthArgs),
     /// Run the checks against a built-in mock of Exchange Online (no tenant, no network).
     #[cfg(feature = "demo")]
     Demo(DemoArgs),
@@ -260,6 +263,24 @@ pub struct TokenCmdArgs {
     pub print: bool,
     #[command(flatten)]
     pub common: Common,
+}
+
+#[derive(Args, Debug)]
+pub struct LegacyAuthArgs {
+    /// An Entra sign-in log export: the admin center's CSV or JSON download, or the JSON of
+    /// Graph's GET /auditLogs/signIns (format detected); `-` reads standard input.
+    #[arg(long, value_name = "PATH", required_unless_present = "kql")]
+    pub file: Option<PathBuf>,
+    /// Count only sign-ins of the last WINDOW: a number and d, h or m, e.g. 7d, 24h
+    /// [default: the whole file; 7d with --kql].
+    #[arg(long, value_name = "WINDOW")]
+    pub since: Option<String>,
+    /// Print ready-to-paste KQL over Log Analytics' SigninLogs giving the same summary.
+    #[arg(long, conflicts_with_all = ["file", "json"])]
+    pub kql: bool,
+    /// One JSON summary object on standard output instead of the table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

@@ -16,7 +16,7 @@
 //! | layer | modules | what it is | may use |
 //! |---|---|---|---|
 //! | 0 | [`secret`], [`powershell`] | the redacting `Secret<T>`; the one PowerShell quoting rule and the shapes admin-given values must have | nothing of xoauth |
-//! | 1 | [`sasl`], [`service`] | XOAUTH2/OAUTHBEARER strings and error challenges; the protocols and the services whose endpoints xoauth knows | 0 |
+//! | 1 | [`sasl`], [`service`], [`legacy`] | XOAUTH2/OAUTHBEARER strings and error challenges; the protocols and the services whose endpoints xoauth knows; the legacy-auth sign-in report read from Entra sign-in logs (streaming parsers, tally, KQL) | 0 |
 //! | 2 | [`outcome`], [`setup_script`] | the vocabulary: stage, step, failure kind and category, failure, explanation, pre-flight finding, exit status; the PowerShell that grants an app access (pure text) | 0–1 |
 //! | 3 | [`transport`] | TCP, TLS (rustls + webpki-roots, TLS 1.2+), STARTTLS upgrade, bounded line I/O, the redacted transcript; knows no IMAP/POP/SMTP | 0–2 |
 //! | 4 | [`token`] | given tokens, the OAuth flows, the keyring cache, claims; owns its input types (`token::input`); knows no mail protocol | 0–3 |
@@ -39,6 +39,7 @@
 #![forbid(unsafe_code)]
 
 pub mod diagnose;
+pub mod legacy;
 pub mod outcome;
 pub mod plan;
 pub mod powershell;

@@ -265,6 +265,7 @@ fn main() -> ExitCode {
                     Err(e) => fail(e),
                 }
             }
+            Command::LegacyAuth(args) => legacy_auth(args, errors),
             #[cfg(feature = "demo")]
             Command::Demo(args) => demo::run(&args.output).await,
             Command::Completions { shell } => {
@@ -281,6 +282,71 @@ fn main() -> ExitCode {
             }
         }
     })
+}
+
+/// `xoauth legacy-auth`: the report from an export, or the KQL. A file that cannot be read as
+/// a sign-in log is a usage error (exit 2); bad rows are warnings in the report.
+fn legacy_auth(args: cli::LegacyAuthArgs, errors: Errors) -> ExitCode {
+    use xoauth::legacy::{Reader, Summary, kql, time};
+    let fail = |e: anyhow::Error| fail(e, errors);
+    let window = match args.since.as_deref().map(|w| (w, time::window(w))) {
+        None => None,
+        Some((w, Some(secs))) => Some((w.to_string(), secs)),
+        Some((w, None)) => {
+            return fail(anyhow::anyhow!(
+                "--since {w:?}: expected a number followed by d, h or m (e.g. 7d, 24h)"
+            ));
+        }
+    };
+    if args.kql {
+        let w = window.map(|(w, _)| w).unwrap_or_else(|| "7d".into());
+        print!("{}", kql::query(&w));
+        return ExitStatus::Pass.into();
+    }
+    let Some(path) = args.file else {
+        return fail(anyhow::anyhow!("--file PATH or --kql is required"));
+    };
+    let (source, input): (String, Box<dyn std::io::BufRead + Send>) = if path.as_os_str() == "-" {
+        (
+            "standard input".into(),
+            Box::new(std::io::BufReader::new(std::io::stdin())),
+        )
+    } else {
+        match std::fs::File::open(&path) {
+            Ok(f) => (
+                path.display().to_string(),
+                Box::new(std::io::BufReader::with_capacity(64 * 1024, f)),
+            ),
+            Err(e) => return fail(anyhow::anyhow!("--file {}: {e}", path.display())),
+        }
+    };
+    let since = window.map(|(_, secs)| xoauth::token::now() - secs);
+    let mut summary = Summary::new(source.clone(), since);
+    let result = Reader::new(input).and_then(|mut reader| {
+        summary.format = Some(reader.format());
+        summary.read_all(reader.by_ref())?;
+        if reader.next_link().is_some() {
+            summary.warn(
+                0,
+                "this is one page of Graph's answer: its @odata.nextLink says more sign-ins \
+                 exist; fetch every page (or use --since with a shorter window)"
+                    .into(),
+            );
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        return fail(anyhow::anyhow!("--file {source}: {e}"));
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary.to_json()).unwrap_or_default()
+        );
+    } else {
+        print!("{}", summary.render_human());
+    }
+    ExitStatus::Pass.into()
 }
 
 /// `xoauth cache list|clear`.

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 /// The layers, lowest first. Keep in step with the table at the top of `src/lib.rs`.
 const LAYERS: &[&[&str]] = &[
     &["secret", "powershell"],
-    &["sasl", "service"],
+    &["sasl", "service", "legacy"],
     &["outcome", "setup_script"],
     &["transport"],
     &["token"],

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use serde_json::{Value, json};
 
 /// The document kinds of the schema (its `$defs` that are whole documents).
-pub const DOCUMENTS: [&str; 8] = [
+pub const DOCUMENTS: [&str; 9] = [
     "report",
     "combined",
     "token_report",
@@ -17,6 +17,7 @@ pub const DOCUMENTS: [&str; 8] = [
     "demo",
     "audit_cell",
     "audit_summary",
+    "legacy_auth",
 ];
 
 pub fn schema() -> &'static Value {
@@ -57,6 +58,8 @@ pub fn kind_of(doc: &Value) -> &'static str {
         "demo"
     } else if has("error") {
         "usage_error"
+    } else if has("legacy_protocols") {
+        "legacy_auth"
     } else if has("checks") {
         "combined"
     } else if has("report") {

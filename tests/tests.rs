@@ -20,6 +20,7 @@ mod hve;
 mod imap;
 mod imap_pipelining;
 mod json_golden;
+mod legacy_auth;
 mod mock_tenant;
 mod oauth;
 mod other_idp;
