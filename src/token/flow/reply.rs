@@ -24,7 +24,7 @@ pub type Client<
     HasRevocationUrl = EndpointNotSet,
     HasTokenUrl = EndpointNotSet,
 > = oauth2::Client<
-    BasicErrorResponse,
+    ErrorReply,
     TokenReply,
     BasicTokenIntrospectionResponse,
     StandardRevocableToken,
@@ -35,6 +35,37 @@ pub type Client<
     HasRevocationUrl,
     HasTokenUrl,
 >;
+
+/// An error reply (RFC 6749 §5.2) with the fields Entra adds beyond the standard three
+/// (`error_codes`, `timestamp`, `trace_id`, `correlation_id`), kept as sent and read by
+/// [`ErrorReply::ids`]: a malformed extra must never turn a refusal into a parse failure.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ErrorReply {
+    #[serde(flatten)]
+    pub standard: BasicErrorResponse,
+    #[serde(flatten)]
+    extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl ErrorReply {
+    /// The provider's ids: its JSON fields, else the lines of its description.
+    pub fn ids(&self) -> crate::outcome::ProviderIds {
+        let from_json =
+            crate::outcome::ProviderIds::from_json(&serde_json::Value::Object(self.extra.clone()));
+        match self.standard.error_description() {
+            Some(d) => from_json.or(crate::outcome::ProviderIds::from_description(d)),
+            None => from_json,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.standard.fmt(f)
+    }
+}
+
+impl oauth2::ErrorResponse for ErrorReply {}
 
 /// A successful token response. `Debug` shows the tokens redacted (oauth2's own types).
 #[derive(Debug, Serialize, Deserialize)]
