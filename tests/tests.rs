@@ -16,6 +16,7 @@ mod diagnosis_trust;
 mod dovecot;
 mod dovecot_smtp;
 mod hostile;
+mod ids;
 mod imap;
 mod imap_pipelining;
 mod json_golden;
