@@ -29,6 +29,7 @@ mod profiles;
 mod readme_flags;
 mod readme_mock;
 mod redaction;
+mod refresh_refused;
 mod round_trips;
 mod scenarios;
 mod shell_docs;

@@ -9,6 +9,7 @@ pub mod http;
 pub mod info;
 pub mod input;
 pub mod provider;
+pub mod refused;
 pub mod source;
 
 use std::sync::Arc;
@@ -188,13 +189,31 @@ async fn obtain_oauth(p: &OAuthPlan, ctx: &Context<'_>) -> Result<Token, Failure
         }
     }
     let mut obtained = None;
+    // Why a refused refresh token's entry was dropped, for the failure if signing in fails too.
+    let mut dropped = None;
     if let Some(refresh) = stale_refresh {
         match flow::refresh(p, ctx.http, &refresh).await {
             Ok(o) => obtained = Some((o, Origin::Refresh)),
-            Err(f) => warnings.push(format!(
-                "the cached refresh token did not work ({}); signing in again",
-                f.message
-            )),
+            Err(f) => match refused::why(p, &f) {
+                Some(why) => {
+                    let mut note = format!("{why}; the cached sign-in was dropped");
+                    if let Some((store, key)) = store.as_ref()
+                        && let Err(e) = cache::delete(store.clone(), key.clone()).await
+                    {
+                        note = format!("{why}; dropping the cached sign-in failed: {e}");
+                    }
+                    warnings.push(format!(
+                        "{note}. Signing in again with the {} flow (to sign in ahead of a                          run: {})",
+                        p.flow.name(),
+                        refused::sign_in_again(p)
+                    ));
+                    dropped = Some(note);
+                }
+                None => warnings.push(format!(
+                    "the cached refresh token did not work ({}); signing in again",
+                    f.message
+                )),
+            },
         }
     }
     let (obtained, origin) = match obtained {
@@ -207,7 +226,17 @@ async fn obtain_oauth(p: &OAuthPlan, ctx: &Context<'_>) -> Result<Token, Failure
                 ctx.progress,
                 ctx.on_device_code,
             )
-            .await?,
+            .await
+            .map_err(|mut f| {
+                if let Some(note) = &dropped {
+                    f.message = format!(
+                        "{} (before that, {note}; sign in again with: {})",
+                        f.message,
+                        refused::sign_in_again(p)
+                    );
+                }
+                f
+            })?,
             flow::origin(p.flow),
         ),
     };
