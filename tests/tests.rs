@@ -15,6 +15,7 @@ mod check;
 mod diagnosis_trust;
 mod dovecot;
 mod dovecot_smtp;
+mod expiry;
 mod hostile;
 mod ids;
 mod imap;

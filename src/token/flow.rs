@@ -92,7 +92,7 @@ fn obtained(resp: &TokenReply) -> Obtained {
 }
 
 /// A certificate credential that cannot be used, with the fix its error names.
-fn certificate_failure(e: &AssertionError) -> Failure {
+pub(super) fn certificate_failure(e: &AssertionError) -> Failure {
     failure(FailureKind::CredentialUnusable, e.to_string()).with_advice(
         "the certificate credential (--certificate) could not be used",
         Some(e.fix()),
