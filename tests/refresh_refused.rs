@@ -87,7 +87,7 @@ async fn an_expired_refresh_token_is_dropped_even_when_signing_in_again_fails() 
     );
     let m = &failure.message;
     assert!(m.contains("AADSTS700082"), "{m}");
-    assert!(m.contains("not used for 90 days"), "{m}");
+    assert!(m.contains("not used for too long"), "{m}");
     assert!(m.contains("the cached sign-in was dropped"), "{m}");
     assert!(
         m.contains(&format!(
@@ -137,4 +137,59 @@ async fn an_expired_refresh_token_is_replaced_by_a_new_sign_in_with_a_warning() 
         entry.refresh_token.as_ref().map(|r| r.expose().as_str()),
         Some(BOGUS_REFRESH)
     );
+}
+
+/// A real refresh token the mock ends with `code` (sign-in frequency, revoked grant): the
+/// refusal is named, its entry dropped.
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_in_frequency_and_revoked_grants_drop_the_entry_and_say_why() {
+    for (code, words) in [
+        (70043, "sign-in frequency"),
+        (50173, "password was changed"),
+    ] {
+        let mock = Mock::with(|c| {
+            c.faults.token_error.push(xoauth_mock::TokenErrorConfig {
+                user: None,
+                client_id: Some(PUBLIC.into()),
+                code,
+            })
+        })
+        .await;
+        let http =
+            xoauth::token::http::client(&[mock.server.ca_der()], Duration::from_secs(10)).unwrap();
+        let store = Arc::new(MemoryStore::new());
+        // A real sign-in (the fault refuses only refresh tokens) fills the cache...
+        let plan = device_code_plan(&mock, Duration::from_secs(20));
+        let server = &mock.server;
+        let approve = move |c: &str| {
+            server.approve_device_code(c, ALICE);
+        };
+        let signed_in = xoauth::token::obtain(
+            &xoauth::plan::TokenPlan::OAuth(Box::new(plan.clone())),
+            &context(&http, &store, Some(&approve)),
+        )
+        .await;
+        assert!(signed_in.is_ok(), "{code}");
+        // ... then its access token runs out, and the refresh is refused.
+        let key = xoauth::token::cache_key(&plan, None).unwrap();
+        let mut entry = store.get(&key).unwrap().unwrap();
+        assert!(entry.refresh_token.is_some());
+        entry.expires_at = xoauth::token::now() - 60;
+        store.put(&key, &entry).unwrap();
+        let later = device_code_plan(&mock, Duration::from_secs(1));
+        let failure = match xoauth::token::obtain(
+            &xoauth::plan::TokenPlan::OAuth(Box::new(later)),
+            &context(&http, &store, None),
+        )
+        .await
+        {
+            Ok(_) => panic!("{code}: nobody approved the new sign-in"),
+            Err(f) => f,
+        };
+        assert!(store.list().unwrap().is_empty(), "{code}: entry dropped");
+        let m = &failure.message;
+        assert!(m.contains(&format!("AADSTS{code}")), "{m}");
+        assert!(m.contains(words), "{m}");
+        assert!(m.contains("--flow device-code --refresh"), "{m}");
+    }
 }

@@ -22,8 +22,8 @@ pub fn why(p: &OAuthPlan, f: &Failure) -> Option<String> {
     let known = codes.iter().find_map(|code| {
         Some(match code {
             700082 => {
-                "the refresh token expired: it was not used for 90 days (AADSTS700082, \
-                       inactivity)"
+                "the refresh token expired because it was not used for too long (90 days \
+                 by default; AADSTS700082, inactivity)"
             }
             70043 => {
                 "the refresh token expired under the tenant's Conditional Access \
@@ -120,7 +120,7 @@ mod tests {
     fn each_end_of_a_refresh_token_is_named() {
         let ms = plan(Provider::Microsoft);
         for (code, words) in [
-            (700082, "not used for 90 days"),
+            (700082, "not used for too long"),
             (70043, "sign-in frequency"),
             (50173, "password was changed"),
             (9999999, "AADSTS9999999"),
