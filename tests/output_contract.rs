@@ -636,6 +636,20 @@ fn every_rendered_report_field_is_escaped() {
         failure: Some(failure.clone()),
         warnings: vec![s("warning")],
         elapsed_ms: 1,
+        ids: xoauth::report::Ids {
+            run_id: s("run"),
+            server_name: Some(s("server")),
+            provider: Some(xoauth::report::ProviderIds {
+                error_codes: vec![1],
+                trace_id: Some(s("trace")),
+                correlation_id: Some(s("correlation")),
+                timestamp: Some(s("timestamp")),
+            }),
+            stages: vec![xoauth::report::StageStart {
+                stage: Stage::Greeting,
+                started_at: s("started"),
+            }],
+        },
         transcript: Some(vec![xoauth::transport::tap::Entry {
             at_ms: 0,
             direction: xoauth::transport::tap::Direction::Server,
@@ -649,6 +663,20 @@ fn every_rendered_report_field_is_escaped() {
         token: None,
         failure: Some(failure),
         warnings: vec![s("token warning")],
+        ids: xoauth::report::Ids {
+            run_id: s("run"),
+            server_name: Some(s("server")),
+            provider: Some(xoauth::report::ProviderIds {
+                error_codes: vec![1],
+                trace_id: Some(s("trace")),
+                correlation_id: Some(s("correlation")),
+                timestamp: Some(s("timestamp")),
+            }),
+            stages: vec![xoauth::report::StageStart {
+                stage: Stage::Greeting,
+                started_at: s("started"),
+            }],
+        },
     };
     for out in [
         report.render_human(),

@@ -387,6 +387,20 @@ fn full_report() -> xoauth::report::Report {
         failure: Some(failure),
         warnings: vec!["w".into()],
         elapsed_ms: 3,
+        ids: xoauth::report::Ids {
+            run_id: "0123456789abcdef".into(),
+            server_name: Some("MN2PR05CA0005.namprd05.prod.outlook.com".into()),
+            provider: Some(xoauth::report::ProviderIds {
+                error_codes: vec![700082],
+                trace_id: Some("0b8a5f0e-1d2c-4e5f-8a9b-0c1d2e3f4a5b".into()),
+                correlation_id: Some("9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a".into()),
+                timestamp: Some("2026-11-23 18:22:00Z".into()),
+            }),
+            stages: vec![xoauth::report::StageStart {
+                stage: Stage::Greeting,
+                started_at: "2026-11-23T18:22:00.123Z".into(),
+            }],
+        },
         transcript: Some(vec![xoauth::transport::tap::Entry {
             at_ms: 0,
             direction: xoauth::transport::tap::Direction::Server,
@@ -429,6 +443,20 @@ fn every_field_the_library_can_write_is_in_the_schema() {
             "no token",
         )),
         warnings: vec![],
+        ids: xoauth::report::Ids {
+            run_id: "0123456789abcdef".into(),
+            server_name: Some("MN2PR05CA0005.namprd05.prod.outlook.com".into()),
+            provider: Some(xoauth::report::ProviderIds {
+                error_codes: vec![700082],
+                trace_id: Some("0b8a5f0e-1d2c-4e5f-8a9b-0c1d2e3f4a5b".into()),
+                correlation_id: Some("9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a".into()),
+                timestamp: Some("2026-11-23 18:22:00Z".into()),
+            }),
+            stages: vec![xoauth::report::StageStart {
+                stage: xoauth::report::Stage::Token,
+                started_at: "2026-11-23T18:22:00.123Z".into(),
+            }],
+        },
     };
     let doc: Value = serde_json::from_str(&token.to_json()).unwrap();
     assert_valid_as("token_report", &doc, "token failure");

@@ -219,3 +219,40 @@ async fn a_bundle_path_that_cannot_be_written_is_a_usage_error_before_connecting
     let run = xoauth(&args, Some("t"), None).await;
     assert_eq!(run.code, 2, "{}", run.all());
 }
+
+/// A token refused by the identity platform: the bundle's sign-in log filter carries the
+/// correlation id Entra sent, the one a support engineer asks for first.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_token_request_puts_its_correlation_id_in_the_filter() {
+    let mock = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("token.tar.gz");
+    let args = mock.oauth(
+        as_user(mock.imap_args(), "sales@contoso.example"),
+        DAEMON,
+        &[
+            "--client-secret-env",
+            "S",
+            "--json",
+            "--support-bundle",
+            bundle.to_str().unwrap(),
+        ],
+    );
+    let run = xoauth_env(&args, &[("S", "a-wrong-secret-123")], None).await;
+    assert_eq!(run.code, 3, "{}", run.all());
+    let correlation = run.json()["ids"]["provider"]["correlation_id"]
+        .as_str()
+        .expect("Entra's correlation id is in the report")
+        .to_string();
+    let files = unpack(&bundle);
+    let entra = &files
+        .iter()
+        .find(|(n, _)| n == "entra-sign-in-logs.md")
+        .unwrap()
+        .1;
+    assert!(
+        entra.contains(&format!("Correlation ID: {correlation}")),
+        "{entra}"
+    );
+    assert_no_secret(&files, &["a-wrong-secret-123"]);
+}

@@ -20,7 +20,7 @@ use std::collections::HashSet;
 use serde::Deserialize;
 
 /// AADSTS codes `[[faults.token_error]]` can inject.
-pub const TOKEN_ERROR_CODES: [u32; 5] = [53003, 530035, 50076, 500011, 700082];
+pub const TOKEN_ERROR_CODES: [u32; 7] = [53003, 530035, 50076, 500011, 700082, 70043, 50173];
 
 /// `[faults]`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -64,8 +64,9 @@ pub struct TokenErrorConfig {
     /// An app: every grant it redeems is refused.
     #[serde(default)]
     pub client_id: Option<String>,
-    /// One of [`TOKEN_ERROR_CODES`]. 700082 (refresh token expired) refuses only the
-    /// refresh-token grant; the others refuse every grant of the user or app.
+    /// One of [`TOKEN_ERROR_CODES`]. 700082 (refresh token expired by inactivity), 70043
+    /// (sign-in frequency) and 50173 (grant revoked, e.g. by a password change) refuse only
+    /// the refresh-token grant; the others refuse every grant of the user or app.
     pub code: u32,
 }
 

@@ -127,6 +127,10 @@ pub struct Failure {
     /// of the kind. Set with `with_advice`, applied by `explain`.
     #[serde(skip)]
     pub advice: Option<Box<Advice>>,
+    /// The identity provider's ids from its error reply; the report shows them in its ids
+    /// block, not here.
+    #[serde(skip)]
+    pub provider_ids: Option<Box<super::ProviderIds>>,
 }
 
 /// A cause and fix known where the failure happened.
@@ -147,11 +151,18 @@ impl Failure {
             challenge: None,
             explanation: None,
             advice: None,
+            provider_ids: None,
         }
     }
 
     pub fn with_reply(mut self, reply: Vec<String>) -> Self {
         self.server_reply = reply;
+        self
+    }
+
+    /// Keeps the provider's ids, when it sent any.
+    pub fn with_provider_ids(mut self, ids: super::ProviderIds) -> Self {
+        self.provider_ids = (!ids.is_empty()).then(|| Box::new(ids));
         self
     }
 

@@ -6,9 +6,11 @@
 mod exit;
 mod explanation;
 mod failure;
+pub mod ids;
 mod stage;
 
 pub use exit::ExitStatus;
 pub use explanation::{Explanation, Finding};
 pub use failure::{Advice, Category, Failure, FailureKind};
+pub use ids::{Ids, ProviderIds, StageStart};
 pub use stage::{Recorder, RoundTrips, Stage, Step};

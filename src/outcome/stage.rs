@@ -91,6 +91,8 @@ pub struct Recorder {
     pub round_trips: Option<RoundTrips>,
     /// The count when the last step was recorded.
     pub round_trips_seen: u32,
+    /// When each recorded step began, on the wall clock (for the report's ids).
+    pub starts: Vec<super::StageStart>,
 }
 
 impl Default for Recorder {
@@ -102,6 +104,7 @@ impl Default for Recorder {
             last_end: now,
             round_trips: None,
             round_trips_seen: 0,
+            starts: Vec::new(),
         }
     }
 }
@@ -114,6 +117,7 @@ impl Recorder {
             self.round_trips_seen = now;
             since_last
         });
+        self.started(stage, since);
         self.steps.push(Step {
             stage,
             ok,
@@ -122,5 +126,14 @@ impl Recorder {
             round_trips,
         });
         self.last_end = Instant::now();
+    }
+
+    /// Notes that `stage` began at `since`, in UTC, for a step pushed without [`Self::step`].
+    pub fn started(&mut self, stage: Stage, since: Instant) {
+        let ago = since.elapsed().as_millis() as i64;
+        self.starts.push(super::StageStart {
+            stage,
+            started_at: super::ids::rfc3339_ms(super::ids::now_ms() - ago),
+        });
     }
 }

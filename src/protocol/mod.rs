@@ -6,6 +6,7 @@ pub mod pop3;
 pub mod record;
 pub mod refusal;
 pub mod results;
+pub mod server_name;
 pub mod smtp;
 pub mod wrong_port;
 

@@ -13,7 +13,7 @@ use serde::Serialize;
 pub use crate::outcome::{
     Advice, Category, ExitStatus, Explanation, Failure, FailureKind, Finding,
 };
-pub use crate::outcome::{Recorder, Stage, Step};
+pub use crate::outcome::{Ids, ProviderIds, Recorder, Stage, StageStart, Step};
 pub use crate::protocol::{Examined, Folder, Found, Stat, Submission};
 pub use crate::token::TokenInfo;
 
@@ -83,6 +83,8 @@ pub struct Report {
     pub failure: Option<Failure>,
     pub warnings: Vec<String>,
     pub elapsed_ms: u64,
+    /// The ids support engineers ask for; always in the JSON, in the text on failure.
+    pub ids: Ids,
     /// The redacted C:/S: dialogue; present only when asked for (`-v`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transcript: Option<Vec<Entry>>,
@@ -222,7 +224,10 @@ impl Report {
                     self.elapsed_ms
                 );
             }
-            Some(f) => render_failure(&mut out, f, self.elapsed_ms),
+            Some(f) => {
+                render_failure(&mut out, f, self.elapsed_ms);
+                render_ids(&mut out, &self.ids);
+            }
         }
         if let Some(transcript) = &self.transcript {
             let _ = writeln!(out, "  transcript (secrets redacted):");
@@ -262,6 +267,39 @@ fn render_failure(out: &mut String, f: &Failure, elapsed_ms: u64) {
         if let Some(fix) = &ex.fix {
             let _ = writeln!(out, "  fix: {}", show(fix));
         }
+    }
+}
+
+/// The `ids:` block: one `name: value` a line, so a support engineer can copy it whole. Every
+/// value was checked to be an id or a host name where it was read; [`show`] guards anyway.
+fn render_ids(out: &mut String, ids: &Ids) {
+    let _ = writeln!(out, "  ids (for a support case):");
+    let _ = writeln!(out, "    run id: {}", show(&ids.run_id));
+    if let Some(name) = &ids.server_name {
+        let _ = writeln!(out, "    server: {}", show(name));
+    }
+    if let Some(p) = &ids.provider {
+        if !p.error_codes.is_empty() {
+            let codes: Vec<String> = p.error_codes.iter().map(|c| format!("AADSTS{c}")).collect();
+            let _ = writeln!(out, "    error codes: {}", codes.join(", "));
+        }
+        for (name, value) in [
+            ("trace id", &p.trace_id),
+            ("correlation id", &p.correlation_id),
+            ("timestamp", &p.timestamp),
+        ] {
+            if let Some(v) = value {
+                let _ = writeln!(out, "    {name}: {}", show(v));
+            }
+        }
+    }
+    for s in &ids.stages {
+        let _ = writeln!(
+            out,
+            "    {} started: {}",
+            s.stage.name(),
+            show(&s.started_at)
+        );
     }
 }
 
@@ -328,6 +366,7 @@ pub struct TokenReport {
     pub token: Option<TokenInfo>,
     pub failure: Option<Failure>,
     pub warnings: Vec<String>,
+    pub ids: Ids,
 }
 
 impl TokenReport {
@@ -347,6 +386,7 @@ impl TokenReport {
         }
         if let Some(f) = &self.failure {
             render_failure(&mut out, f, 0);
+            render_ids(&mut out, &self.ids);
         }
         out
     }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::diagnose::{self, Evidence};
 use crate::outcome::ExitStatus;
-use crate::outcome::{Failure, Recorder, Stage};
+use crate::outcome::{Failure, Ids, Recorder, Stage};
 use crate::plan::{Check, Plan, SendPlan};
 use crate::protocol::{self, Facts, Request, tls_summary, transport_failure};
 use crate::report::{Outcome, Report, Target, TokenInfo};
@@ -119,10 +119,12 @@ pub async fn token(
                 token: Some(o.info),
                 failure: None,
                 warnings: o.token.warnings,
+                ids: Ids::new(Vec::new(), None, None),
             },
             Some(o.token.access),
         ),
         Err(mut f) => {
+            let ids = Ids::new(Vec::new(), f.provider_ids.as_deref(), None);
             f.explain(diagnose::explain(&Evidence {
                 kind: f.kind,
                 protocol: None,
@@ -145,6 +147,7 @@ pub async fn token(
                     token: None,
                     failure: Some(f),
                     warnings: Vec::new(),
+                    ids,
                 },
                 None,
             )
@@ -194,6 +197,7 @@ fn token_failed(
         last_end: started,
         ..Recorder::default()
     };
+    rec.started(Stage::Token, started);
     rec.steps.push(crate::report::Step {
         stage: Stage::Token,
         ok: false,
@@ -250,6 +254,10 @@ async fn run_check(
         ..Facts::default()
     };
     if !matches!(plan.token, crate::plan::TokenPlan::Given(_)) {
+        let began = Instant::now()
+            .checked_sub(obtained.elapsed)
+            .unwrap_or_else(Instant::now);
+        rec.started(Stage::Token, began);
         rec.steps.push(crate::report::Step {
             stage: Stage::Token,
             ok: true,
@@ -541,6 +549,24 @@ fn finish(
     let exit_code = failure
         .as_ref()
         .map_or(ExitStatus::Pass, |f| f.category.exit_status());
+    // The server that refused names itself in its refusal; else its greeting does.
+    let server_lines = transcript.map(Transcript::entries).unwrap_or_default();
+    let server_name = protocol::server_name::first(
+        failure
+            .iter()
+            .flat_map(|f| f.server_reply.iter().map(String::as_str))
+            .chain(
+                server_lines
+                    .iter()
+                    .filter(|e| e.direction == crate::transport::tap::Direction::Server)
+                    .map(|e| e.text.as_str()),
+            ),
+    );
+    let ids = Ids::new(
+        rec.starts,
+        failure.as_ref().and_then(|f| f.provider_ids.as_deref()),
+        server_name,
+    );
     Report {
         protocol,
         outcome: if failure.is_none() {
@@ -571,6 +597,7 @@ fn finish(
         failure,
         warnings: facts.warnings,
         elapsed_ms: rec.started.elapsed().as_millis() as u64,
+        ids,
         transcript: transcript
             .filter(|_| plan.transcript)
             .map(Transcript::entries),

@@ -21,6 +21,9 @@ use crate::secret::Secret;
 /// How long an assertion is valid; Entra recommends minutes, not hours.
 const LIFETIME_SECS: i64 = 600;
 
+/// A certificate this close to its not-after is warned about (30 days).
+pub const EXPIRY_WARN_SECS: i64 = 30 * 86_400;
+
 const MAC_MISMATCH: &str = "the password does not open this file";
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +48,8 @@ pub enum AssertionError {
     Pkcs12WrongPassword { path: String },
     #[error("{path}: cannot open the PKCS#12 file (not PKCS#12, or damaged): {detail}")]
     Pkcs12 { path: String, detail: String },
+    #[error("the client certificate (thumbprint {thumbprint}) expired at {when}")]
+    Expired { thumbprint: String, when: String },
     #[error("the system random number generator failed")]
     Random,
     #[error("signing the client assertion failed")]
@@ -78,6 +83,12 @@ impl AssertionError {
             }
             AssertionError::Pkcs12 { .. } => {
                 "export the certificate with its private key again as .pfx, or as PEM".into()
+            }
+            AssertionError::Expired { .. } => {
+                "create a new certificate, upload it to the app registration (Certificates & \
+                 secrets) and pass it with --certificate; Entra refuses assertions signed \
+                 with an expired one (AADSTS700027)"
+                    .into()
             }
             AssertionError::Random | AssertionError::Sign => {
                 "run again; this is a fault of this machine's crypto, not of the certificate".into()
@@ -194,6 +205,35 @@ impl CertificateCredential {
         })
     }
 
+    /// The certificate's not-after, in seconds since the epoch; `None` when it cannot be read
+    /// (the key still signs; Entra then judges the certificate).
+    pub fn not_after(&self) -> Option<i64> {
+        let (_, parsed) = x509_parser::parse_x509_certificate(&self.cert).ok()?;
+        Some(parsed.validity().not_after.timestamp())
+    }
+
+    /// How the certificate stands at `now`: expired (an error: Entra refuses an assertion
+    /// signed with it, AADSTS700027), expiring within [`EXPIRY_WARN_SECS`] (a warning, so the
+    /// admin uploads a new one before every app using it stops), or fine.
+    pub fn expiry(&self, now: i64) -> Result<Option<String>, AssertionError> {
+        let Some(not_after) = self.not_after() else {
+            return Ok(None);
+        };
+        let when = crate::transport::util::rfc3339(not_after);
+        let thumbprint = self.thumbprint_hex();
+        if not_after <= now {
+            return Err(AssertionError::Expired { thumbprint, when });
+        }
+        Ok((not_after - now <= EXPIRY_WARN_SECS).then(|| {
+            format!(
+                "the client certificate (thumbprint {thumbprint}) expires at {when}, in {} \
+                 days: upload a new certificate to the app registration (Certificates & \
+                 secrets) and switch --certificate to it before then",
+                (not_after - now) / 86_400
+            )
+        }))
+    }
+
     /// base64url SHA-1 of the certificate: what Entra calls the thumbprint.
     pub fn x5t(&self) -> String {
         let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &self.cert);
@@ -288,6 +328,48 @@ mod tests {
         let f = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(f.path(), pem).unwrap();
         f
+    }
+
+    /// The fixture's key in a certificate valid until `not_after` (seconds since the epoch).
+    fn credential_until(not_after: i64) -> CertificateCredential {
+        let key_pem = std::fs::read_to_string(fixture("app-key.pem")).unwrap();
+        let key = rcgen::KeyPair::from_pem(&key_pem).unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        params.not_after = x509_parser::time::ASN1Time::from_timestamp(not_after)
+            .unwrap()
+            .to_datetime();
+        let cert = params.self_signed(&key).unwrap();
+        let pem = format!("{}{key_pem}", cert.pem());
+        CertificateCredential::from_pem(pem.as_bytes(), "test").unwrap()
+    }
+
+    #[test]
+    fn an_expiring_certificate_is_warned_and_an_expired_one_refused() {
+        let now = 1_795_456_629;
+        let fine = credential_until(now + 31 * 86_400);
+        assert_eq!(fine.not_after(), Some(now + 31 * 86_400));
+        assert_eq!(fine.expiry(now).unwrap(), None);
+        let soon = credential_until(now + 10 * 86_400 + 60)
+            .expiry(now)
+            .unwrap()
+            .unwrap();
+        assert!(soon.contains("in 10 days"), "{soon}");
+        assert!(soon.contains("upload a new certificate"), "{soon}");
+        let expired = credential_until(now - 86_400).expiry(now).unwrap_err();
+        assert!(
+            matches!(expired, AssertionError::Expired { .. }),
+            "{expired}"
+        );
+        assert!(
+            expired.to_string().contains("expired at 2026-11-22T"),
+            "{expired}"
+        );
+        assert!(expired.fix().contains("upload it to the app registration"));
+        // The fixture (valid until 2126) is fine.
+        let file = pem_with_cert_and_key();
+        let cred = CertificateCredential::load(file.path(), None).unwrap();
+        assert_eq!(cred.expiry(now).unwrap(), None);
     }
 
     #[test]

@@ -11,7 +11,6 @@
 
 use std::time::Duration;
 
-use oauth2::basic::BasicErrorResponse;
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
     DeviceAuthorizationUrl, DeviceCodeErrorResponse, DeviceCodeErrorResponseType, HttpClientError,
@@ -35,7 +34,7 @@ pub mod reply;
 
 pub use credential::Credential;
 // oauth2's basic client with a lenient token reply in place of `BasicTokenResponse`.
-use reply::{Client as BasicClient, TokenReply};
+use reply::{Client as BasicClient, ErrorReply, TokenReply};
 
 /// What a flow produced.
 pub struct Obtained {
@@ -103,7 +102,7 @@ fn obtained(resp: &TokenReply) -> Obtained {
 }
 
 /// A certificate credential that cannot be used, with the fix its error names.
-fn certificate_failure(e: &AssertionError) -> Failure {
+pub(super) fn certificate_failure(e: &AssertionError) -> Failure {
     failure(FailureKind::CredentialUnusable, e.to_string()).with_advice(
         "the certificate credential (--certificate) could not be used",
         Some(e.fix()),
@@ -558,17 +557,18 @@ fn parse_failure(what: &str, err: impl std::fmt::Display, body: &[u8]) -> Failur
 
 fn endpoint_failure(
     what: &str,
-    e: RequestTokenError<HttpClientError<reqwest::Error>, BasicErrorResponse>,
+    e: RequestTokenError<HttpClientError<reqwest::Error>, ErrorReply>,
 ) -> Failure {
     match e {
         RequestTokenError::ServerResponse(r) => failure(
             FailureKind::TokenRejected,
             format!(
                 "the identity provider refused the {what}: {}",
-                r.error().as_ref()
+                r.standard.error().as_ref()
             ),
         )
-        .with_reply(provider_reply(&r)),
+        .with_reply(provider_reply(&r.standard))
+        .with_provider_ids(r.ids()),
         RequestTokenError::Request(e) => transport_error(what, e),
         RequestTokenError::Parse(err, body) => parse_failure(what, err, &body),
         RequestTokenError::Other(s) => failure(FailureKind::TokenRejected, format!("{what}: {s}")),
@@ -603,7 +603,13 @@ fn device_failure(
                     ),
                 ),
             };
-            failure(kind, message).with_reply(provider_reply(&r))
+            let ids = r
+                .error_description()
+                .map(|d| crate::outcome::ProviderIds::from_description(d))
+                .unwrap_or_default();
+            failure(kind, message)
+                .with_reply(provider_reply(&r))
+                .with_provider_ids(ids)
         }
         RequestTokenError::Request(e) => transport_error("device-code poll", e),
         RequestTokenError::Parse(err, body) => parse_failure("device-code poll", err, &body),

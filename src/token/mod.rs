@@ -11,6 +11,7 @@ pub mod info;
 pub mod input;
 pub mod provider;
 pub mod redirect;
+pub mod refused;
 pub mod source;
 
 use std::sync::Arc;
@@ -76,8 +77,40 @@ pub fn now() -> i64 {
         .unwrap_or_default()
 }
 
+/// A token with less than this left is warned about: a check, and more so an audit, may
+/// outlive it.
+pub const SHORT_LIFETIME_SECS: i64 = 300;
+
 /// Gets the token the plan describes.
 pub async fn obtain(plan: &TokenPlan, ctx: &Context<'_>) -> Result<Token, Failure> {
+    let mut token = obtain_any(plan, ctx).await?;
+    // A given token's lifetime is its `exp` claim (an opaque one has none to read).
+    let expires_at = token.expires_at.or_else(|| {
+        claims::decode(token.access.expose())
+            .ok()
+            .and_then(|c| c.exp)
+    });
+    if let Some(warning) = expires_at.and_then(|exp| short_lifetime(exp, now())) {
+        token.warnings.push(warning);
+    }
+    Ok(token)
+}
+
+/// The warning for a token with little time left; an expired one is the pre-flight's to
+/// report (it blocks), not a warning's.
+fn short_lifetime(expires_at: i64, now: i64) -> Option<String> {
+    let left = expires_at - now;
+    (left > 0 && left < SHORT_LIFETIME_SECS).then(|| {
+        format!(
+            "the access token expires in {left} s (at {}): a longer run may fail part-way; \
+             get a fresh one first (with --client-id xoauth obtains it, --refresh forces a new \
+             one)",
+            crate::transport::util::rfc3339(expires_at)
+        )
+    })
+}
+
+async fn obtain_any(plan: &TokenPlan, ctx: &Context<'_>) -> Result<Token, Failure> {
     match plan {
         TokenPlan::Given(source) => {
             let origin = match source {
@@ -169,6 +202,15 @@ async fn obtain_oauth(p: &OAuthPlan, ctx: &Context<'_>) -> Result<Token, Failure
         },
     };
     let credential = flow::Credential::load(p)?;
+    // Checked before the cache too: a cached token hides an expiring certificate until the
+    // day every app using it stops.
+    if let Some(flow::Credential::Certificate(cert)) = &credential {
+        match cert.expiry(now()) {
+            Ok(Some(warning)) => warnings.push(warning),
+            Ok(None) => {}
+            Err(e) => return Err(flow::certificate_failure(&e)),
+        }
+    }
     let key = cache_key(p, credential.as_ref());
     let store = store.zip(key);
     let mut stale_refresh = None;
@@ -193,13 +235,31 @@ async fn obtain_oauth(p: &OAuthPlan, ctx: &Context<'_>) -> Result<Token, Failure
     let resolved = discovery::resolve(p, ctx.http).await?;
     let p = &resolved;
     let mut obtained = None;
+    // Why a refused refresh token's entry was dropped, for the failure if signing in fails too.
+    let mut dropped = None;
     if let Some(refresh) = stale_refresh {
         match flow::refresh(p, ctx.http, &refresh).await {
             Ok(o) => obtained = Some((o, Origin::Refresh)),
-            Err(f) => warnings.push(format!(
-                "the cached refresh token did not work ({}); signing in again",
-                f.message
-            )),
+            Err(f) => match refused::why(p, &f) {
+                Some(why) => {
+                    let mut note = format!("{why}; the cached sign-in was dropped");
+                    if let Some((store, key)) = store.as_ref()
+                        && let Err(e) = cache::delete(store.clone(), key.clone()).await
+                    {
+                        note = format!("{why}; dropping the cached sign-in failed: {e}");
+                    }
+                    warnings.push(format!(
+                        "{note}. Signing in again with the {} flow (to sign in ahead of a                          run: {})",
+                        p.flow.name(),
+                        refused::sign_in_again(p)
+                    ));
+                    dropped = Some(note);
+                }
+                None => warnings.push(format!(
+                    "the cached refresh token did not work ({}); signing in again",
+                    f.message
+                )),
+            },
         }
     }
     let (obtained, origin) = match obtained {
@@ -212,7 +272,17 @@ async fn obtain_oauth(p: &OAuthPlan, ctx: &Context<'_>) -> Result<Token, Failure
                 ctx.progress,
                 ctx.on_device_code,
             )
-            .await?,
+            .await
+            .map_err(|mut f| {
+                if let Some(note) = &dropped {
+                    f.message = format!(
+                        "{} (before that, {note}; sign in again with: {})",
+                        f.message,
+                        refused::sign_in_again(p)
+                    );
+                }
+                f
+            })?,
             flow::origin(p.flow),
         ),
     };
@@ -237,4 +307,19 @@ async fn obtain_oauth(p: &OAuthPlan, ctx: &Context<'_>) -> Result<Token, Failure
         refresh: obtained.refresh,
         warnings,
     })
+}
+
+#[cfg(test)]
+mod lifetime_tests {
+    use super::*;
+
+    #[test]
+    fn a_short_lifetime_is_warned_but_not_a_long_or_a_past_one() {
+        let now = 1_795_456_629;
+        let w = short_lifetime(now + 90, now).unwrap();
+        assert!(w.contains("expires in 90 s"), "{w}");
+        assert!(w.contains("2026-11-23T17:58:39Z"), "{w}");
+        assert_eq!(short_lifetime(now + SHORT_LIFETIME_SECS, now), None);
+        assert_eq!(short_lifetime(now - 1, now), None);
+    }
 }

@@ -571,6 +571,35 @@ pub(crate) fn refresh_token_expired(issued: &str) -> AadError {
     )
 }
 
+/// Entra's AADSTS70043 wording as Microsoft Q&A quotes it (placeholders filled in):
+/// Conditional Access sign-in frequency ended the refresh token.
+pub(crate) fn sign_in_frequency(issued: &str) -> AadError {
+    AadError::new(
+        "invalid_grant",
+        70043,
+        format!(
+            "The refresh token has expired or is invalid due to sign-in frequency checks by \
+             conditional access. The token was issued on {issued} and the maximum allowed \
+             lifetime for this request is 28800."
+        ),
+    )
+}
+
+/// Entra's AADSTS50173 wording (learn.microsoft.com troubleshooting article): the grant was
+/// revoked, most often by a password change or reset.
+pub(crate) fn grant_revoked(issued: &str, valid_from: &str) -> AadError {
+    AadError::new(
+        "invalid_grant",
+        50173,
+        format!(
+            "The provided grant has expired due to it being revoked, a fresh auth token is \
+             needed. The user might have changed or reset their password. The grant was issued \
+             on '{issued}' and the TokensValidFrom date (before which tokens are not valid) for \
+             this user is '{valid_from}'."
+        ),
+    )
+}
+
 // ---- device code -------------------------------------------------------------------------
 
 /// Reference A2 (learn.microsoft.com answers 981553).

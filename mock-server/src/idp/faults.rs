@@ -15,6 +15,8 @@ const EXCHANGE_APP_ID: &str = "00000002-0000-0ff1-ce00-000000000000";
 const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 /// How old the refresh token of an injected AADSTS700082 claims to be.
 const INACTIVE_SECS: i64 = 91 * 86_400;
+/// The sign-in frequency an injected AADSTS70043 claims the tenant enforces.
+const SIGN_IN_FREQUENCY_SECS: i64 = 8 * 3_600;
 
 /// The grant being redeemed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +55,13 @@ pub(crate) fn refusal(faults: &FaultsConfig, r: &Redemption<'_>) -> Option<AadEr
         )),
         700082 if r.grant == Grant::RefreshToken => Some(errors::refresh_token_expired(
             &crate::clock::iso_timestamp(r.now - INACTIVE_SECS),
+        )),
+        70043 if r.grant == Grant::RefreshToken => Some(errors::sign_in_frequency(
+            &crate::clock::iso_timestamp(r.now - SIGN_IN_FREQUENCY_SECS - 60),
+        )),
+        50173 if r.grant == Grant::RefreshToken => Some(errors::grant_revoked(
+            &crate::clock::iso_timestamp(r.now - 3_600),
+            &crate::clock::iso_timestamp(r.now - 60),
         )),
         _ => None,
     }
@@ -132,6 +141,40 @@ mod tests {
             code(&f, Grant::RefreshToken, Some("a@b.c"), imap),
             Some(700082)
         );
+        // The sign-in frequency and revoked-grant refusals, like 700082, end refresh tokens
+        // only, with Entra's words.
+        for (rule, words) in [
+            (
+                70043,
+                "due to sign-in frequency checks by conditional access",
+            ),
+            (50173, "The user might have changed or reset their password"),
+        ] {
+            let f = faults(&format!(
+                "[[faults.token_error]]\nclient_id = \"11111111-2222-3333-4444-000000000000\"\n\
+                 code = {rule}\n"
+            ));
+            assert_eq!(
+                code(&f, Grant::AuthorizationCode, Some("a@b.c"), imap),
+                None
+            );
+            assert_eq!(
+                code(&f, Grant::RefreshToken, Some("a@b.c"), imap),
+                Some(rule)
+            );
+            let requested = Requested::parse(imap).expect("scope");
+            let r = Redemption {
+                grant: Grant::RefreshToken,
+                client_id: "11111111-2222-3333-4444-000000000000",
+                user: Some("a@b.c"),
+                requested: &requested,
+                tenant_name: "b.c",
+                now: 1_795_458_120,
+            };
+            let refused = refusal(&f, &r).expect("refused");
+            assert_eq!(refused.error, "invalid_grant");
+            assert!(refused.message.contains(words), "{}", refused.message);
+        }
         let f = faults(
             "[[faults.token_error]]\nclient_id = \"11111111-2222-3333-4444-000000000000\"\n\
              code = 500011\n",

@@ -77,6 +77,7 @@ fn report(protocol: Protocol, mailbox: &str, failure: Option<Failure>, ms: u64) 
         failure,
         warnings: Vec::new(),
         elapsed_ms: ms,
+        ids: Default::default(),
         transcript: None,
     }
 }

@@ -96,6 +96,13 @@ impl LoopbackError {
             LoopbackError::Provider { .. } => None,
         };
         let mut f = Failure::new(Stage::Token, kind, self.to_string()).with_reply(reply);
+        if let LoopbackError::Provider {
+            description: Some(d),
+            ..
+        } = &self
+        {
+            f = f.with_provider_ids(crate::outcome::ProviderIds::from_description(d));
+        }
         if let Some((cause, fix)) = advice {
             f = f.with_advice(cause, Some(fix));
         }

@@ -24,7 +24,7 @@ pub type Client<
     HasRevocationUrl = EndpointNotSet,
     HasTokenUrl = EndpointNotSet,
 > = oauth2::Client<
-    BasicErrorResponse,
+    ErrorReply,
     TokenReply,
     BasicTokenIntrospectionResponse,
     StandardRevocableToken,
@@ -35,6 +35,37 @@ pub type Client<
     HasRevocationUrl,
     HasTokenUrl,
 >;
+
+/// An error reply (RFC 6749 §5.2) with the fields Entra adds beyond the standard three
+/// (`error_codes`, `timestamp`, `trace_id`, `correlation_id`), kept as sent and read by
+/// [`ErrorReply::ids`]: a malformed extra must never turn a refusal into a parse failure.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ErrorReply {
+    #[serde(flatten)]
+    pub standard: BasicErrorResponse,
+    #[serde(flatten)]
+    extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl ErrorReply {
+    /// The provider's ids: its JSON fields, else the lines of its description.
+    pub fn ids(&self) -> crate::outcome::ProviderIds {
+        let from_json =
+            crate::outcome::ProviderIds::from_json(&serde_json::Value::Object(self.extra.clone()));
+        match self.standard.error_description() {
+            Some(d) => from_json.or(crate::outcome::ProviderIds::from_description(d)),
+            None => from_json,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.standard.fmt(f)
+    }
+}
+
+impl oauth2::ErrorResponse for ErrorReply {}
 
 /// A successful token response. `Debug` shows the tokens redacted (oauth2's own types).
 #[derive(Debug, Serialize, Deserialize)]
@@ -123,6 +154,33 @@ mod tests {
     use oauth2::TokenResponse as _;
 
     use super::*;
+
+    #[test]
+    fn an_error_reply_keeps_entras_ids_and_survives_odd_extras() {
+        let entra: ErrorReply = serde_json::from_str(
+            r#"{"error":"invalid_grant","error_description":"AADSTS50173: revoked.\r\nTrace ID: t\r\nCorrelation ID: c\r\nTimestamp: 2026-11-23 18:22:00Z","error_codes":[50173],"timestamp":"2026-11-23 18:22:00Z","trace_id":"0b8a5f0e-1d2c-4e5f-8a9b-0c1d2e3f4a5b","correlation_id":"9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"}"#,
+        )
+        .unwrap();
+        assert_eq!(entra.standard.error().as_ref(), "invalid_grant");
+        let ids = entra.ids();
+        assert_eq!(ids.error_codes, vec![50173]);
+        assert_eq!(
+            ids.trace_id.as_deref(),
+            Some("0b8a5f0e-1d2c-4e5f-8a9b-0c1d2e3f4a5b")
+        );
+        // Extras of the wrong type are no parse failure: the refusal still reads as one.
+        let odd: ErrorReply = serde_json::from_str(
+            r#"{"error":"invalid_grant","error_codes":"x","trace_id":7,"timestamp":null}"#,
+        )
+        .unwrap();
+        assert_eq!(odd.standard.error().as_ref(), "invalid_grant");
+        assert!(odd.ids().is_empty());
+        // Google's plain reply: no ids at all.
+        let google: ErrorReply =
+            serde_json::from_str(r#"{"error":"invalid_grant","error_description":"Bad Request"}"#)
+                .unwrap();
+        assert!(google.ids().is_empty());
+    }
 
     fn parse(expires: &str) -> TokenReply {
         let body = format!(
