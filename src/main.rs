@@ -194,7 +194,7 @@ fn main() -> ExitCode {
                 match xoauth::run::run(&plan).await {
                     Ok(reports) => {
                         if let Some(path) = &bundle
-                            && let Err(e) = write_bundle(path, &reports, started_at as i64)
+                            && let Err(e) = write_bundle(path, &plan, &reports, started_at as i64)
                         {
                             return fail(e);
                         }
@@ -541,7 +541,7 @@ async fn single(
     match xoauth::run::run(&plan).await {
         Ok(reports) => {
             if let Some(path) = &bundle
-                && let Err(e) = write_bundle(path, &reports, started)
+                && let Err(e) = write_bundle(path, &plan, &reports, started)
             {
                 return fail(e);
             }
@@ -585,12 +585,26 @@ fn bundle_preflight(path: Option<&std::path::Path>, plan: &mut Plan) -> anyhow::
 }
 
 /// Writes the support bundle (see `xoauth::report::bundle`).
-fn write_bundle(path: &std::path::Path, reports: &[Report], started: i64) -> anyhow::Result<()> {
+fn write_bundle(
+    path: &std::path::Path,
+    plan: &Plan,
+    reports: &[Report],
+    started: i64,
+) -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let (client_id, app_only) = match &plan.token {
+        xoauth::plan::TokenPlan::OAuth(o) => (
+            Some(o.client_id.as_str()),
+            o.flow == xoauth::plan::Flow::ClientCredentials,
+        ),
+        xoauth::plan::TokenPlan::Given(_) => (None, false),
+    };
     let ctx = xoauth::report::bundle::Context {
         args: &args,
         started,
         finished: xoauth::token::now(),
+        client_id,
+        app_only,
     };
     let bytes = xoauth::report::bundle::tar_gz(reports, &ctx)?;
     std::fs::write(path, bytes)

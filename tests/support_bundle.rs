@@ -254,5 +254,11 @@ async fn a_refused_token_request_puts_its_correlation_id_in_the_filter() {
         entra.contains(&format!("Correlation ID: {correlation}")),
         "{entra}"
     );
+    // No token came back, yet the app and the kind of sign-in are known from the command.
+    assert!(
+        entra.contains("AADServicePrincipalSignInLogs")
+            && entra.contains(&format!("AppId == \"{DAEMON}\"")),
+        "{entra}"
+    );
     assert_no_secret(&files, &["a-wrong-secret-123"]);
 }

@@ -26,6 +26,10 @@ pub struct Context<'a> {
     /// Seconds since the epoch when the run started and ended.
     pub started: i64,
     pub finished: i64,
+    /// The app the token was requested for, and whether app-only (client credentials): known
+    /// from the command even when no token came back, which is when the filter matters most.
+    pub client_id: Option<&'a str>,
+    pub app_only: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -262,8 +266,11 @@ fn sign_in_filter(reports: &[Report], ctx: &Context<'_>, json: &serde_json::Valu
     let claims = reports
         .iter()
         .find_map(|r| r.token.as_ref().and_then(|t| t.claims.as_ref()));
-    let app = claims.and_then(|c| c.app_id()).and_then(safe);
-    let app_only = claims.is_some_and(|c| c.is_app_only());
+    let app = claims
+        .and_then(|c| c.app_id())
+        .or(ctx.client_id)
+        .and_then(safe);
+    let app_only = claims.map_or(ctx.app_only, |c| c.is_app_only());
     let user = claims.and_then(|c| c.user()).and_then(safe);
     let sp = claims
         .filter(|_| app_only)
