@@ -38,7 +38,8 @@ fn names(files: &[(String, String)]) -> Vec<&str> {
 }
 
 /// No secret in any file: no JWT (access token, client assertion), no client secret, no SASL
-/// string (`user=…\x01auth=Bearer`, raw or base64), no private key, and the `extra` values.
+/// string (`user=…\x01auth=Bearer`, raw or base64), no private key, no long opaque string (the
+/// PKCE verifier, a refresh token), and the `extra` values.
 fn assert_no_secret(files: &[(String, String)], extra: &[&str]) {
     let key = std::fs::read_to_string(fixture("app-key.pem")).unwrap();
     let key_lines: Vec<&str> = key.lines().filter(|l| !l.starts_with("-----")).collect();
@@ -66,7 +67,33 @@ fn assert_no_secret(files: &[(String, String)], extra: &[&str]) {
         for secret in extra {
             assert!(!text.contains(secret), "{name} holds {secret:?}");
         }
+        // Secrets xoauth never shows the test (the PKCE verifier, a refresh token) have one
+        // shape in common: a long unbroken base64url run. Nothing else in a bundle has it
+        // (ids are GUIDs or hex, hosts and paths are broken by dots and slashes).
+        let b64url = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+        for run in text.split(|c: char| !b64url(c)) {
+            let hex = run.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+            assert!(
+                run.len() < 43 || hex || is_exchange_server_name(run),
+                "{name} holds a long opaque string (a verifier or a token?): {run}"
+            );
+        }
     }
+}
+
+/// The base64 block of an Exchange greeting: the server's name in UTF-16LE, public and
+/// meant for support cases (the one long base64 run a transcript legitimately holds).
+fn is_exchange_server_name(run: &str) -> bool {
+    use base64::Engine as _;
+    let Ok(bytes) =
+        base64::engine::general_purpose::STANDARD_NO_PAD.decode(run.trim_end_matches('='))
+    else {
+        return false;
+    };
+    bytes.len() % 2 == 0
+        && bytes
+            .chunks(2)
+            .all(|c| c[1] == 0 && (c[0].is_ascii_alphanumeric() || c[0] == b'.' || c[0] == b'-'))
 }
 
 #[tokio::test(flavor = "multi_thread")]
