@@ -269,7 +269,7 @@ pub struct TokenCmdArgs {
 pub struct LegacyAuthArgs {
     /// An Entra sign-in log export: the admin center's CSV or JSON download, or the JSON of
     /// Graph's GET /auditLogs/signIns (format detected); `-` reads standard input.
-    #[arg(long, value_name = "PATH", required_unless_present = "kql")]
+    #[arg(long, value_name = "PATH", required_unless_present_any = ["kql", "graph"])]
     pub file: Option<PathBuf>,
     /// Count only sign-ins of the last WINDOW: a number and d, h or m, e.g. 7d, 24h
     /// [default: the whole file; 7d with --kql].
@@ -281,6 +281,27 @@ pub struct LegacyAuthArgs {
     /// One JSON summary object on standard output instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Read the sign-in logs live from Microsoft Graph (GET /beta/auditLogs/signIns, every
+    /// page, Retry-After honoured) with a token that has AuditLog.Read.All, e.g.
+    /// `T=$(xoauth token --client-id APP --tenant T --client-secret-env S --scope
+    /// https://graph.microsoft.com/.default --print)`. Needs Entra ID P1/P2 [default window: 7d].
+    #[arg(long, conflicts_with_all = ["file", "kql"], requires = "graph_token")]
+    pub graph: bool,
+    /// Graph's base URL (a national cloud's, or a test server's).
+    #[arg(long, value_name = "URL", default_value = xoauth::legacy::graph::DEFAULT_BASE, requires = "graph")]
+    pub graph_url: String,
+    /// With --graph: the environment variable holding the Graph access token.
+    #[arg(long = "access-token-env", value_name = "VAR", group = "graph_token")]
+    pub access_token_env: Option<String>,
+    /// With --graph: the file holding the Graph access token.
+    #[arg(long = "access-token-file", value_name = "FILE", group = "graph_token")]
+    pub access_token_file: Option<PathBuf>,
+    /// With --graph: also trust this CA (PEM), for a private Graph stand-in.
+    #[arg(long, value_name = "PEM", requires = "graph")]
+    pub ca_file: Vec<PathBuf>,
+    /// With --graph: seconds to wait for each request.
+    #[arg(long, value_name = "SECS", default_value_t = 60.0, requires = "graph")]
+    pub timeout: f64,
 }
 
 #[derive(Args, Debug)]

@@ -265,7 +265,7 @@ fn main() -> ExitCode {
                     Err(e) => fail(e),
                 }
             }
-            Command::LegacyAuth(args) => legacy_auth(args, errors),
+            Command::LegacyAuth(args) => legacy_auth(args, errors).await,
             #[cfg(feature = "demo")]
             Command::Demo(args) => demo::run(&args.output).await,
             Command::Completions { shell } => {
@@ -286,7 +286,7 @@ fn main() -> ExitCode {
 
 /// `xoauth legacy-auth`: the report from an export, or the KQL. A file that cannot be read as
 /// a sign-in log is a usage error (exit 2); bad rows are warnings in the report.
-fn legacy_auth(args: cli::LegacyAuthArgs, errors: Errors) -> ExitCode {
+async fn legacy_auth(args: cli::LegacyAuthArgs, errors: Errors) -> ExitCode {
     use xoauth::legacy::{Reader, Summary, kql, time};
     let fail = |e: anyhow::Error| fail(e, errors);
     let window = match args.since.as_deref().map(|w| (w, time::window(w))) {
@@ -303,8 +303,26 @@ fn legacy_auth(args: cli::LegacyAuthArgs, errors: Errors) -> ExitCode {
         print!("{}", kql::query(&w));
         return ExitStatus::Pass.into();
     }
+    if args.graph {
+        let window = window.unwrap_or_else(|| ("7d".into(), 7 * 86_400));
+        return match legacy_graph(&args, window.1).await {
+            Ok(summary) => {
+                print_legacy(&summary, args.json);
+                ExitStatus::Pass.into()
+            }
+            Err((status, e)) => {
+                // Graph's refusals are about the token (exit 3); an unreachable Graph is the
+                // network's (exit 4); both name the cause, the JSON error object included.
+                eprintln!("xoauth: error: {}", escape_text(&format!("{e:#}")));
+                if args.json {
+                    println!("{}", usage_json(&format!("{e:#}")));
+                }
+                status.into()
+            }
+        };
+    }
     let Some(path) = args.file else {
-        return fail(anyhow::anyhow!("--file PATH or --kql is required"));
+        return fail(anyhow::anyhow!("--file PATH, --graph or --kql is required"));
     };
     let (source, input): (String, Box<dyn std::io::BufRead + Send>) = if path.as_os_str() == "-" {
         (
@@ -338,7 +356,12 @@ fn legacy_auth(args: cli::LegacyAuthArgs, errors: Errors) -> ExitCode {
     if let Err(e) = result {
         return fail(anyhow::anyhow!("--file {source}: {e}"));
     }
-    if args.json {
+    print_legacy(&summary, args.json);
+    ExitStatus::Pass.into()
+}
+
+fn print_legacy(summary: &xoauth::legacy::Summary, json: bool) {
+    if json {
         println!(
             "{}",
             serde_json::to_string_pretty(&summary.to_json()).unwrap_or_default()
@@ -346,7 +369,66 @@ fn legacy_auth(args: cli::LegacyAuthArgs, errors: Errors) -> ExitCode {
     } else {
         print!("{}", summary.render_human());
     }
-    ExitStatus::Pass.into()
+}
+
+/// `legacy-auth --graph`: the token from the environment or a file, every page of the last
+/// `window_secs` from Graph. A usage problem is exit 2, Graph's refusal 3, no answer 4.
+async fn legacy_graph(
+    args: &cli::LegacyAuthArgs,
+    window_secs: i64,
+) -> Result<xoauth::legacy::Summary, (ExitStatus, anyhow::Error)> {
+    use xoauth::run::legacy_graph::{GraphError, fetch};
+    use xoauth::token::TokenSource;
+    let usage = |e: anyhow::Error| (ExitStatus::Usage, e);
+    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+        return Err(usage(anyhow::anyhow!(
+            "--timeout must be more than 0 seconds"
+        )));
+    }
+    let timeout = std::time::Duration::from_secs_f64(args.timeout.min(3600.0));
+    let source = match (&args.access_token_env, &args.access_token_file) {
+        (Some(var), _) => TokenSource::Env(var.clone()),
+        (None, Some(path)) => TokenSource::File(path.clone()),
+        (None, None) => {
+            return Err(usage(anyhow::anyhow!(
+                "--graph needs a Graph token: --access-token-env VAR or --access-token-file FILE"
+            )));
+        }
+    };
+    let token = xoauth::token::source::load(&source, timeout)
+        .await
+        .map_err(|e| (ExitStatus::Token, anyhow::anyhow!("{e}")))?;
+    let mut roots = Vec::new();
+    for path in &args.ca_file {
+        let found = xoauth::transport::tls::load_ca_file(path)
+            .map_err(|e| usage(anyhow::anyhow!("--ca-file {}: {e}", path.display())))?;
+        roots.extend(found);
+    }
+    let client = xoauth::token::http::client(&roots, timeout).map_err(|e| usage(e.into()))?;
+    let since = xoauth::token::now() - window_secs;
+    let mut summary =
+        xoauth::legacy::Summary::new(format!("Graph {}", args.graph_url), Some(since));
+    match fetch(&client, &args.graph_url, &token, since, &mut summary).await {
+        Ok(fetched) => {
+            eprintln!(
+                "xoauth: read {} page(s) of sign-ins from Graph{}",
+                fetched.pages,
+                if fetched.retries > 0 {
+                    format!(
+                        ", after {} throttled request(s) (Retry-After honoured)",
+                        fetched.retries
+                    )
+                } else {
+                    String::new()
+                }
+            );
+            Ok(summary)
+        }
+        Err(e @ (GraphError::Http(_) | GraphError::Page(_))) => {
+            Err((ExitStatus::Network, e.into()))
+        }
+        Err(e) => Err((ExitStatus::Token, e.into())),
+    }
 }
 
 /// `xoauth cache list|clear`.

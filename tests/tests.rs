@@ -23,6 +23,7 @@ mod imap;
 mod imap_pipelining;
 mod json_golden;
 mod legacy_auth;
+mod legacy_graph;
 mod mock_tenant;
 mod oauth;
 mod other_idp;

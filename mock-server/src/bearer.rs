@@ -95,6 +95,57 @@ impl Verifier {
         }
     }
 
+    /// Whether `token` may read the sign-in logs from Graph at `now`: signed by the mock, for
+    /// this tenant, unexpired, audience Microsoft Graph, and `AuditLog.Read.All` as an app
+    /// role or a delegated scope. `Err` says which check failed.
+    pub fn graph_audit_reader(&self, token: &str, now: i64) -> Result<(), &'static str> {
+        const PERMISSION: &str = "AuditLog.Read.All";
+        let jws = Jws::decode(token).map_err(|_| "not a JWT")?;
+        if jws.alg() != Some(Alg::Rs256)
+            || self.public_key.is_empty()
+            || !jws.verify(Alg::Rs256, &self.public_key)
+        {
+            return Err("bad signature");
+        }
+        if jws.claim_i64("exp").is_none_or(|exp| exp <= now) {
+            return Err("expired");
+        }
+        if !jws
+            .claim_str("tid")
+            .is_some_and(|tid| tid.eq_ignore_ascii_case(&self.tenant_id))
+        {
+            return Err("another tenant");
+        }
+        let aud = jws.claim_str("aud").unwrap_or_default();
+        if ![
+            "https://graph.microsoft.com",
+            "00000003-0000-0000-c000-000000000000",
+        ]
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(aud))
+        {
+            return Err("not a Graph token");
+        }
+        let role = jws
+            .claims
+            .get("roles")
+            .and_then(Value::as_array)
+            .is_some_and(|r| {
+                r.iter().any(|v| {
+                    v.as_str()
+                        .is_some_and(|s| s.eq_ignore_ascii_case(PERMISSION))
+                })
+            });
+        let scope = jws
+            .claim_str("scp")
+            .is_some_and(|s| s.split(' ').any(|p| p.eq_ignore_ascii_case(PERMISSION)));
+        if role || scope {
+            Ok(())
+        } else {
+            Err("no AuditLog.Read.All")
+        }
+    }
+
     /// The principal `token` speaks for, if it is valid for `protocol` at `now` (Unix
     /// seconds): the user's address (`upn`) or the app's client id.
     pub fn principal(

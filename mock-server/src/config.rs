@@ -147,6 +147,12 @@ pub struct IdpConfig {
     /// Device authorization responses carry `verification_uri_complete` (RFC 8628 §3.3.1),
     /// as many non-Microsoft providers do; Entra sends none.
     pub device_code_verification_uri_complete: bool,
+    /// How many sign-ins the mock's Graph (`/beta/auditLogs/signIns`) serves, newest first, a
+    /// minute apart, cycling through legacy client apps.
+    pub graph_sign_ins: u32,
+    /// The tenant has Entra ID P1/P2: without, Graph refuses the sign-in logs with 403
+    /// `Authentication_RequestFromNonPremiumTenantOrB2CTenant`.
+    pub graph_licensed: bool,
 }
 
 impl Default for IdpConfig {
@@ -160,6 +166,8 @@ impl Default for IdpConfig {
             enforce_slow_down: true,
             token_lifetime_secs: 3599,
             device_code_verification_uri_complete: false,
+            graph_sign_ins: 250,
+            graph_licensed: true,
         }
     }
 }
@@ -200,6 +208,10 @@ pub struct AppConfig {
     /// (`IMAP.AccessAsApp`, `POP.AccessAsApp`, `SMTP.SendAsApp`).
     #[serde(default)]
     pub roles: Vec<String>,
+    /// Application permissions on Microsoft Graph with admin consent (`AuditLog.Read.All` for
+    /// the sign-in logs): the `roles` of its Graph tokens.
+    #[serde(default)]
+    pub graph_roles: Vec<String>,
     /// Client secrets.
     #[serde(default)]
     pub secrets: Vec<SecretConfig>,

@@ -85,6 +85,8 @@ pub(crate) struct App {
     pub exchange_object_id: String,
     /// Application permissions on Exchange Online.
     pub roles: Vec<String>,
+    /// Application permissions on Microsoft Graph (the sign-in logs' `AuditLog.Read.All`).
+    pub graph_roles: Vec<String>,
     pub secrets: Vec<AppSecret>,
     pub certificates: Vec<ClientCert>,
 }
@@ -173,6 +175,7 @@ impl Directory {
                     exchange_service_principal: a.exchange_service_principal,
                     exchange_object_id,
                     roles: a.roles.clone(),
+                    graph_roles: a.graph_roles.clone(),
                     secrets: a
                         .secrets
                         .iter()

@@ -18,6 +18,7 @@ use crate::transport::tls::{self, CaFileError};
 use crate::transport::{self, Connection, Security, Upgrader};
 
 pub mod audit;
+pub mod legacy_graph;
 
 /// Why a plan could not run at all (as opposed to a check that ran and failed): exit code 2.
 #[derive(Debug, thiserror::Error)]

@@ -60,6 +60,8 @@ pub(crate) fn router(idp: Arc<Idp>) -> Router {
             "/{tenant}/v2.0/.well-known/openid-configuration",
             get(discovery_endpoint),
         )
+        .route("/beta/auditLogs/signIns", get(graph_sign_ins))
+        .route("/v1.0/auditLogs/signIns", get(graph_sign_ins))
         .route("/devicelogin", get(devicelogin_page))
         .route("/mock/devicecode/approve", post(approve_hook))
         .route("/mock/devicecode/decline", post(decline_hook))
@@ -326,6 +328,24 @@ async fn decline_hook(State(idp): State<Arc<Idp>>, headers: HeaderMap, body: Byt
             "no pending device code with this user_code\n".to_owned(),
         )
     }
+}
+
+/// The mock's Graph sign-in logs (see `graph`).
+async fn graph_sign_ins(
+    State(idp): State<Arc<Idp>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let auth = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let answer = super::graph::sign_ins(&idp, auth, &query.unwrap_or_default());
+    let mut r = response(answer.status, JSON, answer.body);
+    if let Some(secs) = answer.retry_after {
+        r.headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    r
 }
 
 async fn not_found() -> Response {

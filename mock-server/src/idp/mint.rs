@@ -168,8 +168,15 @@ pub(crate) fn access_claims(directory: &Directory, tenant_id: &str, issue: &Issu
             put("oid", json!(sp));
             put("sub", json!(sp));
             let roles = app
-                .filter(|_| issue.requested.is_exchange())
-                .map(|a| a.roles.clone())
+                .map(|a| {
+                    if issue.requested.is_exchange() {
+                        a.roles.clone()
+                    } else if issue.requested.is_graph() {
+                        a.graph_roles.clone()
+                    } else {
+                        Vec::new()
+                    }
+                })
                 .unwrap_or_default();
             if !roles.is_empty() {
                 put("roles", json!(roles));
@@ -306,10 +313,10 @@ mod tests {
             json!(["IMAP.AccessAsApp", "POP.AccessAsApp", "SMTP.SendAsApp"])
         );
         assert!(c.get("scp").is_none() && c.get("upn").is_none());
-        // No application permissions on Graph: no roles claim at all.
+        // A Graph token carries the app's Graph permissions only, never its Exchange ones.
         let mut graph = TokenSpec::app(DEMO_DAEMON_CLIENT_ID);
         graph.scopes = vec!["https://graph.microsoft.com/.default".to_owned()];
-        assert!(claims(&graph, "1").get("roles").is_none());
+        assert_eq!(claims(&graph, "1")["roles"], json!(["AuditLog.Read.All"]));
         // An expired token.
         let mut expired = TokenSpec::app(DEMO_DAEMON_CLIENT_ID);
         expired.lifetime_secs = -60;

@@ -25,6 +25,7 @@ mod discovery;
 pub(crate) mod errors;
 mod faults;
 mod grants;
+mod graph;
 pub(crate) mod http;
 pub(crate) mod mint;
 pub(crate) mod params;
@@ -67,6 +68,8 @@ pub(crate) struct Idp {
     codes: Mutex<HashMap<String, AuthCode>>,
     devices: Mutex<Devices>,
     refresh: Mutex<HashMap<String, RefreshGrant>>,
+    /// Graph has answered its one 429 (the first request for a second page).
+    graph_throttled: std::sync::atomic::AtomicBool,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -84,6 +87,7 @@ impl Idp {
             codes: Mutex::default(),
             devices: Mutex::default(),
             refresh: Mutex::default(),
+            graph_throttled: std::sync::atomic::AtomicBool::new(false),
         }
     }
 

@@ -108,6 +108,11 @@ impl Requested {
         EXCHANGE_AUDIENCES.contains(&self.audience)
     }
 
+    /// Whether the token is for Microsoft Graph (the app's Graph roles apply).
+    pub fn is_graph(&self) -> bool {
+        self.audience == GRAPH
+    }
+
     /// The OIDC scopes other than `offline_access`, as requested.
     fn oidc(&self) -> impl Iterator<Item = &String> {
         self.scopes.iter().filter(|s| {
