@@ -281,6 +281,9 @@ pub struct LegacyAuthArgs {
     /// One JSON summary object on standard output instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Also write the report as one self-contained HTML page (the bulk audit's style) to FILE.
+    #[arg(long, value_name = "FILE", conflicts_with = "kql")]
+    pub html: Option<PathBuf>,
     /// Read the sign-in logs live from Microsoft Graph (GET /beta/auditLogs/signIns, every
     /// page, Retry-After honoured) with a token that has AuditLog.Read.All, e.g.
     /// `T=$(xoauth token --client-id APP --tenant T --client-secret-env S --scope

@@ -306,10 +306,13 @@ async fn legacy_auth(args: cli::LegacyAuthArgs, errors: Errors) -> ExitCode {
     if args.graph {
         let window = window.unwrap_or_else(|| ("7d".into(), 7 * 86_400));
         return match legacy_graph(&args, window.1).await {
-            Ok(summary) => {
-                print_legacy(&summary, args.json);
-                ExitStatus::Pass.into()
-            }
+            Ok(summary) => match write_legacy_html(&summary, args.html.as_deref()) {
+                Ok(()) => {
+                    print_legacy(&summary, args.json);
+                    ExitStatus::Pass.into()
+                }
+                Err(e) => fail(e),
+            },
             Err((status, e)) => {
                 // Graph's refusals are about the token (exit 3); an unreachable Graph is the
                 // network's (exit 4); both name the cause, the JSON error object included.
@@ -356,8 +359,22 @@ async fn legacy_auth(args: cli::LegacyAuthArgs, errors: Errors) -> ExitCode {
     if let Err(e) = result {
         return fail(anyhow::anyhow!("--file {source}: {e}"));
     }
+    if let Err(e) = write_legacy_html(&summary, args.html.as_deref()) {
+        return fail(e);
+    }
     print_legacy(&summary, args.json);
     ExitStatus::Pass.into()
+}
+
+/// `legacy-auth --html FILE`: the page next to whatever is printed.
+fn write_legacy_html(
+    summary: &xoauth::legacy::Summary,
+    path: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let Some(path) = path else { return Ok(()) };
+    let page = xoauth::report::legacy_html::render(&summary.to_json());
+    std::fs::write(path, page)
+        .map_err(|e| anyhow::anyhow!("--html {}: cannot write it: {e}", path.display()))
 }
 
 fn print_legacy(summary: &xoauth::legacy::Summary, json: bool) {

@@ -374,3 +374,52 @@ async fn a_100k_row_file_through_the_binary() {
         "the list is capped"
     );
 }
+
+/// `--html FILE`: one self-contained page saying what `--json` says, in the audit's style.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_html_page_has_the_same_numbers_and_no_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("legacy.html");
+    let json = xoauth(
+        &strings(&[
+            "legacy-auth",
+            "--file",
+            &fixture("graph.json"),
+            "--json",
+            "--html",
+            page.to_str().unwrap(),
+        ]),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(json.code, 0, "{}", json.all());
+    let doc = json.json();
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    assert!(!html.to_ascii_lowercase().contains("<script"), "{html}");
+    for p in doc["legacy_protocols"].as_array().unwrap() {
+        let n = p["sign_ins"].as_u64().unwrap();
+        if n > 0 {
+            let app = p["client_app"].as_str().unwrap();
+            assert!(
+                html.contains(&format!("<th scope=\"row\">{app}</th><td>{n}</td>")),
+                "{app} {n}: {html}"
+            );
+        }
+    }
+    // An unwritable page is exit 2.
+    let run = xoauth(
+        &strings(&[
+            "legacy-auth",
+            "--file",
+            &fixture("graph.json"),
+            "--html",
+            "/nonexistent-dir/x.html",
+        ]),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(run.code, 2, "{}", run.all());
+}

@@ -409,4 +409,5 @@ fn versioned_json<T: Serialize>(body: &T) -> String {
 
 pub mod audit;
 pub mod bundle;
+pub mod legacy_html;
 pub mod version;

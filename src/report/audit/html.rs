@@ -15,7 +15,7 @@ use super::{Audit, Cell, MailboxAudit, kind_name};
 use crate::outcome::Explanation;
 use crate::service::Protocol;
 
-const STYLE: &str = "\
+pub(crate) const STYLE: &str = "\
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;\
 margin:2em;color:#1a1a1a;background:#fff;line-height:1.45;max-width:75em}
 h1{margin-bottom:.2em}

@@ -17,7 +17,7 @@ pub mod nagios;
 pub mod prometheus;
 #[cfg(test)]
 mod tests;
-mod text;
+pub(crate) mod text;
 
 /// The whole audit, as run.
 #[derive(Debug, Clone, Serialize)]
