@@ -218,15 +218,11 @@ pub fn command_line(args: &[String]) -> String {
         .join(" ")
 }
 
-/// Long, unbroken and neither a path, an address, a GUID nor a host name: a token or a
-/// client secret (Entra's are 40 characters with `~`), never a flag's ordinary value.
+/// A token or client secret by the shape the token layer already recognises (a JWT, `~`, a long
+/// random run), GUIDs excepted: a client or tenant id is what a support case needs.
 fn looks_secret(a: &str) -> bool {
     let guid = a.len() == 36 && a.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
-    let host_like = a.contains('.')
-        && !a.starts_with("eyJ")
-        && a.chars()
-            .all(|c| c.is_ascii_alphanumeric() || ".-:".contains(c));
-    a.len() >= 32 && !guid && !host_like && !a.contains(['/', '\\', '@', ' '])
+    !guid && crate::token::source::looks_like_secret(a)
 }
 
 /// A value placed in a filter: ids and addresses have a known shape; anything else is left

@@ -140,7 +140,7 @@ pub fn may_be_secret(path: &std::path::Path) -> bool {
 /// A secret's shape: a JWT (`eyJ…` with dots), an Entra client secret (it contains `~`), a
 /// long run of base64 or hex characters, or a shorter one where letters and digits alternate
 /// as they do in random text and seldom in names (`CLIENT_SECRET_2024` alternates once).
-fn looks_like_secret(text: &str) -> bool {
+pub fn looks_like_secret(text: &str) -> bool {
     let jwt = text.starts_with("eyJ") && text.contains('.');
     let random_run = text
         .split(|c: char| !(c.is_ascii_alphanumeric() || "+=_-".contains(c)))
