@@ -403,6 +403,10 @@ async fn legacy_graph(
         )));
     }
     let timeout = std::time::Duration::from_secs_f64(args.timeout.min(3600.0));
+    // The token goes to this URL: https only (plain http on loopback, for a stand-in), as for
+    // the identity platform's endpoints.
+    xoauth::token::provider::endpoint("--graph-url", &args.graph_url)
+        .map_err(|e| usage(e.into()))?;
     let source = match (&args.access_token_env, &args.access_token_file) {
         (Some(var), _) => TokenSource::Env(var.clone()),
         (None, Some(path)) => TokenSource::File(path.clone()),

@@ -83,6 +83,20 @@ async fn graph_s_refusals_are_explained() {
         "{}",
         run.stderr
     );
+    // The token never goes over plain http to a non-loopback host, nor to a non-URL.
+    for bad in ["http://graph.example", "not-a-url"] {
+        let args = strings(&[
+            "legacy-auth",
+            "--graph",
+            "--graph-url",
+            bad,
+            "--access-token-env",
+            "T",
+        ]);
+        let run = xoauth_env(&args, &[("T", "t")], None).await;
+        assert_eq!(run.code, 2, "{}", run.all());
+        assert!(run.stderr.contains("--graph-url"), "{}", run.stderr);
+    }
     // No token flag at all: a usage error before any request.
     let args = strings(&["legacy-auth", "--graph"]);
     let run = xoauth(&args, None, None).await;

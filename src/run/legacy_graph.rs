@@ -61,7 +61,13 @@ pub async fn fetch(
             .header("Accept", "application/json")
             .send()
             .await
-            .map_err(|e| GraphError::Http(format!("Graph did not answer: {e}")))?;
+            .map_err(|e| {
+                // Without the URL: its filter is long, and --graph-url already names the host.
+                GraphError::Http(format!(
+                    "Graph at {base} did not answer: {}; check --graph-url and the network",
+                    chain(&e.without_url())
+                ))
+            })?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -120,6 +126,18 @@ async fn read_bounded(mut response: reqwest::Response) -> Result<Vec<u8>, GraphE
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// An error with its causes (reqwest's own message is only "error sending request").
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }
 
 /// `scheme://host[:port]` of a URL, for the message (never the query, which may be long).
