@@ -295,8 +295,14 @@ pub async fn measure(args: &[String], limit: Duration) -> Measured {
 }
 
 /// `VmHWM` of a running process in KiB.
+/// `None` until the child has exec'd xoauth: between fork and exec `/proc/<pid>` is a copy of
+/// the test process itself, whose high-water mark (the whole test binary's) is not xoauth's.
 fn vm_hwm(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let name = status.lines().find(|l| l.starts_with("Name:"))?;
+    if name.split_whitespace().nth(1) != Some("xoauth") {
+        return None;
+    }
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
